@@ -1,0 +1,215 @@
+"""The command line every tool shares (contract section 4).
+
+A tool's `cli.py` is a map from command names to typed functions; `run_tool`
+builds the jsonargparse parser (`--config`, `--print_config`, dotted keys,
+help from docstrings), refuses mistyped keys with the closest valid name,
+keeps standard output for the one manifest path, and maps failures to exit
+statuses: 0 success, 2 bad input, 1 failure while running, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+import signal
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from wt_core import offline
+from wt_core.errors import BadInput
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+_RESERVED = ("config", "verbose", "__path__", "print_config")
+
+
+def _error(line: str) -> None:
+    sys.stderr.write(line.rstrip() + "\n")
+    sys.stderr.flush()
+
+
+def build_parser(tool: str, description: str, commands: dict[str, Callable[..., Any]]):
+    from jsonargparse import ActionConfigFile, ArgumentParser
+
+    parser = ArgumentParser(prog=tool, description=description, exit_on_error=False)
+    subs = parser.add_subcommands(dest="command", required=True)
+    for name, fn in commands.items():
+        doc = (fn.__doc__ or "").strip()
+        sub = ArgumentParser(prog=f"{tool} {name}", description=doc.split("\n\n")[0], exit_on_error=False)
+        sub.add_argument("--config", action=ActionConfigFile, help="A YAML or JSON config file (see --print_config).")
+        sub.add_function_arguments(fn, fail_untyped=True, sub_configs=True)
+        sub.add_argument("--verbose", type=bool, default=False, help="Show tracebacks and debug logs.")
+        subs.add_subcommand(name, sub, help=doc.split("\n")[0])
+    return parser
+
+
+def _known_keys(parser, command: str | None) -> list[str]:
+    keys: list[str] = []
+    target = parser
+    if command:
+        sub = parser._subcommands_action._name_parser_map.get(command)  # type: ignore[union-attr]
+        target = sub or parser
+    for action in target._actions:
+        for opt in action.option_strings:
+            if opt.startswith("--"):
+                keys.append(opt[2:])
+    return keys
+
+
+def _suggest(message: str, parser, argv: list[str]) -> str:
+    """One line for a jsonargparse error, with the closest valid key when one was mistyped."""
+    command = next((a for a in argv if not a.startswith("-")), None)
+    known = _known_keys(parser, command)
+    bad = re.findall(r"(?:Unrecognized arguments:|Key|key|Unexpected|option)\s+['\"]?-{0,2}([\w.\-]+)", message)
+    bad += re.findall(r"--([\w.\-]+)", message.split("\n")[0]) if "nrecognized" in message else []
+    lines = [ln.strip() for ln in message.strip().splitlines() if ln.strip()] or ["invalid arguments"]
+    first = lines[0] if not lines[0].endswith(":") or len(lines) == 1 else f"{lines[0]} {lines[1]}"
+    first = " ".join(first.split())
+    first = first[0].lower() + first[1:] if first else first
+    first = first.removeprefix("error: ")
+    for key in bad:
+        key = key.split("=")[0]
+        if key in known:
+            continue
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        if not close and "." in key:
+            close = difflib.get_close_matches(key.split(".")[-1], [k.split(".")[-1] for k in known], n=1, cutoff=0.6)
+            close = [k for k in known if k.endswith("." + close[0])][:1] if close else []
+        hint = f"; did you mean --{close[0]}?" if close else ""
+        return f"unknown option --{key}{hint}"
+    if command and command not in (parser._subcommands_action._name_parser_map or {}):  # type: ignore[union-attr]
+        names = list(parser._subcommands_action._name_parser_map)  # type: ignore[union-attr]
+        close = difflib.get_close_matches(command, names, n=1)
+        hint = f"; did you mean {close[0]}?" if close else f" (commands: {', '.join(names)})"
+        return f"unknown command {command!r}{hint}"
+    return first
+
+
+def _bool_keys(parser, command: str | None) -> set[str]:
+    sub = parser._subcommands_action._name_parser_map.get(command) if command else None  # type: ignore[union-attr]
+    keys = set()
+    for action in (sub or parser)._actions:
+        if getattr(action, "_typehint", None) is bool or (action.choices and set(map(str, action.choices)) == {"true", "false"}):
+            keys.update(o for o in action.option_strings if o.startswith("--"))
+    return keys
+
+
+def expand_flags(parser, argv: list[str]) -> list[str]:
+    """Let boolean options stand alone as flags: `--overwrite` means `--overwrite true`."""
+    command = next((a for a in argv if not a.startswith("-")), None)
+    keys = _bool_keys(parser, command)
+    out: list[str] = []
+    for i, arg in enumerate(argv):
+        out.append(arg)
+        if arg in keys:
+            nxt = argv[i + 1] if i + 1 < len(argv) else None
+            if nxt is None or nxt.startswith("--") or nxt.lower() not in ("true", "false", "yes", "no", "0", "1"):
+                out.append("true")
+    return out
+
+
+def _interrupt(signum, frame):  # noqa: ARG001
+    raise KeyboardInterrupt
+
+
+class _StdoutToStderr:
+    """While a command runs, file descriptor 1 points at stderr: library output never pollutes stdout."""
+
+    def __enter__(self):
+        sys.stdout.flush()
+        self.saved = os.dup(1)
+        os.dup2(2, 1)
+        return self
+
+    def write_result(self, text: str) -> None:
+        sys.stdout.flush()
+        os.write(self.saved, (text.rstrip("\n") + "\n").encode())
+
+    def __exit__(self, *exc):
+        sys.stdout.flush()
+        os.dup2(self.saved, 1)
+        os.close(self.saved)
+
+
+def run_tool(tool: str, description: str, commands: dict[str, Callable[..., Any]],
+             argv: list[str] | None = None) -> int:
+    """Parse `argv`, run the command, print its manifest path; returns the exit status."""
+    from wt_core import console, invocation
+    from wt_core.help_cache import cached_help
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    offline.apply()
+    if (text := cached_help(tool, description, commands, argv)) is not None:
+        sys.stdout.write(text)
+        return EXIT_OK
+    verbose = "--verbose" in argv or "--verbose=true" in argv
+    parser = build_parser(tool, description, commands)
+    argv = expand_flags(parser, argv)
+    try:
+        cfg = parser.parse_args(argv)
+    except SystemExit as e:  # --help, --print_config
+        return int(e.code or 0)
+    except Exception as e:  # jsonargparse's ArgumentError and friends
+        _error(f"error: {_suggest(str(e), parser, argv)} ({tool})")
+        return EXIT_BAD_INPUT
+    name = cfg.command
+    fn = commands[name]
+    try:
+        init = parser.instantiate_classes(cfg)
+    except Exception as e:
+        _error(f"error: {' '.join(str(e).split())[:300]} ({tool} {name})")
+        return EXIT_BAD_INPUT
+    kwargs = {k: v for k, v in dict(init[name]).items() if k not in _RESERVED}
+    verbose = bool(init[name].get("verbose", verbose))
+    console.setup(verbose)
+    signal.signal(signal.SIGTERM, _interrupt)
+    token = invocation.set_cli_argv([name, *argv[1:]] if argv and argv[0] == name else argv)
+    with _StdoutToStderr() as out:
+        try:
+            result = fn(**kwargs)
+        except BadInput as e:
+            if verbose:
+                traceback.print_exc()
+            _error(e.line())
+            return EXIT_BAD_INPUT
+        except KeyboardInterrupt:
+            _error("interrupted: an unfinished output is kept; run the same command with --resume to continue")
+            return EXIT_INTERRUPTED
+        except Exception as e:
+            if verbose:
+                traceback.print_exc()
+            msg = " ".join(str(e).split()) or type(e).__name__
+            _error(f"error: {type(e).__name__}: {msg[:500]} (run with --verbose for the traceback)")
+            return EXIT_FAILED
+        finally:
+            invocation._cli_argv.reset(token)
+        if result is None:
+            return EXIT_OK
+        if hasattr(result, "kind") and hasattr(result, "path"):
+            out.write_result(str(result.path))
+        else:
+            out.write_result(json.dumps(result, indent=2, default=str))
+    return EXIT_OK
+
+
+def main_for(tool: str, description: str, commands: dict[str, Callable[..., Any]]) -> Callable[[], None]:
+    """The console-script entry point of a tool."""
+
+    def main() -> None:
+        sys.exit(run_tool(tool, description, commands))
+
+    return main
+
+
+def version_command(tool: str, version: str) -> Callable[[], dict[str, str]]:
+    """A `version` command for a tool: its name and version as JSON on stdout."""
+
+    def version_() -> dict[str, str]:
+        """Print the tool's name and version."""
+        return {"tool": tool, "version": version}
+
+    version_.__module__ = __name__
+    return version_

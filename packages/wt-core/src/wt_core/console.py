@@ -1,0 +1,104 @@
+"""Logs and progress on standard error: rich on a terminal, plain lines elsewhere.
+
+Standard output is kept for the one line a command prints: the manifest path.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
+
+T = TypeVar("T")
+_configured = False
+
+
+def stderr_is_terminal() -> bool:
+    return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def setup(verbose: bool = False) -> None:
+    """Send the `wildtrain` loggers to stderr (rich on a terminal, plain lines otherwise)."""
+    global _configured
+    root = logging.getLogger("wildtrain")
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    if _configured:
+        return
+    if stderr_is_terminal():
+        from rich.console import Console
+        from rich.logging import RichHandler
+
+        handler: logging.Handler = RichHandler(console=Console(stderr=True), show_path=False, markup=False)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s", "%H:%M:%S"))
+    root.addHandler(handler)
+    root.propagate = False
+    _configured = True
+
+
+def get_logger(name: str) -> logging.Logger:
+    """A logger under `wildtrain`, e.g. get_logger('wt-data')."""
+    return logging.getLogger(f"wildtrain.{name}")
+
+
+def progress(items: Iterable[T], total: int | None = None, desc: str = "working",
+             logger: logging.Logger | None = None) -> Iterator[T]:
+    """Iterate with a progress bar on a terminal, or a plain line every few seconds."""
+    if total is None and hasattr(items, "__len__"):
+        total = len(items)  # type: ignore[arg-type]
+    if stderr_is_terminal():
+        from rich.progress import Progress
+
+        with Progress(transient=True, console=_stderr_console()) as bar:
+            task = bar.add_task(desc, total=total)
+            for item in items:
+                yield item
+                bar.advance(task)
+        return
+    log = logger or get_logger("progress")
+    last = time.monotonic()
+    done = 0
+    for item in items:
+        yield item
+        done += 1
+        now = time.monotonic()
+        if now - last >= 5:
+            log.info("%s: %d/%s", desc, done, total if total is not None else "?")
+            last = now
+    log.info("%s: %d/%s done", desc, done, total if total is not None else done)
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def print_table(title: str, columns: list[str], rows: list[list[object]]) -> None:
+    """A table on stderr: rich on a terminal, aligned text otherwise."""
+    cells = [[_fmt(c) for c in row] for row in rows]
+    if stderr_is_terminal():
+        from rich.table import Table
+
+        table = Table(title=title)
+        for c in columns:
+            table.add_column(c)
+        for row in cells:
+            table.add_row(*row)
+        _stderr_console().print(table)
+        return
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    out = [title, "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    out += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
+    sys.stderr.write("\n".join(out) + "\n")
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)

@@ -1,0 +1,198 @@
+"""The manifest schema: one pydantic model per kind (contract section 2).
+
+A manifest is one JSON object: the common fields, then the body of its kind.
+Paths inside are relative to the manifest's directory; data a tool did not
+produce (a user's image folder) may be absolute.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter
+
+SCHEMA = "wildtrain.manifest/1"
+SCHEMA_NAME, SCHEMA_MAJOR = SCHEMA.split("/")
+KINDS = ("dataset", "run", "predictions", "evaluation", "study", "model")
+Task = Literal["detect", "classify"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Artifact(_Strict):
+    """A file beside the manifest."""
+
+    path: str
+    sha256: str
+    bytes: int
+
+
+class Parent(_Strict):
+    """A manifest this one was made from."""
+
+    kind: str
+    id: str
+    path: str
+    sha256: str
+
+
+class Producer(_Strict):
+    tool: str
+    command: str
+    version: str
+    argv: list[str] = []
+    config: dict[str, Any] = {}
+
+
+class Tracking(_Strict):
+    uri: str
+    experiment_id: str
+    run_id: str
+
+
+class ManifestBase(_Strict):
+    schema_: str = Field(SCHEMA, alias="schema")
+    kind: str
+    id: str
+    created: datetime
+    producer: Producer
+    parents: list[Parent] = []
+    artifacts: dict[str, Artifact] = {}
+    details: dict[str, Any] = {}
+    _path: Path | None = PrivateAttr(default=None)
+
+    @property
+    def path(self) -> Path:
+        """The manifest.json this object was read from or written to."""
+        if self._path is None:
+            raise ValueError("this manifest has not been written or read from disk")
+        return self._path
+
+    @property
+    def root(self) -> Path:
+        """The output directory the manifest's relative paths start from."""
+        return self.path.parent
+
+    def artifact_path(self, name: str) -> Path:
+        return self.root / self.artifacts[name].path
+
+    def resolve(self, rel: str | Path) -> Path:
+        """A path recorded in the manifest, made absolute."""
+        p = Path(rel)
+        return p if p.is_absolute() else self.root / p
+
+    def parent(self, kind: str) -> Parent | None:
+        return next((p for p in self.parents if p.kind == kind), None)
+
+    def dump(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class DatasetSplit(_Strict):
+    """One split: its COCO JSON (an artifact name) and the root its file names start from."""
+
+    annotations: str
+    image_root: str
+    images: int = 0
+    boxes: int = 0
+    empty_images: int = 0
+    per_class: list[int] = []
+
+
+class DatasetManifest(ManifestBase):
+    kind: Literal["dataset"] = "dataset"
+    task: Task
+    classes: list[str]
+    splits: dict[str, DatasetSplit]
+    report: dict[str, int] = {}
+    """Items skipped, clipped or dropped, by reason: nothing is dropped silently."""
+    views: dict[str, str] = {}
+    """Framework views (yolo, mmdet) derived on demand, cached in the directory."""
+
+
+class RunManifest(ManifestBase):
+    kind: Literal["run"] = "run"
+    framework: Literal["yolo", "mmdet", "cls"]
+    task: Task
+    classes: list[str]
+    dataset_id: str
+    weights: dict[str, str] = {}
+    """Role (best, last) to artifact name."""
+    imgsz: int | None = None
+    metrics: dict[str, float] = {}
+    tracking: Tracking | None = None
+
+
+class PredictionsManifest(ManifestBase):
+    kind: Literal["predictions"] = "predictions"
+    task: Task
+    classes: list[str]
+    dataset_id: str | None = None
+    run_id: str | None = None
+    splits: dict[str, str]
+    """Split (or 'images') to the artifact holding COCO results JSON."""
+    thresholds: dict[str, float] = {}
+    slicing: dict[str, Any] | None = None
+
+
+class EvaluationManifest(ManifestBase):
+    kind: Literal["evaluation"] = "evaluation"
+    task: Task
+    dataset_id: str
+    split: str
+    predictions_id: str | None = None
+    metrics: dict[str, float] = {}
+    per_class: dict[str, dict[str, float]] = {}
+
+
+class StudyManifest(ManifestBase):
+    kind: Literal["study"] = "study"
+    direction: Literal["minimize", "maximize"]
+    objective: str
+    n_trials: int
+    best_value: float | None = None
+    best_params: dict[str, Any] = {}
+    tracking: Tracking | None = None
+
+
+class ModelManifest(ManifestBase):
+    kind: Literal["model"] = "model"
+    name: str
+    version: str
+    uri: str
+    framework: str
+    task: Task
+    classes: list[str]
+    aliases: list[str] = []
+    tracking: Tracking | None = None
+
+
+Manifest = Annotated[
+    DatasetManifest | RunManifest | PredictionsManifest | EvaluationManifest | StudyManifest | ModelManifest,
+    Field(discriminator="kind"),
+]
+MODELS: dict[str, type[ManifestBase]] = {
+    "dataset": DatasetManifest,
+    "run": RunManifest,
+    "predictions": PredictionsManifest,
+    "evaluation": EvaluationManifest,
+    "study": StudyManifest,
+    "model": ModelManifest,
+}
+_adapter: TypeAdapter | None = None
+
+
+def adapter() -> TypeAdapter:
+    global _adapter
+    if _adapter is None:
+        _adapter = TypeAdapter(Manifest)
+    return _adapter
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """JSON Schema of every kind, by kind."""
+    return {kind: model.model_json_schema(by_alias=True) for kind, model in MODELS.items()}

@@ -1,0 +1,92 @@
+"""The libraries' offline switches, set once at every tool's start.
+
+No tool reaches the network on its own: Ultralytics gets its settings in a
+directory of ours (no sync, no MLflow callback of its own, a font already in
+place so plots never download one), YOLO_OFFLINE and no auto-install; MLflow
+gets telemetry off. Nothing here imports the libraries.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+from pathlib import Path
+
+ULTRALYTICS_SETTINGS = {
+    "sync": False,
+    "mlflow": False,
+    "hub": False,
+    "clearml": False,
+    "comet": False,
+    "dvc": False,
+    "neptune": False,
+    "raytune": False,
+    "tensorboard": False,
+    "wandb": False,
+}
+ENV = {
+    "YOLO_OFFLINE": "1",
+    "YOLO_AUTOINSTALL": "false",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "DO_NOT_TRACK": "1",
+    "HF_HUB_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "GIT_PYTHON_REFRESH": "quiet",
+}
+_applied = False
+
+
+def wt_home() -> Path:
+    """Where WildTrain keeps library settings and caches (WT_HOME, else ~/.cache/wildtrain)."""
+    if env := os.environ.get("WT_HOME"):
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "wildtrain"
+
+
+def _font_source() -> Path | None:
+    spec = importlib.util.find_spec("matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    p = Path(next(iter(spec.submodule_search_locations))) / "mpl-data" / "fonts" / "ttf" / "DejaVuSans.ttf"
+    return p if p.exists() else None
+
+
+def ultralytics_config_dir() -> Path:
+    """Ultralytics' settings directory of ours, with settings and fonts in place."""
+    base = wt_home() / "ultralytics"
+    d = base / "Ultralytics"  # Ultralytics appends this to YOLO_CONFIG_DIR
+    d.mkdir(parents=True, exist_ok=True)
+    settings_file = d / "settings.json"
+    settings: dict = {}
+    if settings_file.exists():
+        try:
+            settings = json.loads(settings_file.read_text())
+        except ValueError:
+            settings = {}
+    if any(settings.get(k) != v for k, v in ULTRALYTICS_SETTINGS.items()):
+        settings.update(ULTRALYTICS_SETTINGS)
+        tmp = settings_file.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(settings, indent=2))
+        os.replace(tmp, settings_file)
+    font = _font_source()
+    for name in ("Arial.ttf", "Arial.Unicode.ttf"):
+        target = d / name
+        if font is not None and not target.exists():
+            tmp = target.with_suffix(f".{os.getpid()}.tmp")
+            shutil.copyfile(font, tmp)
+            os.replace(tmp, target)
+    return base
+
+
+def apply() -> None:
+    """Set every offline switch (idempotent). Called at each tool's start."""
+    global _applied
+    if _applied:
+        return
+    for k, v in ENV.items():
+        os.environ[k] = v
+    os.environ["YOLO_CONFIG_DIR"] = str(ultralytics_config_dir())
+    _applied = True

@@ -1,0 +1,90 @@
+"""Output directories (contract section 3).
+
+An output `DIR` is built as `DIR.partial` and renamed into place when complete;
+`manifest.json` is the last file written. An existing `DIR` is never replaced
+without `--overwrite`; a left-over `DIR.partial` is continued with `--resume`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import TypeVar
+
+from wt_core.errors import BadInput
+from wt_core.manifest import Artifact, ManifestBase
+from wt_core.manifest_io import MANIFEST, check_relative, make_artifact, new_id, write_manifest
+
+M = TypeVar("M", bound=ManifestBase)
+PARTIAL = ".partial"
+
+
+def default_out(tool: str, command: str, id: str) -> Path:
+    return Path.cwd() / "runs" / tool.removeprefix("wt-") / command / id
+
+
+class Output:
+    """A command's output directory while it is being built.
+
+    Write files under `output.dir` (the `.partial` directory), record them with
+    `add`, then `commit` the manifest: it is written last and the directory
+    renamed into place.
+    """
+
+    def __init__(self, tool: str, command: str, out: str | Path | None = None, *,
+                 overwrite: bool = False, resume: bool = False, id: str | None = None):
+        self.id = id or new_id()
+        self.final = (Path(out).expanduser() if out else default_out(tool, command, self.id)).absolute()
+        self.dir = self.final.with_name(self.final.name + PARTIAL)
+        self.resumed = False
+        self.artifacts: dict[str, Artifact] = {}
+        if self.final.exists() and not overwrite:
+            raise BadInput("output directory exists; pass --overwrite to replace it", self.final)
+        if self.dir.exists():
+            if resume:
+                self.resumed = True
+                saved = self.dir / ".wt-id"
+                if saved.is_file():
+                    self.id = saved.read_text().strip() or self.id
+            elif overwrite:
+                shutil.rmtree(self.dir)
+            else:
+                raise BadInput("an unfinished output exists; pass --resume to continue it or --overwrite to start over", self.dir)
+        elif resume:
+            raise BadInput("nothing to resume: no unfinished output", self.dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        (self.dir / ".wt-id").write_text(self.id)
+
+    def path(self, rel: str | Path) -> Path:
+        """An absolute path inside the partial directory, parents created."""
+        p = self.dir / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        return p
+
+    def add(self, name: str, rel: str | Path) -> Artifact:
+        """Record a file already written under the directory as an artifact."""
+        rel = Path(rel).as_posix()
+        check_relative(rel, self.dir / MANIFEST, f"artifacts.{name}.path")
+        art = make_artifact(self.dir, rel)
+        self.artifacts[name] = art
+        return art
+
+    def commit(self, manifest: M) -> M:
+        """Write the manifest last, then move the directory into its final place."""
+        manifest.artifacts = {**manifest.artifacts, **self.artifacts}
+        write_manifest(self.dir, manifest)
+        (self.dir / ".wt-id").unlink(missing_ok=True)
+        old = None
+        if self.final.exists():
+            old = self.final.with_name(self.final.name + f".old-{self.id}")
+            os.replace(self.final, old)
+        os.replace(self.dir, self.final)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        manifest._path = self.final / MANIFEST
+        return manifest
+
+    def discard(self) -> None:
+        """Remove the partial directory (a command refused its input before any work)."""
+        shutil.rmtree(self.dir, ignore_errors=True)

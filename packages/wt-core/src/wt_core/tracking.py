@@ -1,0 +1,104 @@
+"""MLflow tracking: one run per training command (contract section 5).
+
+With no MLFLOW_TRACKING_URI, tracking is local and needs no server:
+`sqlite:///mlflow.db` in the current directory, artifacts under `./mlartifacts`.
+mlflow is imported only when a run starts.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from wt_core.errors import BadInput
+from wt_core.jsonable import to_jsonable
+from wt_core.manifest import Tracking
+
+
+def tracking_uri() -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
+
+
+def local_artifact_root() -> str:
+    return (Path.cwd() / "mlartifacts").as_uri()
+
+
+def check_reachable(uri: str, timeout: float = 3.0) -> None:
+    """Fail within seconds, with one line, when an http tracking server does not answer."""
+    parsed = urlparse(uri)
+    if parsed.scheme not in ("http", "https"):
+        return
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parsed.hostname, port), timeout=timeout):
+            pass
+    except OSError as e:
+        raise BadInput(f"MLflow tracking server unreachable: {e}", uri, "MLFLOW_TRACKING_URI") from None
+
+
+def configure() -> str:
+    """Point mlflow at our tracking URI, telemetry off; returns the URI."""
+    from wt_core import offline
+
+    offline.apply()
+    uri = tracking_uri()
+    check_reachable(uri)
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    return uri
+
+
+def experiment_id(name: str) -> str:
+    """The id of experiment `name`, created (with local artifacts) if needed."""
+    import mlflow
+
+    exp = mlflow.get_experiment_by_name(name)
+    if exp is not None:
+        return exp.experiment_id
+    location = None if os.environ.get("MLFLOW_TRACKING_URI") else local_artifact_root()
+    try:
+        return mlflow.create_experiment(name, artifact_location=location)
+    except Exception:  # created by a concurrent worker in the meantime
+        exp = mlflow.get_experiment_by_name(name)
+        if exp is None:
+            raise
+        return exp.experiment_id
+
+
+def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """A nested config as MLflow params ('section.key': value), values cut to 6000 chars."""
+    out: dict[str, str] = {}
+    for k, v in to_jsonable(config).items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and v:
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = str(v)[:6000]
+    return out
+
+
+@contextmanager
+def training_run(experiment: str, run_name: str, *, params: dict[str, Any], tags: dict[str, str],
+                 run_id: str | None = None, parent_run_id: str | None = None) -> Iterator[Tracking]:
+    """Start (or with `run_id`, resume) exactly one MLflow run."""
+    uri = configure()
+    import mlflow
+
+    exp_id = experiment_id(experiment)
+    parent = parent_run_id or os.environ.get("WT_PARENT_RUN_ID")
+    all_tags = dict(tags)
+    if parent:
+        all_tags["mlflow.parentRunId"] = parent
+    with mlflow.start_run(run_id=run_id, experiment_id=None if run_id else exp_id,
+                          run_name=None if run_id else run_name, tags=all_tags) as run:
+        if run_id is None:
+            mlflow.log_params(flatten(params))
+        yield Tracking(uri=uri, experiment_id=run.info.experiment_id, run_id=run.info.run_id)

@@ -1,0 +1,11 @@
+"""wt-data: datasets for wildlife detection and classification: import, validate, stats, split, tile, crops, remap, merge, export."""
+
+from wt_core.cli import main_for, version_command
+
+from wt_data import __version__
+
+COMMANDS = {
+    "version": version_command("wt-data", __version__),
+}
+
+main = main_for("wt-data", __doc__, COMMANDS)

@@ -1,0 +1,11 @@
+"""wt-mmdet: train and run MMDetection detectors on WildTrain manifests."""
+
+from wt_core.cli import main_for, version_command
+
+from wt_mmdet import __version__
+
+COMMANDS = {
+    "version": version_command("wt-mmdet", __version__),
+}
+
+main = main_for("wt-mmdet", __doc__, COMMANDS)

@@ -1,0 +1,3 @@
+"""wt-registry."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,100 @@
+"""Shared fixtures: every test runs in a temporary directory with its own WildTrain home.
+
+Nothing touches the user's home or the current directory: WT_HOME (Ultralytics
+settings, caches) and MLflow tracking (one sqlite database per session; making
+one costs seconds) point into pytest's temporary directories, and CLIs run as
+real subprocesses.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TOOLS = ROOT / "tools"
+sys.path.insert(0, str(TOOLS))
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def wt_session_env(tmp_path_factory):
+    """Session-wide isolation, inherited by every subprocess the tests start."""
+    base = tmp_path_factory.mktemp("wt-session")
+    saved = {k: os.environ.get(k) for k in ("WT_HOME", "MLFLOW_TRACKING_URI", "MLFLOW_DISABLE_TELEMETRY", "YOLO_OFFLINE")}
+    os.environ["WT_HOME"] = str(base / "home")
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{base / 'mlflow.db'}"
+    os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    os.environ["YOLO_OFFLINE"] = "1"
+    yield base
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.fixture(autouse=True)
+def in_tmp_dir(tmp_path, monkeypatch):
+    """Each test runs in its own empty directory (default outputs land there)."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def tool_path(tool: str) -> str:
+    exe = BIN / tool
+    return str(exe) if exe.exists() else tool
+
+
+def run_cli(tool: str, *args: str | Path, stdin: str | None = None, check: bool = False, timeout: float = 900,
+            env: dict[str, str] | None = None, cwd: str | Path | None = None) -> subprocess.CompletedProcess:
+    """Run a WildTrain CLI as a subprocess; stdout and stderr captured as text."""
+    proc = subprocess.run([tool_path(tool), *map(str, args)], input=stdin, capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})}, cwd=cwd)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{tool} {' '.join(map(str, args))} exited {proc.returncode}:\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def manifest_of(proc: subprocess.CompletedProcess) -> dict:
+    """The manifest a CLI wrote, from the one line on its stdout."""
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 1, f"stdout must hold one line, got {proc.stdout!r}"
+    return json.loads(Path(lines[0]).read_text())
+
+
+def assert_bad_input(proc: subprocess.CompletedProcess, *fragments: str) -> str:
+    """Exit 2, nothing on stdout, one `error:` line on stderr holding each fragment, no traceback."""
+    assert proc.returncode == 2, f"exit {proc.returncode}, stderr:\n{proc.stderr[-3000:]}"
+    assert proc.stdout == ""
+    assert "Traceback" not in proc.stderr
+    line = proc.stderr.strip().splitlines()[-1]
+    assert line.startswith("error: "), line
+    for frag in fragments:
+        assert frag in line, f"{frag!r} not in {line!r}"
+    return line
+
+
+@pytest.fixture(scope="session")
+def aerial(tmp_path_factory) -> Path:
+    """The synthetic aerial survey set (8 images), in every format."""
+    import synth
+
+    out = tmp_path_factory.mktemp("aerial")
+    synth.make_aerial(out, images=8, seed=0)
+    return out
+
+
+@pytest.fixture(scope="session")
+def camtrap(tmp_path_factory) -> Path:
+    """A balanced camera-trap-like image folder (3 classes)."""
+    import synth
+
+    out = tmp_path_factory.mktemp("camtrap")
+    synth.make_camtrap(out, per_class=30, seed=0)
+    return out
