@@ -136,7 +136,8 @@ def load_json(file: Path) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
-        what = "truncated JSON" if e.pos >= len(text.rstrip()) else f"invalid JSON: {e.msg}"
+        unclosed = text.count("{") + text.count("[") > text.count("}") + text.count("]")
+        what = "truncated JSON" if unclosed or e.pos >= len(text.rstrip()) else f"invalid JSON: {e.msg}"
         raise BadInput(what, file, f"line {e.lineno} column {e.colno}") from None
 
 

@@ -1,0 +1,23 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SLOW = Path(__file__).with_name("slowtool.py")
+
+
+def _slow(*args, stdin=None, timeout=60):
+    return subprocess.run([sys.executable, str(SLOW), *map(str, args)], input=stdin, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.fixture
+def slow():
+    """Run tests/core/slowtool.py, a tiny tool built on wt-core."""
+    return _slow
+
+
+@pytest.fixture
+def slow_script():
+    return SLOW
