@@ -1,3 +1,31 @@
-"""wt-data."""
+"""wt-data: every command is a typed function; the helpers trainers use are here too.
+
+    from wt_data import import_, load_split, yolo_view
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "import_": "wt_data.importing",
+    "load_split": "wt_data.dataset",
+    "read_dataset": "wt_data.dataset",
+    "image_path": "wt_data.dataset",
+    "yolo_view": "wt_data.views",
+    "ClassMap": "wt_data.canon",
+    "Metadata": "wt_data.canon",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'wt_data' has no attribute {name!r}")
+
+
+__all__ = list(_LAZY)

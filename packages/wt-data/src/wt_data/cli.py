@@ -3,8 +3,10 @@
 from wt_core.cli import main_for, version_command
 
 from wt_data import __version__
+from wt_data.importing import import_
 
 COMMANDS = {
+    "import": import_,
     "version": version_command("wt-data", __version__),
 }
 

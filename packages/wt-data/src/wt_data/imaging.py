@@ -1,0 +1,83 @@
+"""Image checks at import: the file exists, stays inside its root, decodes, and has the annotated size.
+
+Sizes are the displayed size, after the EXIF orientation is applied, since that
+is the frame annotation tools draw in and trainers read.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Literal
+
+Check = Literal["decode", "header", "none"]
+_SWAPPING = (5, 6, 7, 8)
+
+
+@dataclass
+class ImageInfo:
+    ok: bool
+    width: int = 0
+    height: int = 0
+    orientation: int = 1
+    error: str | None = None
+    reason: str | None = None
+    gps: tuple[float, float] | None = None
+
+
+def escapes_root(file_name: str) -> bool:
+    p = PurePosixPath(file_name.replace("\\", "/"))
+    return p.is_absolute() or ".." in p.parts or file_name.startswith("~")
+
+
+def _gps(exif) -> tuple[float, float] | None:
+    try:
+        gps = exif.get_ifd(0x8825)
+    except Exception:  # noqa: BLE001 - a malformed EXIF block is no GPS
+        return None
+    if not gps or 2 not in gps or 4 not in gps:
+        return None
+
+    def deg(v) -> float:
+        d, m, s = (float(x) for x in v)
+        return d + m / 60 + s / 3600
+
+    lat, lon = deg(gps[2]), deg(gps[4])
+    if gps.get(1) == "S":
+        lat = -lat
+    if gps.get(3) == "W":
+        lon = -lon
+    return round(lat, 7), round(lon, 7)
+
+
+def inspect_image(path: Path, check: Check = "decode", want_gps: bool = False) -> ImageInfo:
+    """Open one image: its displayed size, EXIF orientation, optional GPS; decode it fully with 'decode'."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not path.is_file():
+        return ImageInfo(False, error="image not found", reason="missing_image")
+    if check == "none" and not want_gps:
+        return ImageInfo(True)
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+            exif = im.getexif()
+            orientation = int(exif.get(0x0112, 1) or 1)
+            gps = _gps(exif) if want_gps else None
+            if check == "decode":
+                im.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        msg = " ".join(str(e).split())[:120] or type(e).__name__
+        return ImageInfo(False, error=f"image does not decode: {msg}", reason="corrupt_image")
+    if orientation in _SWAPPING:
+        w, h = h, w
+    return ImageInfo(True, w, h, orientation, gps=gps)
+
+
+def inspect_many(paths: list[Path], check: Check = "decode", want_gps: bool = False, workers: int = 4) -> list[ImageInfo]:
+    """inspect_image over many files (PIL releases the GIL while decoding)."""
+    if len(paths) < 8:
+        return [inspect_image(p, check, want_gps) for p in paths]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda p: inspect_image(p, check, want_gps), paths))
