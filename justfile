@@ -1,0 +1,26 @@
+# WildTrain recipes. Run them with `uv run just <recipe>` (uv installs everything first).
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# List the recipes.
+default:
+    @just --list
+
+# The demo pipeline on generated data, local tracking (sqlite), outputs under OUT.
+demo out="demo-out":
+    bash tools/demo.sh "{{out}}"
+
+# The whole test suite (what CI runs).
+test *args:
+    pytest {{args}}
+
+# Lint.
+lint:
+    ruff check packages tools tests
+
+# Benchmarks: ratios against the bare libraries, each measured in one run. `just bench --quick` for small sizes.
+bench *args:
+    for f in tools/bench/*.py; do echo "== $f"; python "$f" {{args}}; done
+
+# JSON Schema of every manifest kind.
+schema out="schema":
+    python -m wt_core schema "{{out}}"
