@@ -21,10 +21,13 @@ def test_readme_names_the_two_commands():
 
 
 def test_demo_pipeline(tmp_path):
-    just = shutil.which("just", path=str(Path(sys.executable).parent)) or "just"
+    """`uv run just demo OUT`, exactly as the README says, from the repository root."""
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}  # the demo tracks locally
-    proc = subprocess.run([just, "--justfile", str(ROOT / "justfile"), "--working-directory", str(ROOT), "demo",
-                           str(tmp_path / "demo")], capture_output=True, text=True, timeout=1500, env=env)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    uv = shutil.which("uv", path=env["PATH"])
+    assert uv, "uv is needed to run the README's demo command"
+    proc = subprocess.run([uv, "run", "just", "demo", str(tmp_path / "demo")], cwd=ROOT, capture_output=True,
+                          text=True, timeout=1500, env=env)
     assert proc.returncode == 0, proc.stderr[-5000:]
     manifests = sorted((tmp_path / "demo").rglob("manifest.json"))
     assert manifests, "the demo wrote no manifest"
