@@ -4,9 +4,13 @@ from wt_core.cli import main_for, version_command
 
 from wt_data import __version__
 from wt_data.importing import import_
+from wt_data.splitting import split
+from wt_data.tiling import tile
 
 COMMANDS = {
     "import": import_,
+    "split": split,
+    "tile": tile,
     "version": version_command("wt-data", __version__),
 }
 

@@ -106,3 +106,42 @@ def write_dataset(out: Output, *, task: str, classes: list[str], splits: dict[st
     m = build(DatasetManifest, id=out.id, parents=list(parents), task=task, classes=classes, splits=written,
               report=report or {}, details=details or {})
     return out.commit(m)
+
+
+def common_root(roots: list[Path]) -> Path:
+    return Path(os.path.commonpath([str(r) for r in roots])) if len(set(roots)) > 1 else roots[0]
+
+
+def gather(ds: DatasetManifest, splits: list[str] | None = None) -> tuple[list[dict], dict[Any, list[dict]], Path]:
+    """The images of several splits as one list (file names rebased on their common root),
+    with each image's annotations by image id. Image ids are renumbered when splits share some."""
+    names = split_names(ds, None) if splits is None else splits
+    loaded = [load_split(ds, s) for s in names]
+    root = common_root([r for _, r in loaded])
+    ids = [im["id"] for coco, _ in loaded for im in coco["images"]]
+    renumber = len(set(ids)) != len(ids)
+    images: list[dict] = []
+    anns: dict[Any, list[dict]] = {}
+    for coco, r in loaded:
+        by_image: dict[Any, list[dict]] = {}
+        for a in coco["annotations"]:
+            by_image.setdefault(a["image_id"], []).append(a)
+        prefix = r.relative_to(root).as_posix() if r != root else ""
+        for im in coco["images"]:
+            new = dict(im)
+            if prefix:
+                new["file_name"] = f"{prefix}/{im['file_name']}"
+            if renumber:
+                new["id"] = len(images) + 1
+            images.append(new)
+            anns[new["id"]] = [{**a, "image_id": new["id"]} for a in by_image.get(im["id"], [])]
+    return images, anns, root
+
+
+def assemble(images: list[dict], anns: dict[Any, list[dict]], classes: list[str]) -> dict:
+    """A COCO dict of these images with their annotations, annotation ids renumbered."""
+    out: list[dict] = []
+    for im in images:
+        for a in anns.get(im["id"], []):
+            out.append({**a, "id": len(out) + 1})
+    return coco_doc(images, out, classes)

@@ -1,0 +1,252 @@
+"""`wt-data tile`: large images cut into overlapping tiles, boxes clipped, empty tiles sampled.
+
+Planning reads only annotations: the grid of each image (wt_core.geometry.tile_grid,
+the last row and column aligned to the edge), the boxes of each tile (kept when
+their visible fraction is at least `min_visibility`, else dropped and counted),
+and a seeded sample of empty tiles. The plan is the same for the same input and
+options, so `--resume` continues it: each source image is one unit of work,
+written by a pool of processes, and marked done once all its tiles are on disk.
+
+Each tile's COCO image entry records `source_image`, `source_id` and
+`offset: [x, y]`; a box in the tile is the source box minus the offset, clipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from wt_core.console import get_logger, progress
+from wt_core.errors import BadInput
+from wt_core.geometry import clip_to_window, tile_grid
+from wt_core.invocation import command
+from wt_core.manifest import DatasetManifest
+from wt_core.outputs import Output
+
+from wt_data.dataset import assemble, load_split, read_dataset, split_names, write_dataset
+
+log = get_logger("wt-data")
+SOURCE_KEYS = {"id", "file_name", "width", "height", "exif_orientation"}
+
+
+@dataclass
+class Tile:
+    window: tuple[int, int, int, int]
+    boxes: list[dict] = field(default_factory=list)
+    """Annotations in tile coordinates (bbox clipped, visibility recorded)."""
+    cut: int = 0
+    """Boxes that touch the tile but are less visible than min_visibility."""
+
+
+def plan_image(image: dict, anns: list[dict], size: tuple[int, int], overlap: float = 0.2,
+               stride: tuple[int, int] | None = None, min_visibility: float = 0.5) -> list[Tile]:
+    """Every tile of one image with its boxes (no pixels read)."""
+    tiles = []
+    for win in tile_grid(image["width"], image["height"], size[0], size[1], overlap, stride):
+        t = Tile(win)
+        for a in anns:
+            clipped = clip_to_window(a["bbox"], win)
+            if clipped is None:
+                continue
+            box, vis = clipped
+            if vis + 1e-9 >= min_visibility:
+                t.boxes.append({"category_id": a["category_id"], "bbox": [round(v, 3) for v in box],
+                                "area": round(box[2] * box[3], 3), "iscrowd": 0, "visibility": round(vis, 4)})
+            else:
+                t.cut += 1
+        tiles.append(t)
+    return tiles
+
+
+def select_tiles(plans: list[list[Tile]], empty_ratio: float | None, max_empty_per_image: int | None,
+                 seed: int) -> tuple[list[list[Tile]], dict[str, int]]:
+    """Keep every tile with a box, and a seeded sample of empty tiles.
+
+    `empty_ratio` is empty tiles per positive tile (None keeps every empty tile);
+    `max_empty_per_image` caps the empty tiles of one image. A tile with no box
+    but a part of an animal too small to keep is never sampled as empty.
+    """
+    rng = random.Random(seed)
+    positive = sum(1 for p in plans for t in p if t.boxes)
+    pool: list[tuple[int, int]] = []
+    partial = 0
+    for i, p in enumerate(plans):
+        empties = [j for j, t in enumerate(p) if not t.boxes and not t.cut]
+        partial += sum(1 for t in p if not t.boxes and t.cut)
+        rng.shuffle(empties)
+        if max_empty_per_image is not None:
+            empties = empties[:max_empty_per_image]
+        pool += [(i, j) for j in empties]
+    if empty_ratio is not None:
+        rng.shuffle(pool)
+        pool = pool[:int(round(empty_ratio * positive))]
+    chosen = set(pool)
+    out = [[t for j, t in enumerate(p) if t.boxes or (i, j) in chosen] for i, p in enumerate(plans)]
+    total = sum(len(p) for p in plans)
+    return out, {"tiles_positive": positive, "tiles_empty_kept": len(chosen),
+                 "tiles_empty_left_out": total - positive - len(chosen) - partial, "tiles_partial_left_out": partial}
+
+
+def tile_name(image: dict, win: tuple[int, int, int, int], ext: str) -> str:
+    stem = Path(image["file_name"]).with_suffix("").as_posix().replace("/", "__")
+    return f"{stem}_x{win[0]}_y{win[1]}.{ext}"
+
+
+def cut_unit(job: tuple[str, list[tuple[tuple[int, int, int, int], str]], tuple[int, int], bool, int, str, str]) -> str:
+    """Decode one source image and write its tiles (each atomically); then mark the unit done."""
+    import cv2
+
+    cv2.setNumThreads(1)
+    src, tiles, size, pad, quality, out_dir, done = job
+    img = cv2.imread(src, cv2.IMREAD_COLOR)
+    if img is None:
+        raise RuntimeError(f"cannot decode {src}")
+    for (x0, y0, x1, y1), rel in tiles:
+        crop = img[y0:y1, x0:x1]
+        if pad and (crop.shape[1] < size[0] or crop.shape[0] < size[1]):
+            crop = cv2.copyMakeBorder(crop, 0, size[1] - crop.shape[0], 0, size[0] - crop.shape[1],
+                                      cv2.BORDER_CONSTANT, value=(0, 0, 0))
+        dst = os.path.join(out_dir, rel)
+        params = [cv2.IMWRITE_JPEG_QUALITY, quality] if rel.endswith(".jpg") else []
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        tmp = dst + ".tmp" + os.path.splitext(dst)[1]
+        if not cv2.imwrite(tmp, crop, params):
+            raise RuntimeError(f"cannot write {dst}")
+        os.replace(tmp, dst)
+    Path(done).parent.mkdir(parents=True, exist_ok=True)
+    Path(done).write_text("")
+    return src
+
+
+def _run_units(jobs: list[tuple], workers: int) -> None:
+    if not jobs:
+        return
+    if workers <= 1 or len(jobs) == 1:
+        for job in progress(jobs, desc="tiling", logger=log):
+            cut_unit(job)
+        return
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork" if os.name == "posix" else "spawn")
+    pool = ctx.Pool(min(workers, len(jobs)), initializer=_worker_init)
+    try:
+        for _ in progress(pool.imap_unordered(cut_unit, jobs), total=len(jobs), desc="tiling", logger=log):
+            pass
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+
+
+def _worker_init() -> None:
+    """Workers leave Ctrl-C and SIGTERM to the parent, which stops the pool and keeps the partial output."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@command("wt-data", "tile")
+def tile(dataset: str, size: int = 640, overlap: float = 0.2, stride: int | None = None, min_visibility: float = 0.5,
+         empty_ratio: float | None = 0.5, max_empty_per_image: int | None = 4, seed: int = 0,
+         splits: list[str] | None = None, image_format: Literal["jpg", "png"] = "jpg", quality: int = 95,
+         pad_small: bool = True, workers: int = 0, out: Path | None = None, overwrite: bool = False,
+         resume: bool = False) -> DatasetManifest:
+    """Cut a detection dataset into tiles (full coverage, no padding unless an image is smaller than a tile).
+
+    Args:
+        dataset: The dataset manifest (a manifest.json, its directory, or - for a path on stdin).
+        size: Tile width and height in pixels.
+        overlap: The fraction two neighbouring tiles share (ignored when stride is given).
+        stride: Pixels between tile starts (instead of overlap).
+        min_visibility: A box cut by a tile edge is kept (clipped) when at least this fraction of it is
+            in the tile, else dropped and counted.
+        empty_ratio: Empty tiles kept per tile with a box (seeded sample); null keeps every empty tile.
+        max_empty_per_image: At most this many empty tiles from one image; null for no cap.
+        seed: The seed of the empty-tile sample.
+        splits: The splits to tile (default all).
+        image_format: The tile file format.
+        quality: JPEG quality of the tiles.
+        pad_small: Pad an image smaller than a tile with black to the tile size (bottom and right).
+        workers: Processes cutting tiles (0: one per core).
+        out: The output directory (default runs/data/tile/<id>).
+        overwrite: Replace an existing output directory.
+        resume: Continue an interrupted run with the same --out.
+    """
+    ds = read_dataset(dataset)
+    if ds.task != "detect":
+        raise BadInput(f"tiling needs a detect dataset, this one is {ds.task}", ds.path, "task")
+    if size <= 0 or (stride is not None and stride <= 0):
+        raise BadInput("size and stride must be positive", "--size")
+    if not 0 <= overlap < 1:
+        raise BadInput(f"overlap must be in [0, 1), got {overlap}", "--overlap")
+    if not 0 < min_visibility <= 1:
+        raise BadInput(f"min_visibility must be in (0, 1], got {min_visibility}", "--min_visibility")
+    if empty_ratio is not None and empty_ratio < 0:
+        raise BadInput("empty_ratio must be >= 0 (or null to keep all)", "--empty_ratio")
+    names = split_names(ds, None) if not splits else [n for s in splits for n in split_names(ds, s)]
+    output = Output("wt-data", "tile", out, overwrite=overwrite, resume=resume)
+    options = {"dataset": ds.id, "size": size, "overlap": overlap, "stride": stride, "min_visibility": min_visibility,
+               "empty_ratio": empty_ratio, "max_empty_per_image": max_empty_per_image, "seed": seed, "splits": names,
+               "image_format": image_format, "quality": quality, "pad_small": pad_small}
+    key = hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()
+    stamp = output.dir / ".tile-options"
+    if output.resumed and stamp.exists() and stamp.read_text() != key:
+        raise BadInput("the unfinished output was made with other options; rerun with them or use --overwrite",
+                       output.dir, "options")
+    stamp.write_text(key)
+    workers = workers or os.cpu_count() or 1
+    grid_stride = (stride, stride) if stride else None
+    report: dict[str, int] = {}
+    result: dict[str, tuple[dict, Path]] = {}
+    jobs: list[tuple] = []
+    for split in names:
+        coco, root = load_split(ds, split)
+        by_image: dict[Any, list[dict]] = {}
+        for a in coco["annotations"]:
+            by_image.setdefault(a["image_id"], []).append(a)
+        plans = [plan_image(im, by_image.get(im["id"], []), (size, size), overlap, grid_stride, min_visibility)
+                 for im in coco["images"]]
+        report["boxes_dropped_low_visibility"] = report.get("boxes_dropped_low_visibility", 0) + sum(
+            t.cut for p in plans for t in p)
+        chosen, counts = select_tiles(plans, empty_ratio, max_empty_per_image, seed)
+        for k, v in counts.items():
+            report[k] = report.get(k, 0) + v
+        images: list[dict] = []
+        anns: dict[int, list[dict]] = {}
+        for im, tiles in zip(coco["images"], chosen, strict=True):
+            unit: list[tuple[tuple[int, int, int, int], str]] = []
+            for t in tiles:
+                rel = f"{split}/{tile_name(im, t.window, image_format)}"
+                tid = len(images) + 1
+                x0, y0, x1, y1 = t.window
+                w, h = (max(size, x1 - x0), max(size, y1 - y0)) if pad_small else (x1 - x0, y1 - y0)
+                meta = {k: v for k, v in im.items() if k not in SOURCE_KEYS and k not in ("source_image", "offset")}
+                images.append({"id": tid, "file_name": rel, "width": w, "height": h, **meta,
+                               "source_image": im["file_name"], "source_id": im["id"], "offset": [x0, y0]})
+                anns[tid] = [{**b, "image_id": tid} for b in t.boxes]
+                unit.append((t.window, rel))
+            done = output.dir / ".progress" / split / f"{im['id']}.done"
+            if unit and not done.exists():
+                jobs.append((str(root / im["file_name"]), unit, (size, size), pad_small, quality,
+                             str(output.dir / "images"), str(done)))
+        result[split] = (assemble(images, anns, ds.classes), output.dir / "images")
+    if output.resumed:
+        log.info("resuming: %d source images left to tile", len(jobs))
+    _run_units(jobs, workers)
+    import shutil
+
+    shutil.rmtree(output.dir / ".progress", ignore_errors=True)
+    stamp.unlink()
+    m = write_dataset(output, task="detect", classes=ds.classes, splits=result, report={**ds.report, **report},
+                      parents=[ds], details={"tiling": {k: v for k, v in options.items() if k != "dataset"}})
+    for name, s in m.splits.items():
+        log.info("%s: %d tiles, %d boxes, %d empty", name, s.images, s.boxes, s.empty_images)
+    return m
