@@ -1,0 +1,222 @@
+"""Reading what an evaluation compares: a dataset split's ground truth and a predictions file.
+
+Everything is checked before any metric runs, and each refusal names the file
+and the field (`[i].bbox`), so a bad prediction file fails in one line.
+Arrays are kept in numpy: an evaluation of 500,000 predictions spends its time
+in the COCO evaluator, not here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from wt_core.errors import BadInput
+from wt_core.manifest import DatasetManifest, PredictionsManifest
+from wt_core.manifest_io import load_json, read_manifest
+
+
+@dataclass
+class GroundTruth:
+    """One split of a dataset: the COCO dict (renumbered for the evaluators) and its boxes as arrays."""
+
+    coco: dict[str, Any]
+    classes: list[str]
+    image_ids: np.ndarray  # (I,) sorted int64
+    images: list[dict[str, Any]]  # COCO image entries, in image_ids order
+    img: np.ndarray  # (N,) index into image_ids
+    cls: np.ndarray  # (N,) class id
+    xyxy: np.ndarray  # (N, 4)
+    file: Path
+
+    @property
+    def n_images(self) -> int:
+        return len(self.image_ids)
+
+
+@dataclass
+class Predictions:
+    """Detections as arrays; `img` indexes GroundTruth.image_ids."""
+
+    img: np.ndarray
+    cls: np.ndarray
+    xywh: np.ndarray
+    score: np.ndarray
+
+    @property
+    def xyxy(self) -> np.ndarray:
+        b = self.xywh.copy()
+        b[:, 2:] += b[:, :2]
+        return b
+
+    def __len__(self) -> int:
+        return len(self.score)
+
+    def subset(self, mask: np.ndarray) -> Predictions:
+        return Predictions(self.img[mask], self.cls[mask], self.xywh[mask], self.score[mask])
+
+    def coco_results(self, image_ids: np.ndarray) -> list[dict[str, Any]]:
+        """COCO results entries (image ids back in the dataset's numbering)."""
+        ids = image_ids[self.img].tolist()
+        return [{"image_id": i, "category_id": c, "bbox": b, "score": s}
+                for i, c, b, s in zip(ids, self.cls.tolist(), self.xywh.tolist(), self.score.tolist(), strict=True)]
+
+
+def read_dataset(ref: str | Path) -> DatasetManifest:
+    return read_manifest(ref, "dataset")  # type: ignore[return-value]
+
+
+def read_predictions(ref: str | Path) -> PredictionsManifest:
+    return read_manifest(ref, "predictions")  # type: ignore[return-value]
+
+
+def pick_split(ds: DatasetManifest, pred: PredictionsManifest | None, split: str | None) -> str:
+    """The split to evaluate: the one asked for, else the only split the predictions hold, else val."""
+    if split is None:
+        common = [s for s in (pred.splits if pred else {}) if s in ds.splits]
+        split = common[0] if len(common) == 1 else ("val" if "val" in ds.splits else next(iter(ds.splits)))
+    if split not in ds.splits:
+        raise BadInput(f"no split {split!r} in the dataset (splits: {', '.join(ds.splits)})", ds.path, "splits")
+    if pred is not None and split not in pred.splits:
+        raise BadInput(f"no predictions for split {split!r} (splits: {', '.join(pred.splits)})", pred.path, "splits")
+    return split
+
+
+def check_pair(ds: DatasetManifest, pred: PredictionsManifest, task: str) -> None:
+    """Refuse predictions made for another dataset, task or class list."""
+    if ds.task != task:
+        raise BadInput(f"this is a {ds.task} dataset; use `wt-eval {ds.task}` to evaluate it", ds.path, "task")
+    if pred.task != task:
+        raise BadInput(f"these are {pred.task} predictions; `wt-eval {task}` needs {task} predictions", pred.path, "task")
+    if pred.dataset_id is not None and pred.dataset_id != ds.id:
+        raise BadInput(f"the predictions were made on dataset {pred.dataset_id}, not on {ds.id}",
+                       pred.path, "dataset_id")
+    if list(pred.classes) != list(ds.classes):
+        raise BadInput(f"the predictions' classes {pred.classes} differ from the dataset's {ds.classes}",
+                       pred.path, "classes")
+
+
+def load_coco(ds: DatasetManifest, split: str) -> tuple[dict[str, Any], Path]:
+    name = ds.splits[split].annotations
+    if name not in ds.artifacts:
+        raise BadInput(f"split {split!r} names a missing artifact {name!r}", ds.path, f"splits.{split}.annotations")
+    file = ds.artifact_path(name)
+    coco = load_json(file)
+    if not isinstance(coco, dict) or not isinstance(coco.get("images"), list) \
+            or not isinstance(coco.get("annotations"), list):
+        raise BadInput("not a COCO file: expected an object with images and annotations lists", file)
+    return coco, file
+
+
+def load_ground_truth(ds: DatasetManifest, split: str) -> GroundTruth:
+    """The split's boxes, checked, with annotation ids renumbered from 1.
+
+    pycocotools treats an annotation id of 0 as "unmatched", so the evaluators get
+    fresh ids 1..N; category ids are the dataset's 0-based class ids.
+    """
+    coco, file = load_coco(ds, split)
+    return ground_truth_from_coco(coco, ds.classes, file)
+
+
+def ground_truth_from_coco(coco: dict[str, Any], classes: list[str], file: Path) -> GroundTruth:
+    images = sorted(coco["images"], key=lambda im: im["id"])
+    image_ids = np.asarray([im["id"] for im in images], dtype=np.int64)
+    if len(np.unique(image_ids)) != len(image_ids):
+        raise BadInput("duplicate image ids", file, "images")
+    anns = []
+    cats = np.empty(len(coco["annotations"]), dtype=np.int64)
+    boxes = np.empty((len(coco["annotations"]), 4), dtype=np.float64)
+    img_of = np.empty(len(coco["annotations"]), dtype=np.int64)
+    for i, a in enumerate(coco["annotations"]):
+        bbox = a.get("bbox")
+        if bbox is None or len(bbox) != 4:
+            raise BadInput("an annotation without a box in a detection dataset", file, f"annotations[{i}].bbox")
+        c = a.get("category_id")
+        if not isinstance(c, int) or not 0 <= c < len(classes):
+            raise BadInput(f"category id {c!r} out of range 0..{len(classes) - 1}", file, f"annotations[{i}].category_id")
+        cats[i] = c
+        boxes[i] = bbox
+        img_of[i] = a["image_id"]
+        anns.append({"id": i + 1, "image_id": a["image_id"], "category_id": c, "bbox": list(bbox),
+                     "area": a.get("area", bbox[2] * bbox[3]), "iscrowd": a.get("iscrowd", 0)})
+    pos = np.searchsorted(image_ids, img_of)
+    bad = (pos >= len(image_ids)) | (image_ids[np.minimum(pos, len(image_ids) - 1)] != img_of) if len(img_of) else []
+    if np.any(bad):
+        i = int(np.argmax(bad))
+        raise BadInput(f"annotation for unknown image id {img_of[i]}", file, f"annotations[{i}].image_id")
+    doc = {"images": [{k: im[k] for k in ("id", "width", "height", "file_name") if k in im} for im in images],
+           "annotations": anns, "categories": [{"id": i, "name": n} for i, n in enumerate(classes)]}
+    xyxy = boxes.copy()
+    xyxy[:, 2:] += xyxy[:, :2]
+    return GroundTruth(doc, list(classes), image_ids, images, pos.astype(np.int64), cats, xyxy, file)
+
+
+def _row_problem(rows: list, file: Path, n_classes: int) -> BadInput:
+    """The first malformed row, found the slow way once the fast parse failed."""
+    for i, r in enumerate(rows):
+        if not isinstance(r, dict):
+            return BadInput("a prediction must be a JSON object", file, f"[{i}]")
+        for key in ("image_id", "category_id", "bbox", "score"):
+            if key not in r:
+                return BadInput(f"a prediction without {key}", file, f"[{i}].{key}")
+        if not isinstance(r["image_id"], int) or isinstance(r["image_id"], bool):
+            return BadInput(f"image id {r['image_id']!r} is not an integer", file, f"[{i}].image_id")
+        if not isinstance(r["category_id"], int) or isinstance(r["category_id"], bool):
+            return BadInput(f"class id {r['category_id']!r} is not an integer", file, f"[{i}].category_id")
+        b = r["bbox"]
+        if not isinstance(b, list) or len(b) != 4 or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in b):
+            return BadInput(f"a box is four numbers [x, y, w, h], got {b!r}", file, f"[{i}].bbox")
+        if not isinstance(r["score"], int | float) or isinstance(r["score"], bool):
+            return BadInput(f"score {r['score']!r} is not a number", file, f"[{i}].score")
+    return BadInput("malformed predictions", file)
+
+
+def parse_predictions(rows: Any, file: Path, gt: GroundTruth) -> Predictions:
+    """Check a COCO results list against the ground truth and return it as arrays."""
+    if not isinstance(rows, list):
+        raise BadInput("predictions must be a JSON list of COCO results", file)
+    n = len(rows)
+    if n == 0:
+        return Predictions(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 4)), np.zeros(0))
+    try:
+        image = np.asarray([r["image_id"] for r in rows])
+        cls = np.asarray([r["category_id"] for r in rows])
+        box = np.asarray([r["bbox"] for r in rows], dtype=np.float64)
+        score = np.asarray([r["score"] for r in rows], dtype=np.float64)
+    except (KeyError, TypeError, ValueError):
+        raise _row_problem(rows, file, len(gt.classes)) from None
+    if image.dtype.kind not in "iu" or cls.dtype.kind not in "iu" or box.shape != (n, 4):
+        raise _row_problem(rows, file, len(gt.classes))
+
+    def first(mask: np.ndarray) -> int | None:
+        return int(np.argmax(mask)) if mask.any() else None
+
+    if (i := first((cls < 0) | (cls >= len(gt.classes)))) is not None:
+        raise BadInput(f"class id {int(cls[i])} out of range 0..{len(gt.classes) - 1}", file, f"[{i}].category_id")
+    if (i := first(~np.isfinite(box).all(axis=1))) is not None:
+        raise BadInput(f"box {box[i].tolist()} is not finite", file, f"[{i}].bbox")
+    if (i := first((box[:, 2] < 0) | (box[:, 3] < 0))) is not None:
+        raise BadInput(f"box {box[i].tolist()} has a negative width or height", file, f"[{i}].bbox")
+    if (i := first(~np.isfinite(score) | (score < 0))) is not None:
+        raise BadInput(f"score {score[i]} is not a finite non-negative number", file, f"[{i}].score")
+    pos = np.searchsorted(gt.image_ids, image)
+    known = (pos < gt.n_images) & (gt.image_ids[np.minimum(pos, max(gt.n_images - 1, 0))] == image) \
+        if gt.n_images else np.zeros(n, bool)
+    if (i := first(~known)) is not None:
+        raise BadInput(f"image id {int(image[i])} is not in the dataset's split", file, f"[{i}].image_id")
+    return Predictions(pos.astype(np.int64), cls.astype(np.int64), box, score)
+
+
+def load_predictions_rows(pred: PredictionsManifest, split: str) -> tuple[Any, Path]:
+    name = pred.splits[split]
+    if name not in pred.artifacts:
+        raise BadInput(f"split {split!r} names a missing artifact {name!r}", pred.path, f"splits.{split}")
+    file = pred.artifact_path(name)
+    return load_json(file), file
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, indent=2, ensure_ascii=False)

@@ -1,0 +1,168 @@
+"""`wt-eval detect`: COCO mAP, P/R/F1, confusion matrix and count errors of detection predictions."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from wt_core.console import get_logger, print_table
+from wt_core.errors import BadInput
+from wt_core.invocation import command
+from wt_core.manifest import DatasetManifest, EvaluationManifest, ManifestBase
+from wt_core.manifest_io import build, read_manifest
+from wt_core.outputs import Output
+
+from wt_eval import __version__
+from wt_eval.data import (GroundTruth, Predictions, check_pair, dumps, load_coco, load_ground_truth,
+                          load_predictions_rows, parse_predictions, pick_split, read_dataset, read_predictions)
+from wt_eval.stitching import Merge, merge, placements, to_full
+
+log = get_logger("wt-eval")
+GRID = np.round(np.linspace(0, 1, 101), 2)
+
+
+def full_dataset_of(tiles: DatasetManifest, ref: str | None) -> DatasetManifest:
+    """The dataset of whole images: the one given, else the tiled dataset's parent dataset."""
+    if ref is not None:
+        return read_dataset(ref)
+    parent = tiles.parent("dataset")
+    if parent is None:
+        raise BadInput("--on full needs the dataset of whole images: this dataset has no parent dataset; "
+                       "pass --full_dataset", tiles.path, "parents")
+    return read_manifest(tiles.resolve(parent.path), "dataset")  # type: ignore[return-value]
+
+
+def predictions_on_full(tiles: DatasetManifest, full: DatasetManifest, split: str, tile_pred: Predictions,
+                        tile_gt: GroundTruth, how: Merge) -> tuple[GroundTruth, Predictions]:
+    """Tile predictions shifted onto the whole images and merged across tile edges."""
+    coco, file = load_coco(tiles, split)
+    where = placements(coco["images"], file)
+    gt = load_ground_truth(full, split)
+    index: dict = {}
+    for i, im in enumerate(gt.images):
+        index[im["id"]] = i
+        index.setdefault(im.get("file_name"), i)
+    img, xywh = to_full(tile_gt.image_ids[tile_pred.img], tile_pred.xywh, where, index)
+    xyxy = xywh.copy()
+    xyxy[:, 2:] += xyxy[:, :2]
+    img, cls, xyxy, score = merge(img, tile_pred.cls, xyxy, tile_pred.score, how)
+    xyxy[:, 2:] -= xyxy[:, :2]
+    log.info("--on full: %d tile detections became %d on %d whole images", len(tile_pred), len(score), gt.n_images)
+    return gt, Predictions(img, cls, xyxy, score)
+
+
+def write_plots(out: Output, gt: GroundTruth, report) -> None:
+    from wt_eval import plots
+    from wt_eval.detection import normalise_columns
+
+    labels = [*gt.classes, "background"]
+    plots.confusion(out.path("confusion_matrix.png"), labels, report.confusion, normalise_columns(report.confusion),
+                    "Confusion matrix (columns normalised)")
+    out.add("plot_confusion", "confusion_matrix.png")
+    f1 = {name: c.on_grid(GRID)[2] for name, c in report.curves.items()}
+    plots.f1_curves(out.path("f1_curve.png"), GRID, f1, report.curves["all"].best())
+    out.add("plot_f1", "f1_curve.png")
+    if report.coco is not None:
+        ap50 = {n: v.get("AP50", 0.0) for n, v in report.per_class.items()}
+        plots.pr_curves(out.path("pr_curve.png"), gt.classes, report.coco.precision, report.coco.recall_thresholds, ap50)
+        out.add("plot_pr", "pr_curve.png")
+
+
+def write_evaluation(out: Output, gt: GroundTruth, report, plots_on: bool) -> None:
+    from wt_eval.detection import confusion_doc
+
+    out.path("confusion.json").write_text(dumps(confusion_doc(gt.classes, report.confusion)) + "\n")
+    out.add("confusion", "confusion.json")
+    curves = {"thresholds": GRID.tolist()}
+    for name, c in report.curves.items():
+        p, r, f = c.on_grid(GRID)
+        curves[name] = {"precision": np.round(p, 6).tolist(), "recall": np.round(r, 6).tolist(),
+                        "f1": np.round(f, 6).tolist()}
+    out.path("curves.json").write_text(dumps(curves) + "\n")
+    out.add("curves", "curves.json")
+    with out.path("counts.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["image_id", "file_name", "true", "predicted"])
+        for im, (t, p) in zip(gt.images, report.counts.tolist(), strict=True):
+            w.writerow([im["id"], im.get("file_name", ""), t, p])
+    out.add("counts", "counts.csv")
+    if plots_on:
+        write_plots(out, gt, report)
+
+
+def show(report, classes: list[str]) -> None:
+    m = report.metrics
+    print_table("wt-eval detect", ["metric", "value"],
+                [[k, m[k]] for k in ("mAP", "mAP50", "mAP75", "precision", "recall", "f1", "best_f1",
+                                     "best_f1_threshold", "count_mae", "count_bias") if k in m])
+    rows = [[n, v.get("AP", float("nan")), v.get("AP50", float("nan")), v["precision"], v["recall"], v["f1"],
+             int(v["gt"])] for n, v in report.per_class.items()]
+    print_table("per class", ["class", "AP", "AP50", "P", "R", "F1", "gt"], rows)
+
+
+@command("wt-eval", "detect", __version__)
+def detect(dataset: str, predictions: str, split: str | None = None, score: float = 0.25, iou: float = 0.5,
+           on: Literal["images", "full"] = "images", full_dataset: str | None = None, merge: Merge = Merge(),
+           plots: bool = True, out: str | None = None, overwrite: bool = False) -> EvaluationManifest:
+    """Evaluate detection predictions against a dataset split.
+
+    COCO mAP@[.5:.95], mAP50, mAP75, by size and AR (faster-coco-eval); precision,
+    recall and F1 at a score threshold and IoU, and the threshold that maximises
+    F1; a confusion matrix with background; count errors per image. Writes an
+    evaluation manifest with confusion.json, curves.json, counts.csv and PNG plots.
+
+    Args:
+        dataset: The dataset manifest the predictions were made on (a manifest.json, its directory, or '-').
+        predictions: The predictions manifest (a manifest.json, its directory, or '-').
+        split: The split to evaluate (default: the only split the predictions hold, else val).
+        score: Score threshold for precision, recall, F1, the confusion matrix and counts.
+        iou: IoU at which a detection matches a ground-truth box (for P/R/F1 and the confusion matrix).
+        on: images: evaluate on the images the predictions were made on; full: the predictions were made on
+            tiles, so shift them onto the whole images, merge duplicates across tile edges and evaluate
+            against the whole images' ground truth.
+        full_dataset: With --on full, the dataset of whole images (default: the tiled dataset's parent).
+        merge: How duplicates across tile edges are merged (--on full).
+        plots: Write PNG plots (PR curves, confusion matrix, F1 against threshold).
+        out: Output directory (default runs/eval/detect/<id>).
+        overwrite: Replace an existing output directory.
+    """
+    from wt_eval.detection import evaluate_detection
+
+    if not 0 <= score <= 1:
+        raise BadInput(f"score must be in [0, 1], got {score}", "--score")
+    if not 0 < iou <= 1:
+        raise BadInput(f"iou must be in (0, 1], got {iou}", "--iou")
+    ds = read_dataset(dataset)
+    pred = read_predictions(predictions)
+    check_pair(ds, pred, "detect")
+    split = pick_split(ds, pred, split)
+    gt = load_ground_truth(ds, split)
+    rows, file = load_predictions_rows(pred, split)
+    dets = parse_predictions(rows, file, gt)
+    del rows
+    parents: list[ManifestBase] = [ds, pred]
+    evaluated = ds
+    if on == "full":
+        full = full_dataset_of(ds, full_dataset)
+        if full.task != "detect" or list(full.classes) != list(ds.classes):
+            raise BadInput("the full dataset must be a detection dataset with the same classes", full.path, "classes")
+        if split not in full.splits:
+            raise BadInput(f"no split {split!r} in the full dataset", full.path, "splits")
+        gt, dets = predictions_on_full(ds, full, split, dets, gt, merge)
+        parents = [full, ds, pred]
+        evaluated = full
+    output = Output("wt-eval", "detect", out, overwrite=overwrite)
+    report = evaluate_detection(gt, dets, score=score, iou=iou)
+    for note in report.notes:
+        log.warning(note)
+    write_evaluation(output, gt, report, plots)
+    show(report, gt.classes)
+    manifest = build(EvaluationManifest, id=output.id, parents=parents, task="detect", dataset_id=evaluated.id,
+                     split=split, predictions_id=pred.id, metrics=report.metrics, per_class=report.per_class,
+                     details={"on": on, "images": gt.n_images, "boxes": int(len(gt.cls)), "predictions": len(dets),
+                              "classes": gt.classes, "thresholds": pred.thresholds, "slicing": pred.slicing})
+    return output.commit(manifest)
+
+
