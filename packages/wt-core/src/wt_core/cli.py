@@ -31,8 +31,23 @@ def _error(line: str) -> None:
     sys.stderr.flush()
 
 
-def build_parser(tool: str, description: str, commands: dict[str, Callable[..., Any]]):
+Commands = dict[str, "Callable[..., Any] | str"]
+
+
+def load_command(ref: Callable[..., Any] | str) -> Callable[..., Any]:
+    """A command given as a function or as 'package.module:function' (imported only when needed)."""
+    if callable(ref):
+        return ref
+    import importlib
+
+    module, _, name = ref.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def build_parser(tool: str, description: str, commands: Commands):
     from jsonargparse import ActionConfigFile, ArgumentParser
+
+    commands = {name: load_command(ref) for name, ref in commands.items()}
 
     parser = ArgumentParser(prog=tool, description=description, exit_on_error=False)
     subs = parser.add_subcommands(dest="command", required=True)
@@ -134,7 +149,7 @@ class _StdoutToStderr:
         os.close(self.saved)
 
 
-def run_tool(tool: str, description: str, commands: dict[str, Callable[..., Any]],
+def run_tool(tool: str, description: str, commands: Commands,
              argv: list[str] | None = None) -> int:
     """Parse `argv`, run the command, print its manifest path; returns the exit status."""
     from wt_core import console, invocation
@@ -156,7 +171,7 @@ def run_tool(tool: str, description: str, commands: dict[str, Callable[..., Any]
         _error(f"error: {_suggest(str(e), parser, argv)} ({tool})")
         return EXIT_BAD_INPUT
     name = cfg.command
-    fn = commands[name]
+    fn = load_command(commands[name])
     try:
         init = parser.instantiate_classes(cfg)
     except Exception as e:
@@ -195,8 +210,12 @@ def run_tool(tool: str, description: str, commands: dict[str, Callable[..., Any]
     return EXIT_OK
 
 
-def main_for(tool: str, description: str, commands: dict[str, Callable[..., Any]]) -> Callable[[], None]:
-    """The console-script entry point of a tool."""
+def main_for(tool: str, description: str, commands: Commands) -> Callable[[], None]:
+    """The console-script entry point of a tool.
+
+    Give commands as 'package.module:function' strings so that `--help`, answered
+    from the help cache, imports none of the command modules.
+    """
 
     def main() -> None:
         sys.exit(run_tool(tool, description, commands))

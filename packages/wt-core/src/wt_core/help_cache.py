@@ -27,23 +27,33 @@ def is_help_request(argv: list[str], commands: dict[str, Any]) -> bool:
     return len(argv) == 2 and argv[0] in commands and argv[1] in HELP_FLAGS
 
 
-def _fingerprint(tool: str, commands: dict[str, Callable[..., Any]], argv: list[str]) -> str:
+def _package_dirs(commands: dict[str, Callable[..., Any] | str]) -> set[Path]:
+    """The source directories of wt-core and of the packages the commands live in."""
+    import importlib.util
+
     dirs = {Path(__file__).parent}
-    for fn in commands.values():
-        mod = sys.modules.get(getattr(fn, "__module__", ""), None)
-        if mod is not None and getattr(mod, "__file__", None):
-            dirs.add(Path(mod.__file__).parent)
+    for ref in commands.values():
+        module = ref.partition(":")[0] if isinstance(ref, str) else getattr(ref, "__module__", "")
+        spec = importlib.util.find_spec(module.split(".")[0]) if module else None
+        if spec is not None and spec.submodule_search_locations:
+            dirs.update(Path(p) for p in spec.submodule_search_locations)
+    return dirs
+
+
+def _fingerprint(tool: str, commands: dict[str, Callable[..., Any] | str], argv: list[str]) -> str:
     h = hashlib.sha256()
     h.update(repr((tool, argv, shutil.get_terminal_size().columns, sys.version)).encode())
-    for d in sorted(dirs):
-        for entry in sorted(os.scandir(d), key=lambda e: e.name):
-            if entry.name.endswith(".py"):
-                st = entry.stat()
-                h.update(f"{entry.path}:{st.st_size}:{st.st_mtime_ns}".encode())
+    for d in sorted(_package_dirs(commands)):
+        for dirpath, dirnames, filenames in os.walk(d):
+            dirnames[:] = sorted(x for x in dirnames if x != "__pycache__")
+            for name in sorted(filenames):
+                if name.endswith(".py"):
+                    st = os.stat(os.path.join(dirpath, name))
+                    h.update(f"{dirpath}/{name}:{st.st_size}:{st.st_mtime_ns}".encode())
     return h.hexdigest()[:32]
 
 
-def cached_help(tool: str, description: str, commands: dict[str, Callable[..., Any]], argv: list[str]) -> str | None:
+def cached_help(tool: str, description: str, commands: dict[str, Callable[..., Any] | str], argv: list[str]) -> str | None:
     """The help text for `argv` when it asks for help; None when it does not."""
     if not is_help_request(argv, commands):
         return None
