@@ -1,0 +1,156 @@
+"""The options of wt-yolo's commands: Ultralytics' own train arguments, and slicing.
+
+`UltralyticsArgs` lists Ultralytics' train arguments under their own names with
+Ultralytics' defaults (a test keeps them equal to `ultralytics/cfg/default.yaml`),
+so `--print_config` shows every value a run will use and a mistyped key is
+refused with the closest name. The keys wt-yolo sets itself (model, data,
+project, name, resume, save, exist_ok) are not listed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+
+@dataclass
+class UltralyticsArgs:
+    """Ultralytics train arguments (https://docs.ultralytics.com/modes/train/#train-settings)."""
+
+    epochs: int = 100
+    """Number of epochs to train for."""
+    time: float | None = None
+    """Maximum hours to train; overrides epochs when set."""
+    patience: int = 100
+    """Stop early after this many epochs without improvement of the validation fitness."""
+    batch: int | float = 16
+    """Batch size; -1 for AutoBatch, or a fraction in (0, 1) of GPU memory."""
+    imgsz: int = 640
+    """Training and validation image size in pixels (square)."""
+    save_period: int = -1
+    """Also save a checkpoint every N epochs (disabled below 1)."""
+    cache: bool | str = False
+    """Cache images in RAM (true or 'ram') or on 'disk'."""
+    device: str | None = None
+    """Device: 'cpu', '0', '0,1' (several GPUs through Ultralytics' DDP), 'mps'; None picks one."""
+    workers: int = 8
+    """Data loader workers (per rank under DDP)."""
+    pretrained: bool | str = True
+    """Start from pretrained weights (when the model has them), or load weights from this path."""
+    optimizer: str = "auto"
+    """SGD, MuSGD, Adam, Adamax, AdamW, NAdam, RAdam, RMSProp or auto."""
+    seed: int = 0
+    """Random seed."""
+    deterministic: bool = True
+    """Deterministic operations (reproducible, may be slower)."""
+    single_cls: bool = False
+    """Train every class as one class."""
+    rect: bool = False
+    """Rectangular batches."""
+    cos_lr: bool = False
+    """Cosine learning-rate schedule."""
+    close_mosaic: int = 10
+    """Turn mosaic augmentation off for the last N epochs."""
+    amp: bool | str = True
+    """Mixed precision: true/'fp16', 'bf16', or false/'fp32' (CPU trains in fp32 anyway)."""
+    fraction: float = 1.0
+    """Fraction of the training images to use."""
+    profile: bool = False
+    """Profile ONNX/TensorRT speeds during training."""
+    freeze: int | list[int] | None = None
+    """Freeze the first N layers, or the layers with these indices."""
+    multi_scale: float = 0.0
+    """Multi-scale training range, as a fraction of imgsz."""
+    compile: bool | str = False
+    """torch.compile the model (true, or a mode name)."""
+    val: bool = True
+    """Validate after every epoch (the last epoch is always validated)."""
+    plots: bool = True
+    """Save training plots."""
+    iou: float = 0.7
+    """IoU threshold of the NMS used in validation during training."""
+    max_det: int = 300
+    """Maximum detections per image in validation during training."""
+    lr0: float = 0.01
+    """Initial learning rate."""
+    lrf: float = 0.01
+    """Final learning rate as a fraction of lr0."""
+    momentum: float = 0.937
+    """SGD momentum or Adam beta1."""
+    weight_decay: float = 0.0005
+    """Weight decay."""
+    warmup_epochs: float = 3.0
+    """Warm-up epochs (fractions allowed)."""
+    warmup_momentum: float = 0.8
+    """Initial momentum during warm-up."""
+    warmup_bias_lr: float = 0.1
+    """Bias learning rate during warm-up."""
+    box: float = 7.5
+    """Box loss gain."""
+    cls: float = 0.5
+    """Classification loss gain."""
+    cls_pw: float = 0.0
+    """Class weight power against class imbalance (0 off, 1 full inverse frequency)."""
+    dfl: float = 1.5
+    """Distribution focal loss gain."""
+    nbs: int = 64
+    """Nominal batch size (gradients accumulate to it)."""
+    hsv_h: float = 0.015
+    """Hue augmentation (fraction)."""
+    hsv_s: float = 0.7
+    """Saturation augmentation (fraction)."""
+    hsv_v: float = 0.4
+    """Brightness augmentation (fraction)."""
+    degrees: float = 0.0
+    """Rotation augmentation (+/- degrees)."""
+    translate: float = 0.1
+    """Translation augmentation (+/- fraction)."""
+    scale: float = 0.5
+    """Scale augmentation (+/- gain)."""
+    shear: float = 0.0
+    """Shear augmentation (+/- degrees)."""
+    perspective: float = 0.0
+    """Perspective augmentation (fraction)."""
+    flipud: float = 0.0
+    """Vertical flip probability (aerial images have no up: try 0.5)."""
+    fliplr: float = 0.5
+    """Horizontal flip probability."""
+    bgr: float = 0.0
+    """RGB/BGR channel swap probability."""
+    mosaic: float = 1.0
+    """Mosaic augmentation probability."""
+    mixup: float = 0.0
+    """MixUp augmentation probability."""
+    cutmix: float = 0.0
+    """CutMix augmentation probability."""
+
+    def to_train_kwargs(self) -> dict:
+        """The keyword arguments of `YOLO.train` (None values left out, so Ultralytics keeps its own)."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass
+class SliceArgs:
+    """Sliced prediction: cut large images into overlapping tiles, predict, merge across tiles."""
+
+    tile: int = 640
+    """Tile size in pixels; 0 predicts each image whole (resized to imgsz)."""
+    overlap: float = 0.2
+    """Overlap between neighbouring tiles, as a fraction of the tile size."""
+    batch: int = 8
+    """Tiles per forward pass."""
+    merge: Literal["nms", "greedy"] = "nms"
+    """How boxes found by several tiles become one: keep the best (nms) or their union (greedy)."""
+    merge_iou: float = 0.5
+    """Overlap above which two boxes of the same class across tiles are one animal."""
+    merge_metric: Literal["ios", "iou"] = "ios"
+    """Overlap measure: intersection over the smaller box (ios: a box cut by a tile edge is
+    inside the whole one) or intersection over union."""
+
+    def __post_init__(self) -> None:
+        if self.tile < 0:
+            raise ValueError(f"slicing.tile must be 0 (off) or positive, got {self.tile}")
+        if not 0 <= self.overlap < 1:
+            raise ValueError(f"slicing.overlap must be in [0, 1), got {self.overlap}")
+        if self.batch < 1:
+            raise ValueError(f"slicing.batch must be positive, got {self.batch}")

@@ -1,0 +1,53 @@
+"""Which model to start from: a model yaml, a weights file, or a pretrained name, all offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from wt_core.errors import BadInput
+from wt_core.offline import wt_home
+
+HOW_TO_PROVIDE = ("nothing is downloaded: copy the file here from a machine with network "
+                  "(Ultralytics releases: https://github.com/ultralytics/assets/releases), "
+                  "or put it in {dir}, or pass its path with --model")
+
+
+def weights_dir() -> Path:
+    """Where pretrained weights given by name are looked up (besides the current directory)."""
+    return wt_home() / "weights"
+
+
+def resolve_model(spec: str) -> str:
+    """The path or built-in name Ultralytics should load for `spec`, checked offline.
+
+    `yolo11n.yaml` (a built-in architecture, trained from scratch) or a path to a
+    model yaml; a weights file `path/to/best.pt`; or a pretrained name
+    (`yolo11n.pt`, `yolo11n`) found in the current directory or WT_HOME/weights.
+    """
+    text = str(spec).strip()
+    if not text:
+        raise BadInput("no model given", None, "model")
+    path = Path(text).expanduser()
+    suffix = path.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        if path.exists():
+            return str(path.resolve())
+        if len(path.parts) > 1:
+            raise BadInput("model yaml not found", path, "model")
+        from ultralytics.nn.tasks import yaml_model_load
+
+        try:
+            yaml_model_load(text)  # resolves scales: yolo11n.yaml is yolo11.yaml at scale n
+        except Exception:
+            raise BadInput("unknown model yaml: neither a file nor an Ultralytics architecture "
+                           "(e.g. yolo11n.yaml, yolov8s.yaml)", text, "model") from None
+        return text
+    if suffix == "":
+        path = path.with_suffix(".pt")
+    if path.exists():
+        if path.is_dir():
+            raise BadInput("expected a weights file, got a directory", path, "model")
+        return str(path.resolve())
+    if len(path.parts) == 1 and (weights_dir() / path.name).is_file():
+        return str((weights_dir() / path.name).resolve())
+    raise BadInput(f"weights file {path.name} not found; " + HOW_TO_PROVIDE.format(dir=weights_dir()), path, "model")

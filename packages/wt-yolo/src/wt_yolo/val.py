@@ -1,0 +1,67 @@
+"""`wt-yolo val`: Ultralytics' own metrics on a split as a quick check, plus predictions for wt-eval."""
+
+from __future__ import annotations
+
+
+from pathlib import Path
+
+from wt_core import console, offline
+from wt_core.invocation import command
+from wt_core.manifest import PredictionsManifest
+from wt_core.outputs import Output
+
+from wt_yolo.args import SliceArgs
+from wt_yolo.data import read_detect_dataset, read_run, run_weights, split_images, yolo_data_yaml
+from wt_yolo.fit import finite
+from wt_yolo.predict import predictions_manifest, write_predictions
+from wt_yolo.slicing import SlicedPredictor
+
+log = console.get_logger("wt-yolo")
+
+
+@command("wt-yolo", "val")
+def val(run: str, data: str, split: str = "val", conf: float = 0.001, iou: float = 0.7, max_det: int = 300,
+        imgsz: int | None = None, batch: int = 16, device: str | None = None,
+        slicing: SliceArgs = SliceArgs(tile=0), out: Path | None = None,
+        overwrite: bool = False) -> PredictionsManifest:
+    """Validate a run on a dataset split: Ultralytics' metrics, and a predictions manifest for wt-eval.
+
+    Ultralytics' mAP is a quick check (it differs slightly from COCO's); wt-eval computes the shared
+    metrics from the predictions this command writes.
+
+    Args:
+        run: The run manifest (file, directory or '-').
+        data: The detection dataset manifest.
+        split: The split to validate on.
+        conf: Minimum score of a box (low, as mAP needs).
+        iou: IoU threshold of the NMS.
+        max_det: Maximum boxes per image.
+        imgsz: The network input size (default: the run's training size).
+        batch: Images per batch in Ultralytics' validation.
+        device: 'cpu', '0', ... (default: Ultralytics picks).
+        slicing: Slicing of the predictions (off by default: the split's images are predicted whole).
+        out: The output directory (default runs/yolo/val/<id>).
+        overwrite: Replace an existing output directory.
+    """
+    offline.apply()
+    if isinstance(slicing, dict):
+        slicing = SliceArgs(**slicing)
+    r = read_run(run)
+    ds = read_detect_dataset(data)
+    images = split_images(ds, split)
+    weights = run_weights(r)
+    size = imgsz or r.imgsz or 640
+    output = Output("wt-yolo", "val", out, overwrite=overwrite)
+    from ultralytics import YOLO
+
+    kwargs = {"device": device} if device else {}
+    metrics = YOLO(str(weights), task="detect").val(
+        data=str(yolo_data_yaml(ds)), split=split, imgsz=size, batch=batch, conf=conf, iou=iou, max_det=max_det,
+        plots=False, project=str(output.dir), name="ultralytics", exist_ok=True, verbose=False, **kwargs)
+    quick = finite(metrics.results_dict)
+    console.print_table(f"Ultralytics metrics on {split} (a quick check; wt-eval computes the shared ones)",
+                        ["metric", "value"], [[k, v] for k, v in quick.items()])
+    predictor = SlicedPredictor(weights, imgsz=size, conf=conf, iou=iou, max_det=max_det, slicing=slicing,
+                                device=device)
+    name = write_predictions(output, predictor, split, images)
+    return predictions_manifest(output, r, ds, predictor, {split: name}, {"ultralytics_metrics": quick})
