@@ -73,3 +73,12 @@ def generated(n_images: int = 60, n_classes: int = 3, seed: int = 0, max_boxes: 
                           "bbox": [float(rng.uniform(0, w - bw)), float(rng.uniform(0, h - bh)), bw, bh],
                           "score": float(rng.uniform(0.01, 0.9))})
     return coco(images, anns, classes), preds, classes
+
+
+def write_evaluation(out: Path, metrics: dict[str, float], dataset_id: str = "ds-1", split: str = "val",
+                     task: str = "detect"):
+    from wt_core.manifest import EvaluationManifest
+
+    o = Output("wt-eval", "detect", out)
+    return o.commit(build(EvaluationManifest, id=o.id, task=task, dataset_id=dataset_id, split=split,
+                          metrics=metrics))
