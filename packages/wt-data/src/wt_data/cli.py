@@ -3,6 +3,7 @@
 from wt_core.cli import main_for, version_command
 
 from wt_data import __version__
+from wt_data.cropping import crops
 from wt_data.importing import import_
 from wt_data.splitting import split
 from wt_data.tiling import tile
@@ -11,6 +12,7 @@ COMMANDS = {
     "import": import_,
     "split": split,
     "tile": tile,
+    "crops": crops,
     "version": version_command("wt-data", __version__),
 }
 

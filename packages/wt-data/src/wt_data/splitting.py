@@ -45,8 +45,10 @@ def assign_groups(sizes: dict[Any, int], classes: dict[Any, list[int]], ratios: 
         n = sizes[g]
         fits = [s for s in range(len(ratios)) if count[s] + n <= target[s] + 1e-9]
         if fits and stratify:
-            def need(s: int) -> float:
-                cls = sum(classes[g][c] * (ratios[s] * class_totals[c] - have[s][c]) / class_totals[c]
+            vec = classes[g]
+
+            def need(s: int, vec: list[int] = vec) -> float:
+                cls = sum(vec[c] * (ratios[s] * class_totals[c] - have[s][c]) / class_totals[c]
                           for c in range(n_cls) if class_totals[c])
                 return cls + (target[s] - count[s]) / max(total, 1)
             best = max(fits, key=need)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from wt_core.console import get_logger, progress
+from wt_core.console import get_logger
 from wt_core.errors import BadInput
 from wt_core.geometry import clip_to_window, tile_grid
 from wt_core.invocation import command
@@ -29,6 +29,7 @@ from wt_core.manifest import DatasetManifest
 from wt_core.outputs import Output
 
 from wt_data.dataset import assemble, load_split, read_dataset, split_names, write_dataset
+from wt_data.parallel import read_image, run_jobs, write_image
 
 log = get_logger("wt-data")
 SOURCE_KEYS = {"id", "file_name", "width", "height", "exif_orientation"}
@@ -98,59 +99,20 @@ def tile_name(image: dict, win: tuple[int, int, int, int], ext: str) -> str:
 
 
 def cut_unit(job: tuple[str, list[tuple[tuple[int, int, int, int], str]], tuple[int, int], bool, int, str, str]) -> str:
-    """Decode one source image and write its tiles (each atomically); then mark the unit done."""
+    """Decode one source image and write its tiles; then mark the unit done."""
     import cv2
 
-    cv2.setNumThreads(1)
     src, tiles, size, pad, quality, out_dir, done = job
-    img = cv2.imread(src, cv2.IMREAD_COLOR)
-    if img is None:
-        raise RuntimeError(f"cannot decode {src}")
+    img = read_image(src)
     for (x0, y0, x1, y1), rel in tiles:
         crop = img[y0:y1, x0:x1]
         if pad and (crop.shape[1] < size[0] or crop.shape[0] < size[1]):
             crop = cv2.copyMakeBorder(crop, 0, size[1] - crop.shape[0], 0, size[0] - crop.shape[1],
                                       cv2.BORDER_CONSTANT, value=(0, 0, 0))
-        dst = os.path.join(out_dir, rel)
-        params = [cv2.IMWRITE_JPEG_QUALITY, quality] if rel.endswith(".jpg") else []
-        os.makedirs(os.path.dirname(dst), exist_ok=True)
-        tmp = dst + ".tmp" + os.path.splitext(dst)[1]
-        if not cv2.imwrite(tmp, crop, params):
-            raise RuntimeError(f"cannot write {dst}")
-        os.replace(tmp, dst)
+        write_image(os.path.join(out_dir, rel), crop, quality)
     Path(done).parent.mkdir(parents=True, exist_ok=True)
     Path(done).write_text("")
     return src
-
-
-def _run_units(jobs: list[tuple], workers: int) -> None:
-    if not jobs:
-        return
-    if workers <= 1 or len(jobs) == 1:
-        for job in progress(jobs, desc="tiling", logger=log):
-            cut_unit(job)
-        return
-    import multiprocessing as mp
-
-    ctx = mp.get_context("fork" if os.name == "posix" else "spawn")
-    pool = ctx.Pool(min(workers, len(jobs)), initializer=_worker_init)
-    try:
-        for _ in progress(pool.imap_unordered(cut_unit, jobs), total=len(jobs), desc="tiling", logger=log):
-            pass
-        pool.close()
-    except BaseException:
-        pool.terminate()
-        raise
-    finally:
-        pool.join()
-
-
-def _worker_init() -> None:
-    """Workers leave Ctrl-C and SIGTERM to the parent, which stops the pool and keeps the partial output."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 @command("wt-data", "tile")
@@ -202,7 +164,6 @@ def tile(dataset: str, size: int = 640, overlap: float = 0.2, stride: int | None
         raise BadInput("the unfinished output was made with other options; rerun with them or use --overwrite",
                        output.dir, "options")
     stamp.write_text(key)
-    workers = workers or os.cpu_count() or 1
     grid_stride = (stride, stride) if stride else None
     report: dict[str, int] = {}
     result: dict[str, tuple[dict, Path]] = {}
@@ -240,7 +201,7 @@ def tile(dataset: str, size: int = 640, overlap: float = 0.2, stride: int | None
         result[split] = (assemble(images, anns, ds.classes), output.dir / "images")
     if output.resumed:
         log.info("resuming: %d source images left to tile", len(jobs))
-    _run_units(jobs, workers)
+    run_jobs(cut_unit, jobs, workers, "tiling")
     import shutil
 
     shutil.rmtree(output.dir / ".progress", ignore_errors=True)

@@ -1,0 +1,66 @@
+"""One pool of processes for per-image work (tiles, crops): progress on stderr, Ctrl-C left to the parent."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from wt_core.console import get_logger, progress
+
+log = get_logger("wt-data")
+
+
+def _worker_init() -> None:
+    """Workers leave Ctrl-C and SIGTERM to the parent, which stops the pool and keeps the partial output."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def run_jobs(fn: Callable[[Any], Any], jobs: list, workers: int, desc: str) -> None:
+    """fn(job) for every job, over `workers` processes (0: one per core); in this process when 1."""
+    if not jobs:
+        return
+    workers = workers or os.cpu_count() or 1
+    if workers <= 1 or len(jobs) == 1:
+        for job in progress(jobs, desc=desc, logger=log):
+            fn(job)
+        return
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork" if os.name == "posix" else "spawn")
+    pool = ctx.Pool(min(workers, len(jobs)), initializer=_worker_init)
+    try:
+        for _ in progress(pool.imap_unordered(fn, jobs), total=len(jobs), desc=desc, logger=log):
+            pass
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+
+
+def write_image(path: str, img, quality: int = 95) -> None:
+    """Write an image atomically (a reader never sees half a file; a resumed run rewrites what was cut short)."""
+    import cv2
+
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    ext = os.path.splitext(path)[1]
+    params = [cv2.IMWRITE_JPEG_QUALITY, quality] if ext.lower() in (".jpg", ".jpeg") else []
+    tmp = f"{path}.tmp{ext}"
+    if not cv2.imwrite(tmp, img, params):
+        raise RuntimeError(f"cannot write {path}")
+    os.replace(tmp, path)
+
+
+def read_image(path: str):
+    import cv2
+
+    cv2.setNumThreads(1)
+    img = cv2.imread(path, cv2.IMREAD_COLOR)
+    if img is None:
+        raise RuntimeError(f"cannot decode {path}")
+    return img
