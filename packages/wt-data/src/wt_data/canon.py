@@ -221,7 +221,8 @@ def canonicalize(raw: RawDataset, problems: Problems, *, cmap: ClassMap | None =
                 if b.bbox is None:
                     img_anns.append({"category_id": index[name]})
                     continue
-                box = check_box(b.bbox, w, h, tolerance, problems, rs.file, b.where)
+                bbox = [b.bbox[0] * w, b.bbox[1] * h, b.bbox[2] * w, b.bbox[3] * h] if b.normalized else b.bbox
+                box = check_box(bbox, w, h, tolerance, problems, rs.file, b.where)
                 if box is None:
                     continue
                 img_anns.append({"category_id": index[name], "bbox": box, "area": round(box[2] * box[3], 3), "iscrowd": 0})

@@ -20,6 +20,8 @@ class RawBox:
     """COCO xywh in pixels; None for a classification label."""
     where: str | None = None
     """Field or line of the source this came from, for error messages."""
+    normalized: bool = False
+    """bbox is in fractions of the image size (YOLO), converted once the size is known."""
 
 
 @dataclass

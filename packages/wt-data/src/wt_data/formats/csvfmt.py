@@ -1,0 +1,83 @@
+"""CSV: `image_path,xmin,ymin,xmax,ymax,label` (one row per box; empty box fields for an empty
+image) and `path,label` for classification. Paths are relative to the image root (default the
+CSV's folder). Classes are sorted by name.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from wt_core.errors import BadInput
+
+from wt_data.formats.common import need_file
+from wt_data.problems import Problems
+from wt_data.raw import RawBox, RawDataset, RawImage, RawSplit
+
+BOX_COLUMNS = ["image_path", "xmin", "ymin", "xmax", "ymax", "label"]
+
+
+def _rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    need_file(path, "CSV file")
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise BadInput(f"cannot read CSV: {e}", path) from None
+    if not rows:
+        raise BadInput("empty CSV", path, "line 1")
+    return [h.strip().lower() for h in rows[0]], [(n, r) for n, r in enumerate(rows[1:], start=2) if any(c.strip() for c in r)]
+
+
+def read_csv_boxes(source: Path, images: Path | None, problems: Problems, task: str = "detect") -> RawDataset:
+    if task == "classify":
+        return read_csv_labels(source, images, problems, task)
+    head, rows = _rows(source)
+    if head[:6] != BOX_COLUMNS:
+        raise BadInput(f"expected the header {','.join(BOX_COLUMNS)}, got {','.join(head)}", source, "line 1")
+    by_path: dict[str, RawImage] = {}
+    for n, row in rows:
+        where = f"line {n}"
+        if len(row) != len(head):
+            problems.skip("wrong_field_count", f"expected {len(head)} fields, got {len(row)}", source, where)
+            continue
+        path, *coords, label = (c.strip() for c in row[:6])
+        im = by_path.setdefault(path, RawImage(path, where=where))
+        if not any(coords) and not label:
+            continue  # an image with no box
+        try:
+            x0, y0, x1, y1 = (float(c) for c in coords)
+        except ValueError:
+            problems.skip("not_a_number", f"box coordinates must be numbers, got {coords}", source, where)
+            continue
+        if not label:
+            problems.skip("missing_label", "a box needs a label", source, f"{where}, label")
+            continue
+        im.boxes.append(RawBox(label, [x0, y0, x1 - x0, y1 - y0], where=where))
+    classes = sorted({b.label for r in by_path.values() for b in r.boxes})
+    root = images or source.parent
+    return RawDataset("detect", classes, {"all": RawSplit(root.absolute(), list(by_path.values()), source)})
+
+
+def read_csv_labels(source: Path, images: Path | None, problems: Problems, task: str = "classify") -> RawDataset:
+    head, rows = _rows(source)
+    if len(head) < 2 or head[0] not in ("path", "image_path", "file", "filename") or head[1] not in ("label", "class"):
+        raise BadInput(f"expected the header path,label, got {','.join(head)}", source, "line 1")
+    raws: dict[str, RawImage] = {}
+    for n, row in rows:
+        where = f"line {n}"
+        if len(row) != len(head):
+            problems.skip("wrong_field_count", f"expected {len(head)} fields, got {len(row)}", source, where)
+            continue
+        path, label = row[0].strip(), row[1].strip()
+        if not label:
+            problems.skip("missing_label", "no label", source, where)
+            continue
+        if path in raws:
+            problems.skip("duplicate_image", f"image {path!r} is listed twice", source, where)
+            continue
+        extra = {k: v.strip() for k, v in zip(head[2:], row[2:], strict=True) if k}
+        raws[path] = RawImage(path, boxes=[RawBox(label, None, where=where)], meta=extra, where=where)
+    classes = sorted({r.boxes[0].label for r in raws.values()})
+    root = images or source.parent
+    return RawDataset("classify", classes, {"all": RawSplit(root.absolute(), list(raws.values()), source)})
