@@ -6,13 +6,17 @@ from wt_data import __version__
 from wt_data.cropping import crops
 from wt_data.importing import import_
 from wt_data.splitting import split
+from wt_data.stats import stats
 from wt_data.tiling import tile
+from wt_data.validating import validate
 
 COMMANDS = {
     "import": import_,
     "split": split,
     "tile": tile,
     "crops": crops,
+    "validate": validate,
+    "stats": stats,
     "version": version_command("wt-data", __version__),
 }
 

@@ -16,7 +16,7 @@ from wt_data.dataset import write_dataset
 from wt_data.imaging import Check
 from wt_data.problems import OnInvalid, Problems
 
-Format = Literal["coco", "yolo", "voc", "labelstudio", "csv", "wildata", "imagefolder", "csv-classify"]
+Format = Literal["coco", "yolo", "voc", "labelstudio", "csv", "wildata", "imagefolder", "csv-classify", "dataset"]
 log = get_logger("wt-data")
 
 

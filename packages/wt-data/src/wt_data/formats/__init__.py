@@ -31,4 +31,5 @@ READERS: dict[str, tuple[str, str]] = {
     "csv": ("csvfmt", "read_csv_boxes"),
     "csv-classify": ("csvfmt", "read_csv_labels"),
     "wildata": ("wildata", "read_wildata"),
+    "dataset": ("dataset", "read_manifest_dataset"),
 }
