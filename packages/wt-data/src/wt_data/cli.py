@@ -4,7 +4,9 @@ from wt_core.cli import main_for, version_command
 
 from wt_data import __version__
 from wt_data.cropping import crops
+from wt_data.exporting import export
 from wt_data.importing import import_
+from wt_data.remapping import merge, remap
 from wt_data.splitting import split
 from wt_data.stats import stats
 from wt_data.tiling import tile
@@ -17,6 +19,9 @@ COMMANDS = {
     "crops": crops,
     "validate": validate,
     "stats": stats,
+    "remap": remap,
+    "merge": merge,
+    "export": export,
     "version": version_command("wt-data", __version__),
 }
 

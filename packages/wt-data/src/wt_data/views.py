@@ -41,7 +41,9 @@ def write_yolo_layout(ds: DatasetManifest, target: Path, splits: list[str] | Non
     """The Ultralytics layout of `ds` under `target`; returns its data.yaml."""
     import yaml
 
-    names = list(ds.splits) if splits is None else splits
+    names = [n for n in (list(ds.splits) if splits is None else splits) if ds.splits[n].images]
+    if not names:
+        raise BadInput("the dataset has no images", ds.path, "splits")
     for split in names:
         coco, root = load_split(ds, split)
         lines = yolo_label_lines(coco)
@@ -69,7 +71,8 @@ def write_yolo_layout(ds: DatasetManifest, target: Path, splits: list[str] | Non
 def yolo_view(ds: DatasetManifest | str | Path) -> Path:
     """The path of an Ultralytics data.yaml for this dataset, built on first use and cached in its directory.
 
-    train is the split named train (else the first), val the split named val (else test, else train).
+    train is the split named train (else the first), val the split named val (else test, else train);
+    splits with no image are left out.
     The yaml's `path` is the view's absolute directory; every split has images/<split> and labels/<split>.
     """
     from wt_core.views import ensure_view

@@ -1,0 +1,117 @@
+"""`wt-data export`: a dataset in another tool's layout (yolo, coco, voc, imagefolder).
+
+Images are linked, not copied. The output directory is itself a dataset (its
+manifest lists the same splits, images in place) holding the export beside it:
+- yolo: `data.yaml` (absolute `path`), `images/<split>/`, `labels/<split>/`;
+- coco: `images/<split>/` and `annotations/instances_<split>.json`, category ids from `coco_id_offset` (1 by default);
+- voc: `JPEGImages/`, `Annotations/*.xml`, `ImageSets/Main/<split>.txt`;
+- imagefolder (classify): `<split>/<class>/<file>`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from xml.sax.saxutils import escape
+
+from wt_core.errors import BadInput
+from wt_core.invocation import command
+from wt_core.manifest import DatasetManifest
+from wt_core.outputs import Output
+
+from wt_data.dataset import load_split, read_dataset, write_dataset
+from wt_data.views import link, write_yolo_layout
+
+
+def flat_name(file_name: str) -> str:
+    """A file name without folders, unique for unique paths."""
+    return Path(file_name).as_posix().replace("/", "__")
+
+
+def _coco(ds: DatasetManifest, out: Path, offset: int) -> list[str]:
+    import json
+
+    files = []
+    for split in ds.splits:
+        coco, root = load_split(ds, split)
+        for im in coco["images"]:
+            link(root / im["file_name"], out / "images" / split / im["file_name"])
+        doc = {**coco, "categories": [{"id": c["id"] + offset, "name": c["name"], "supercategory": "animal"}
+                                      for c in coco["categories"]],
+               "annotations": [{**a, "category_id": a["category_id"] + offset} for a in coco["annotations"]]}
+        rel = f"annotations/instances_{split}.json"
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        (out / rel).write_text(json.dumps(doc, ensure_ascii=False))
+        files.append(rel)
+    return files
+
+
+def _voc(ds: DatasetManifest, out: Path) -> list[str]:
+    for split in ds.splits:
+        coco, root = load_split(ds, split)
+        boxes: dict = {}
+        for a in coco["annotations"]:
+            boxes.setdefault(a["image_id"], []).append(a)
+        names = []
+        for im in coco["images"]:
+            name = flat_name(im["file_name"])
+            link(root / im["file_name"], out / "JPEGImages" / name)
+            objs = "".join(
+                f"<object><name>{escape(ds.classes[a['category_id']])}</name><pose>Unspecified</pose><truncated>0</truncated>"
+                f"<difficult>0</difficult><bndbox><xmin>{a['bbox'][0]:.2f}</xmin><ymin>{a['bbox'][1]:.2f}</ymin>"
+                f"<xmax>{a['bbox'][0] + a['bbox'][2]:.2f}</xmax><ymax>{a['bbox'][1] + a['bbox'][3]:.2f}</ymax></bndbox></object>"
+                for a in boxes.get(im["id"], []))
+            xml = (f"<annotation><folder>JPEGImages</folder><filename>{escape(name)}</filename><size><width>{im['width']}"
+                   f"</width><height>{im['height']}</height><depth>3</depth></size>{objs}</annotation>\n")
+            p = out / "Annotations" / (Path(name).stem + ".xml")
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_text(xml, encoding="utf-8")
+            names.append(Path(name).stem)
+        sets = out / "ImageSets" / "Main" / f"{split}.txt"
+        sets.parent.mkdir(parents=True, exist_ok=True)
+        sets.write_text("\n".join(names) + "\n")
+    return [f"ImageSets/Main/{s}.txt" for s in ds.splits]
+
+
+def _imagefolder(ds: DatasetManifest, out: Path) -> list[str]:
+    for split in ds.splits:
+        coco, root = load_split(ds, split)
+        label = {a["image_id"]: a["category_id"] for a in coco["annotations"]}
+        for im in coco["images"]:
+            link(root / im["file_name"], out / split / ds.classes[label[im["id"]]] / flat_name(im["file_name"]))
+    return []
+
+
+@command("wt-data", "export")
+def export(dataset: str, format: Literal["yolo", "coco", "voc", "imagefolder"] = "yolo", coco_id_offset: int = 1,
+           out: Path | None = None, overwrite: bool = False) -> DatasetManifest:
+    """Export a dataset to another tool's layout, images linked not copied.
+
+    Args:
+        dataset: The dataset manifest (a manifest.json, its directory, or - for a path on stdin).
+        format: yolo (Ultralytics layout with data.yaml), coco, voc (detection) or imagefolder (classification).
+        coco_id_offset: The COCO category id of the first class (COCO's own convention starts at 1).
+        out: The output directory (default runs/data/export/<id>).
+        overwrite: Replace an existing output directory.
+    """
+    ds = read_dataset(dataset)
+    if format == "imagefolder" and ds.task != "classify":
+        raise BadInput("imagefolder export needs a classify dataset (make one with wt-data crops)", ds.path, "task")
+    if format in ("yolo", "voc") and ds.task != "detect":
+        raise BadInput(f"{format} export needs a detect dataset", ds.path, "task")
+    output = Output("wt-data", "export", out, overwrite=overwrite)
+    if format == "yolo":
+        yaml_path = write_yolo_layout(ds, output.dir)
+        yaml_path.write_text(yaml_path.read_text().replace(str(output.dir.absolute()), str(output.final), 1))
+        files = ["data.yaml"]
+    elif format == "coco":
+        files = _coco(ds, output.dir, coco_id_offset)
+    elif format == "voc":
+        files = _voc(ds, output.dir)
+    else:
+        files = _imagefolder(ds, output.dir)
+    for rel in files:
+        output.add(f"export/{rel}", rel)
+    splits = {name: load_split(ds, name) for name in ds.splits}
+    return write_dataset(output, task=ds.task, classes=ds.classes, splits=splits, report=dict(ds.report), parents=[ds],
+                         details={"export": {"format": format, "files": files}})
