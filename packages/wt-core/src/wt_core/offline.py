@@ -17,12 +17,12 @@ from pathlib import Path
 ULTRALYTICS_SETTINGS = {
     "sync": False,
     "mlflow": False,
-    "hub": False,
     "clearml": False,
     "comet": False,
     "dvc": False,
-    "neptune": False,
     "raytune": False,
+    "vscode_msg": False,
+    "openvino_msg": False,
     "tensorboard": False,
     "wandb": False,
 }

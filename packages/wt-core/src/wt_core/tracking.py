@@ -1,7 +1,8 @@
 """MLflow tracking: one run per training command (contract section 5).
 
 With no MLFLOW_TRACKING_URI, tracking is local and needs no server:
-`sqlite:///mlflow.db` in the current directory, artifacts under `./mlartifacts`.
+`sqlite:///mlflow.db` in the current directory, artifacts under `./mlartifacts`
+(for any sqlite URI, `mlartifacts/` beside the database file).
 mlflow is imported only when a run starts.
 """
 
@@ -24,8 +25,13 @@ def tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
 
 
-def local_artifact_root() -> str:
-    return (Path.cwd() / "mlartifacts").as_uri()
+def local_artifact_root(uri: str) -> str | None:
+    """Artifacts of a sqlite-tracked experiment: `mlartifacts/` beside the database file."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    db = Path(uri.removeprefix("sqlite:///"))
+    db = db if db.is_absolute() else Path.cwd() / db
+    return (db.parent / "mlartifacts").as_uri()
 
 
 def check_reachable(uri: str, timeout: float = 3.0) -> None:
@@ -63,7 +69,7 @@ def experiment_id(name: str) -> str:
     exp = mlflow.get_experiment_by_name(name)
     if exp is not None:
         return exp.experiment_id
-    location = None if os.environ.get("MLFLOW_TRACKING_URI") else local_artifact_root()
+    location = local_artifact_root(mlflow.get_tracking_uri())
     try:
         return mlflow.create_experiment(name, artifact_location=location)
     except Exception:  # created by a concurrent worker in the meantime
