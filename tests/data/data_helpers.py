@@ -36,3 +36,26 @@ def box_set(coco: dict, key: str = "file_name") -> set:
             for a in coco["annotations"]}
 
 
+
+
+def boxes_by_image(ds_dir: Path) -> dict:
+    """Every split's boxes as {image base name: sorted [(class name, x, y, w, h)]}."""
+    m = json.loads((ds_dir / "manifest.json").read_text())
+    out: dict = {}
+    for split in m["splits"]:
+        coco = coco_of(ds_dir, split)
+        names = {c["id"]: c["name"] for c in coco["categories"]}
+        files = {im["id"]: Path(im["file_name"]).name for im in coco["images"]}
+        for f in files.values():
+            out.setdefault(f, [])
+        for a in coco["annotations"]:
+            out[files[a["image_id"]]].append((names[a["category_id"]], *a.get("bbox", ())))
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def assert_same_boxes(a: dict, b: dict, atol: float = 0.05) -> None:
+    assert a.keys() == b.keys()
+    for k in a:
+        assert len(a[k]) == len(b[k]), k
+        for x, y in zip(a[k], b[k], strict=True):
+            assert x[0] == y[0] and all(abs(p - q) <= atol for p, q in zip(x[1:], y[1:], strict=True)), (k, x, y)

@@ -7,7 +7,6 @@ import json
 from data_helpers import coco_of, imported
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from wt_data.splitting import assign_groups
 
 

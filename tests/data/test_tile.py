@@ -11,7 +11,6 @@ from data_helpers import coco_of, imported, manifest_of, wt_data
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
-
 from wt_data.tiling import plan_image
 
 

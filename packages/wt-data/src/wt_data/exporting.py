@@ -23,9 +23,13 @@ from wt_data.dataset import load_split, read_dataset, write_dataset
 from wt_data.views import link, write_yolo_layout
 
 
-def flat_name(file_name: str) -> str:
-    """A file name without folders, unique for unique paths."""
-    return Path(file_name).as_posix().replace("/", "__")
+def flat_names(images: list[dict]) -> dict:
+    """A file name without folders per image id: the base name where it is unique, else the path joined by '__'."""
+    from collections import Counter
+
+    base = Counter(Path(im["file_name"]).name for im in images)
+    return {im["id"]: Path(im["file_name"]).name if base[Path(im["file_name"]).name] == 1
+            else Path(im["file_name"]).as_posix().replace("/", "__") for im in images}
 
 
 def _coco(ds: DatasetManifest, out: Path, offset: int) -> list[str]:
@@ -53,8 +57,9 @@ def _voc(ds: DatasetManifest, out: Path) -> list[str]:
         for a in coco["annotations"]:
             boxes.setdefault(a["image_id"], []).append(a)
         names = []
+        flat = flat_names(coco["images"])
         for im in coco["images"]:
-            name = flat_name(im["file_name"])
+            name = flat[im["id"]]
             link(root / im["file_name"], out / "JPEGImages" / name)
             objs = "".join(
                 f"<object><name>{escape(ds.classes[a['category_id']])}</name><pose>Unspecified</pose><truncated>0</truncated>"
@@ -77,8 +82,9 @@ def _imagefolder(ds: DatasetManifest, out: Path) -> list[str]:
     for split in ds.splits:
         coco, root = load_split(ds, split)
         label = {a["image_id"]: a["category_id"] for a in coco["annotations"]}
+        flat = flat_names(coco["images"])
         for im in coco["images"]:
-            link(root / im["file_name"], out / split / ds.classes[label[im["id"]]] / flat_name(im["file_name"]))
+            link(root / im["file_name"], out / split / ds.classes[label[im["id"]]] / flat[im["id"]])
     return []
 
 
