@@ -8,14 +8,12 @@ import sys
 from wt_core.cli import run_tool, version_command
 
 from wt_eval import __version__
-from wt_eval.calibrate import calibrate
-from wt_eval.compare import compare
-from wt_eval.detect import detect
 
 COMMANDS = {
-    "detect": detect,
-    "compare": compare,
-    "calibrate": calibrate,
+    "detect": "wt_eval.detect:detect",
+    "classify": "wt_eval.classify:classify",
+    "compare": "wt_eval.compare:compare",
+    "calibrate": "wt_eval.calibrate:calibrate",
     "version": version_command("wt-eval", __version__),
 }
 LIST_OPTIONS = ("--evaluations", "--columns", "--nms_ious")

@@ -49,8 +49,9 @@ def f1_curves(path: Path, grid: np.ndarray, f1: dict[str, np.ndarray], best: tup
     plt.close(fig)
 
 
-def confusion(path: Path, labels: list[str], counts: np.ndarray, normalised: np.ndarray, title: str) -> None:
-    """A confusion matrix: colour by the column-normalised value, each cell also showing its count."""
+def confusion(path: Path, labels: list[str], counts: np.ndarray, normalised: np.ndarray, title: str,
+              xlabel: str = "true", ylabel: str = "predicted") -> None:
+    """A confusion matrix: colour by the normalised value, each cell also showing its count."""
     plt = _plt()
     n = len(labels)
     size = max(4.0, 0.7 * n + 2)
@@ -58,7 +59,7 @@ def confusion(path: Path, labels: list[str], counts: np.ndarray, normalised: np.
     ax.imshow(normalised, cmap="Blues", vmin=0, vmax=1)
     ax.set_xticks(range(n), labels, rotation=45, ha="right")
     ax.set_yticks(range(n), labels)
-    ax.set(xlabel="true", ylabel="predicted", title=title)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     for i in range(n):
         for j in range(n):
             if counts[i, j]:

@@ -21,8 +21,9 @@ from wt_core.errors import BadInput
 class Merge:
     """How duplicate detections across tile edges are merged."""
 
-    method: Literal["greedy", "nms"] = "greedy"
-    """greedy: each kept box absorbs the boxes it overlaps (their union); nms: overlapped boxes are dropped."""
+    method: Literal["nms", "greedy"] = "nms"
+    """nms: the best box is kept, those it overlaps dropped (as wt-yolo's sliced predict by default); greedy: the
+    best box absorbs those it overlaps (their union)."""
     iou: float = 0.5
     """Overlap above which two boxes are one animal."""
     metric: Literal["ios", "iou"] = "ios"

@@ -1,0 +1,168 @@
+"""`wt-eval classify`: accuracy, balanced accuracy, P/R/F1 (macro, weighted, per class), top-k, confusion matrix.
+
+The numbers come from torchmetrics (imported only when the command runs).
+A classification dataset's COCO file has one annotation per image (its class);
+predictions are COCO-style results `{image_id, category_id, score}`, with an
+optional `scores` list (one probability per class) that top-k needs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from wt_core.console import get_logger, print_table
+from wt_core.errors import BadInput
+from wt_core.invocation import command
+from wt_core.manifest import DatasetManifest, EvaluationManifest
+from wt_core.manifest_io import build
+from wt_core.outputs import Output
+
+from wt_eval import __version__
+from wt_eval.data import check_pair, dumps, load_coco, load_predictions_rows, pick_split, read_dataset, read_predictions
+
+log = get_logger("wt-eval")
+
+
+def labels_of(ds: DatasetManifest, split: str) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+    """Image ids (sorted) and their class, one label per image."""
+    coco, file = load_coco(ds, split)
+    images = sorted(coco["images"], key=lambda im: im["id"])
+    ids = np.asarray([im["id"] for im in images], dtype=np.int64)
+    label = np.full(len(ids), -1, dtype=np.int64)
+    for i, a in enumerate(coco["annotations"]):
+        c = a.get("category_id")
+        if not isinstance(c, int) or not 0 <= c < len(ds.classes):
+            raise BadInput(f"category id {c!r} out of range", file, f"annotations[{i}].category_id")
+        pos = int(np.searchsorted(ids, a["image_id"]))
+        if pos >= len(ids) or ids[pos] != a["image_id"]:
+            raise BadInput(f"annotation for unknown image id {a['image_id']}", file, f"annotations[{i}].image_id")
+        if label[pos] not in (-1, c):
+            raise BadInput(f"image {a['image_id']} has two classes", file, f"annotations[{i}]")
+        label[pos] = c
+    keep = label >= 0
+    if not keep.all():
+        log.warning("%d images without a class are not evaluated", int((~keep).sum()))
+    return ids[keep], label[keep], [im for im, k in zip(images, keep.tolist(), strict=True) if k]
+
+
+def parse_class_predictions(rows: Any, file, ids: np.ndarray, n_classes: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Predicted class per image (in `ids` order) and the class scores (N, C) when every row has them."""
+    if not isinstance(rows, list):
+        raise BadInput("predictions must be a JSON list of {image_id, category_id, score}", file)
+    pred = np.full(len(ids), -1, dtype=np.int64)
+    scores = np.zeros((len(ids), n_classes)) if rows and all(isinstance(r, dict) and "scores" in r for r in rows) else None
+    for i, r in enumerate(rows):
+        if not isinstance(r, dict) or "image_id" not in r or "category_id" not in r:
+            raise BadInput("a prediction needs image_id and category_id", file, f"[{i}]")
+        c = r["category_id"]
+        if not isinstance(c, int) or isinstance(c, bool) or not 0 <= c < n_classes:
+            raise BadInput(f"class id {c!r} out of range 0..{n_classes - 1}", file, f"[{i}].category_id")
+        pos = int(np.searchsorted(ids, r["image_id"])) if isinstance(r["image_id"], int) else len(ids)
+        if pos >= len(ids) or ids[pos] != r["image_id"]:
+            raise BadInput(f"image id {r['image_id']!r} is not in the dataset's split", file, f"[{i}].image_id")
+        if pred[pos] >= 0:
+            raise BadInput(f"image {r['image_id']} is predicted twice", file, f"[{i}].image_id")
+        s = r.get("score", 1.0)
+        if not isinstance(s, int | float) or not np.isfinite(s) or s < 0:
+            raise BadInput(f"score {s!r} is not a finite non-negative number", file, f"[{i}].score")
+        pred[pos] = c
+        if scores is not None:
+            v = np.asarray(r["scores"], dtype=np.float64) if isinstance(r["scores"], list) else np.zeros(0)
+            if v.shape != (n_classes,) or not np.isfinite(v).all():
+                raise BadInput(f"scores must be {n_classes} finite numbers, one per class", file, f"[{i}].scores")
+            scores[pos] = v
+    if (missing := int((pred < 0).sum())) > 0:
+        first = int(ids[np.argmax(pred < 0)])
+        raise BadInput(f"{missing} images of the split have no prediction (first: image id {first})", file)
+    return pred, scores
+
+
+def classification_metrics(target: np.ndarray, pred: np.ndarray, scores: np.ndarray | None, classes: list[str],
+                           top_k: int) -> tuple[dict[str, float], dict[str, dict[str, float]], np.ndarray]:
+    """torchmetrics' multiclass metrics; the confusion matrix has rows true, columns predicted."""
+    import torch
+    from torchmetrics.functional.classification import (multiclass_accuracy, multiclass_confusion_matrix,
+                                                        multiclass_f1_score, multiclass_precision,
+                                                        multiclass_recall)
+
+    c = len(classes)
+    t = torch.as_tensor(target)
+    p = torch.as_tensor(pred)
+    kw = {"num_classes": c}
+    m = {
+        "accuracy": multiclass_accuracy(p, t, average="micro", **kw),
+        "balanced_accuracy": multiclass_accuracy(p, t, average="macro", **kw),
+        "macro_precision": multiclass_precision(p, t, average="macro", **kw),
+        "macro_recall": multiclass_recall(p, t, average="macro", **kw),
+        "macro_f1": multiclass_f1_score(p, t, average="macro", **kw),
+        "weighted_precision": multiclass_precision(p, t, average="weighted", **kw),
+        "weighted_recall": multiclass_recall(p, t, average="weighted", **kw),
+        "weighted_f1": multiclass_f1_score(p, t, average="weighted", **kw),
+    }
+    metrics = {k: float(v) for k, v in m.items()}
+    if scores is not None:
+        s = torch.as_tensor(scores, dtype=torch.float64)
+        for k in sorted({min(k, c) for k in (1, top_k)}):
+            metrics[f"top{k}_accuracy"] = float(multiclass_accuracy(s, t, top_k=k, average="micro", **kw))
+    per = {
+        "precision": multiclass_precision(p, t, average=None, **kw),
+        "recall": multiclass_recall(p, t, average=None, **kw),
+        "f1": multiclass_f1_score(p, t, average=None, **kw),
+    }
+    support = np.bincount(target, minlength=c)
+    per_class = {name: {**{k: float(v[i]) for k, v in per.items()}, "support": float(support[i])}
+                 for i, name in enumerate(classes)}
+    cm = multiclass_confusion_matrix(p, t, **kw).numpy()
+    return metrics, per_class, cm
+
+
+@command("wt-eval", "classify", __version__)
+def classify(dataset: str, predictions: str, split: str | None = None, top_k: int = 5, plots: bool = True,
+             out: str | None = None, overwrite: bool = False) -> EvaluationManifest:
+    """Evaluate classification predictions against a dataset split (torchmetrics).
+
+    Accuracy, balanced accuracy (mean per-class recall), macro and weighted
+    precision, recall and F1, per class, top-k accuracy (when predictions carry
+    per-class scores) and a confusion matrix (confusion.json and PNG).
+
+    Args:
+        dataset: The classification dataset manifest (a manifest.json, its directory, or '-').
+        predictions: The predictions manifest (a manifest.json, its directory, or '-').
+        split: The split to evaluate (default: the only split the predictions hold, else val).
+        top_k: k of the top-k accuracy (also reported: top-1); capped at the number of classes.
+        plots: Write the confusion matrix PNG.
+        out: Output directory (default runs/eval/classify/<id>).
+        overwrite: Replace an existing output directory.
+    """
+    if top_k < 1:
+        raise BadInput(f"top_k must be at least 1, got {top_k}", "--top_k")
+    ds = read_dataset(dataset)
+    pred_m = read_predictions(predictions)
+    check_pair(ds, pred_m, "classify")
+    split = pick_split(ds, pred_m, split)
+    ids, target, images = labels_of(ds, split)
+    if len(ids) == 0:
+        raise BadInput(f"split {split!r} has no labelled images", ds.path, f"splits.{split}")
+    rows, file = load_predictions_rows(pred_m, split)
+    pred, scores = parse_class_predictions(rows, file, ids, len(ds.classes))
+    output = Output("wt-eval", "classify", out, overwrite=overwrite)
+    metrics, per_class, cm = classification_metrics(target, pred, scores, ds.classes, top_k)
+    rownorm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+    output.path("confusion.json").write_text(dumps({"rows": "true", "columns": "predicted", "labels": ds.classes,
+                                                    "counts": cm.tolist(),
+                                                    "normalised": np.round(rownorm, 6).tolist()}) + "\n")
+    output.add("confusion", "confusion.json")
+    if plots:
+        from wt_eval import plots as plotting
+
+        plotting.confusion(output.path("confusion_matrix.png"), ds.classes, cm, rownorm,
+                           "Confusion matrix (rows normalised)", xlabel="predicted", ylabel="true")
+        output.add("plot_confusion", "confusion_matrix.png")
+    print_table("wt-eval classify", ["metric", "value"], [[k, v] for k, v in metrics.items()])
+    print_table("per class", ["class", "precision", "recall", "f1", "support"],
+                [[n, v["precision"], v["recall"], v["f1"], int(v["support"])] for n, v in per_class.items()])
+    manifest = build(EvaluationManifest, id=output.id, parents=[ds, pred_m], task="classify", dataset_id=ds.id,
+                     split=split, predictions_id=pred_m.id, metrics=metrics, per_class=per_class,
+                     details={"images": len(ids), "classes": ds.classes})
+    return output.commit(manifest)
