@@ -85,8 +85,8 @@ def predict(run: str, data: str | None = None, split: str = "val", images: Path 
     details = {}
     if ds is None:
         index = [{"id": im.id, "file_name": str(im.path), "width": im.width, "height": im.height} for im in todo]
-        output.path("predictions/images.json").write_text(json.dumps(index))
-        output.add("images", "predictions/images.json")
+        output.path("images.json").write_text(json.dumps(index))
+        output.add("images", "images.json")
         details["image_folder"] = str(Path(images).resolve())
     return predictions_manifest(output, r, ds, predictor, {key: name}, details)
 

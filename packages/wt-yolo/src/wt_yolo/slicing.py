@@ -72,6 +72,7 @@ class SlicedPredictor:
                  max_det: int = 300, slicing: SliceArgs | None = None, device: str | None = None):
         from ultralytics import YOLO
 
+        _not_ultralytics_cli()
         self.model = YOLO(str(weights), task="detect")
         self.imgsz, self.conf, self.iou, self.max_det = imgsz, conf, iou, max_det
         self.slicing = slicing or SliceArgs()
@@ -86,7 +87,7 @@ class SlicedPredictor:
     def _forward(self, crops: list[np.ndarray]) -> list[Detections]:
         kwargs = {"device": self.device} if self.device else {}
         results = self.model.predict(crops, imgsz=self.imgsz, conf=self.conf, iou=self.iou, max_det=self.max_det,
-                                     verbose=False, **kwargs)
+                                     verbose=False, save=False, **kwargs)
         out = []
         for r in results:
             bx = r.boxes
@@ -140,6 +141,15 @@ class SlicedPredictor:
                                             "merge_iou": s.merge_iou, "merge_metric": s.merge_metric,
                                             "imgsz": self.imgsz}
         return {"thresholds": thresholds, "slicing": slicing}
+
+
+def _not_ultralytics_cli() -> None:
+    """Ultralytics takes any program whose name ends in 'yolo' run with 'predict' in its arguments for its
+    own CLI: `predict` then saves images under its runs directory and returns None. `wt-yolo predict` is not."""
+    import ultralytics.engine.model as ultralytics_model
+
+    if ultralytics_model.ARGV and ultralytics_model.ARGV[0].endswith("yolo"):
+        ultralytics_model.ARGV = ["wt-yolo-api", *ultralytics_model.ARGV[1:]]
 
 
 def _read_bgr(path: str | Path) -> np.ndarray:

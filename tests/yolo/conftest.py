@@ -1,0 +1,75 @@
+"""wt-yolo fixtures: a tiny tiled dataset and one training per session, killed and resumed.
+
+The training is the expensive part (about 30 s of CPU), so it happens once:
+`fit` is started in a subprocess under a no-network audit hook, killed with
+SIGKILL once the first epoch is recorded, and finished with `--resume`. Tests
+of fit, resume, val, predict and export all use that run.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from yolo_helpers import QUICK, nonet_env, run_cli, tool_path, written  # noqa: E402
+
+
+def _wt_data(*args) -> Path:
+    _, d = written(run_cli("wt-data", *args))
+    return d
+
+
+@pytest.fixture(scope="session")
+def yolo_data(tmp_path_factory) -> SimpleNamespace:
+    """Four full-size survey images (about 1300x1000) split 3/1, and their 640-pixel tiles."""
+    import synth
+
+    base = tmp_path_factory.mktemp("yolo-data")
+    synth.make_aerial(base / "raw", images=4, seed=5, width=1280, height=960, sites=4, empty_every=0)
+    imported = _wt_data("import", "--source", base / "raw" / "coco.json", "--out", base / "imported")
+    full = _wt_data("split", "--dataset", imported, "--ratios", "[0.75, 0.25]", "--names", "[train, val]",
+                    "--stratify", "false", "--out", base / "full")
+    tiles = _wt_data("tile", "--dataset", full, "--size", "640", "--overlap", "0.2", "--out", base / "tiles")
+    return SimpleNamespace(base=base, raw=base / "raw", full=full, tiles=tiles)
+
+
+@pytest.fixture(scope="session")
+def trained(yolo_data, tmp_path_factory) -> SimpleNamespace:
+    """A 2-epoch yolo11n run on the tiles: killed (SIGKILL) after epoch 1, then resumed to the end."""
+    base = tmp_path_factory.mktemp("yolo-run")
+    log = base / "nonet.jsonl"
+    out = base / "run"
+    partial = out.with_name("run.partial")
+    cmd = [tool_path("wt-yolo"), "fit", "--data", str(yolo_data.tiles), "--model", "yolo11n.yaml", *QUICK,
+           "--out", str(out)]
+    env = {**os.environ, **nonet_env(log)}
+    with open(base / "first.log", "w") as err:
+        first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, env=env, cwd=base, text=True)
+        deadline = time.monotonic() + 600
+        metrics = partial / "metrics.jsonl"
+        while time.monotonic() < deadline and first.poll() is None:
+            if metrics.exists() and metrics.read_text().count("\n") >= 1:
+                first.send_signal(signal.SIGKILL)
+                break
+            time.sleep(0.2)
+        first.wait(60)
+    start = time.monotonic()
+    resumed = run_cli("wt-yolo", "fit", "--data", yolo_data.tiles, "--model", "yolo11n.yaml", *QUICK, "--out", out,
+                      "--resume", env=nonet_env(log), cwd=base)
+    return SimpleNamespace(first=first, first_stderr=(base / "first.log").read_text(), resumed=resumed,
+                           resume_seconds=time.monotonic() - start, out=out, partial=partial, log=log, base=base)
+
+
+@pytest.fixture(scope="session")
+def run_dir(trained) -> Path:
+    _, d = written(trained.resumed)
+    return d

@@ -1,0 +1,55 @@
+"""wt-yolo test helpers (importable as yolo_helpers: tests/yolo/conftest.py puts this folder on sys.path)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+from pathlib import Path
+
+_spec = importlib.util.spec_from_file_location("wt_tests_root_yolo", Path(__file__).parents[1] / "conftest.py")
+root = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(root)
+run_cli, manifest_of, assert_bad_input, tool_path = root.run_cli, root.manifest_of, root.assert_bad_input, root.tool_path
+
+NONET = Path(__file__).parent / "nonet"
+# tiny, quick settings shared by every training in these tests
+QUICK = ["--ultralytics.epochs", "2", "--ultralytics.imgsz", "320", "--ultralytics.batch", "8",
+         "--ultralytics.workers", "0", "--ultralytics.device", "cpu", "--ultralytics.plots", "false"]
+
+
+def nonet_env(log: Path) -> dict[str, str]:
+    """Environment of a subprocess whose network attempts fail and are recorded in `log`."""
+    pp = os.environ.get("PYTHONPATH")
+    return {"PYTHONPATH": f"{NONET}{os.pathsep}{pp}" if pp else str(NONET), "WT_NONET_LOG": str(log)}
+
+
+def nonet_events(log: Path) -> list[dict]:
+    if not log.exists():
+        return []
+    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+
+
+def assert_no_network(log: Path) -> None:
+    events = nonet_events(log)
+    assert events, "the audit hook recorded nothing: was sitecustomize loaded?"
+    net = [e for e in events if e["kind"] == "network"]
+    assert not net, f"network attempts: {net[:5]}"
+    bad = [e for e in events if e["kind"] == "process" and any(w in e["detail"] for w in ("pip", "install", "http", "curl", "wget"))]
+    assert not bad, f"installs or downloads started: {bad[:5]}"
+
+
+def wt_yolo(*args, **kw) -> subprocess.CompletedProcess:
+    return run_cli("wt-yolo", *args, **kw)
+
+
+def written(proc: subprocess.CompletedProcess) -> tuple[dict, Path]:
+    """The manifest a command wrote and its directory (the command must have succeeded)."""
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    m = manifest_of(proc)
+    return m, Path(proc.stdout.strip()).parent
+
+
+def read_json(path: Path):
+    return json.loads(Path(path).read_text())
