@@ -1,0 +1,197 @@
+"""Bad inputs: each exits 2 with one line naming the file and the field or line; with
+--on_invalid skip the same input imports and the skipped item is counted in the manifest."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from data_helpers import assert_bad_input, manifest_of, wt_data
+from PIL import Image
+from wt_data import import_
+
+SIZE = (100, 80)
+
+
+def tiny_coco(root: Path) -> dict:
+    """Three 100x80 images with a box each, COCO category ids starting at 1."""
+    (root / "images").mkdir(parents=True)
+    for i in range(3):
+        Image.new("RGB", SIZE, (40 * i, 90, 60)).save(root / "images" / f"im{i}.jpg")
+    return {"images": [{"id": i + 1, "file_name": f"im{i}.jpg", "width": SIZE[0], "height": SIZE[1]} for i in range(3)],
+            "annotations": [{"id": i + 1, "image_id": i + 1, "category_id": 1 + i % 2, "bbox": [10, 10, 20, 15]}
+                            for i in range(3)],
+            "categories": [{"id": 1, "name": "elephant"}, {"id": 2, "name": "zebra"}]}
+
+
+def coco_case(mutate):
+    def make(root: Path) -> list:
+        doc = tiny_coco(root)
+        mutate(doc, root)
+        (root / "coco.json").write_text(json.dumps(doc))
+        return ["--source", root / "coco.json"]
+    return make
+
+
+def yolo_case(lines: str, extra=None):
+    def make(root: Path) -> list:
+        tiny_coco(root)
+        (root / "labels").mkdir()
+        for i in range(3):
+            (root / "labels" / f"im{i}.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+        (root / "labels" / "im1.txt").write_text(lines)
+        if extra:
+            extra(root)
+        (root / "data.yaml").write_text("path: .\ntrain: images\nval: images\nnames: [elephant, zebra]\n")
+        return ["--source", root / "data.yaml", "--format", "yolo"]
+    return make
+
+
+def _corrupt(doc, root):
+    data = (root / "images" / "im1.jpg").read_bytes()
+    (root / "images" / "im1.jpg").write_bytes(data[: len(data) // 3])
+
+
+def _labelstudio(root: Path) -> list:
+    tiny_coco(root)
+    tasks = [{"id": i, "data": {"image": f"/data/local-files/?d=images/im{i}.jpg"}, "annotations": [{"result": [
+        {"type": "rectanglelabels", "original_width": 100, "original_height": 80,
+         "value": {"x": 10, "y": 10, "width": 20, "height": 20, "rectanglelabels": ["zebra"]}}]}]} for i in range(3)]
+    tasks[2]["data"] = {}
+    (root / "ls.json").write_text(json.dumps(tasks))
+    return ["--source", root / "ls.json", "--format", "labelstudio"]
+
+
+def _csv(root: Path) -> list:
+    tiny_coco(root)
+    (root / "a.csv").write_text("image_path,xmin,ymin,xmax,ymax,label\nimages/im0.jpg,1,1,20,20,zebra\n"
+                                "images/im1.jpg,1,1,20\nimages/im2.jpg,1,1,20,20,zebra\n")
+    return ["--source", root / "a.csv", "--format", "csv"]
+
+
+def _voc(root: Path) -> list:
+    tiny_coco(root)
+    (root / "Annotations").mkdir()
+    (root / "JPEGImages").mkdir()
+    for i in range(3):
+        os.link(root / "images" / f"im{i}.jpg", root / "JPEGImages" / f"im{i}.jpg")
+        (root / "Annotations" / f"im{i}.xml").write_text(
+            f"<annotation><filename>im{i}.jpg</filename><size><width>100</width><height>80</height></size>"
+            "<object><name>zebra</name><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>20</xmax><ymax>20</ymax></bndbox></object>"
+            "</annotation>")
+    (root / "Annotations" / "im1.xml").write_text("<annotation><filename>im1.jpg</filename>")
+    return ["--source", root, "--format", "voc"]
+
+
+def _mapped_twice(root: Path) -> list:
+    return [*coco_case(lambda d, r: None)(root), "--classes.map", "[zebra=animal, zebra=horse]"]
+
+
+def _unreadable(root: Path) -> list:
+    tiny_coco(root)
+    d = root / "folder"
+    (d / "zebra").mkdir(parents=True)
+    os.chmod(d, 0)
+    return ["--source", d, "--format", "imagefolder"]
+
+
+def _not_a_dir(root: Path) -> list:
+    tiny_coco(root)
+    (root / "folder").write_text("not a directory")
+    return ["--source", root / "folder", "--format", "imagefolder"]
+
+
+def _set(key, value, i=0, part="images"):
+    def mutate(doc, root):
+        doc[part][i][key] = value
+    return mutate
+
+
+# name, builder, fragments of the error line (file, then field or line), report key under --on_invalid skip (None: fatal)
+CASES = [
+    ("malformed JSON", lambda r: (r.mkdir(exist_ok=True), (r / "coco.json").write_text('{"images": [1, '),
+                                  ["--source", r / "coco.json"])[-1], ["coco.json", "line 1"], None),
+    ("missing image", coco_case(lambda d, r: (r / "images" / "im1.jpg").unlink()),
+     ["image not found", "coco.json", "images[1]"], "skipped_missing_image"),
+    ("corrupt JPEG", coco_case(_corrupt), ["does not decode", "coco.json", "images[1]"], "skipped_corrupt_image"),
+    ("box beyond the tolerance", coco_case(_set("bbox", [90, 10, 30, 10], 1, "annotations")),
+     ["beyond the 100x80 image", "coco.json", "annotations[1].bbox"], "skipped_box_out_of_bounds"),
+    ("zero-size box", coco_case(_set("bbox", [10, 10, 0, 10], 1, "annotations")),
+     ["zero or negative size", "coco.json", "annotations[1].bbox"], "skipped_invalid_box"),
+    ("negative-size box", coco_case(_set("bbox", [10, 10, 5, -3], 2, "annotations")),
+     ["zero or negative size", "coco.json", "annotations[2].bbox"], "skipped_invalid_box"),
+    ("unknown category id", coco_case(_set("category_id", 7, 0, "annotations")),
+     ["unknown category id 7", "coco.json", "annotations[0].category_id"], "skipped_unknown_category"),
+    ("duplicate image ids", coco_case(_set("id", 1, 1)), ["duplicate image id 1", "coco.json", "images[1].id"],
+     "skipped_duplicate_image_id"),
+    ("annotation of an unknown image", coco_case(_set("image_id", 99, 0, "annotations")),
+     ["unknown image id 99", "coco.json", "annotations[0].image_id"], "skipped_unknown_image"),
+    ("size differs from the image", coco_case(_set("width", 120, 2)),
+     ["annotated size 120x80 differs", "coco.json", "images[2]"], "skipped_size_mismatch"),
+    ("file_name climbs out with ..", coco_case(_set("file_name", "../coco.json", 2)),
+     ["climbs out of the image root", "coco.json", "images[2]"], "skipped_path_escapes_root"),
+    ("empty dataset", coco_case(lambda d, r: (d["images"].clear(), d["annotations"].clear())),
+     ["empty dataset", "coco.json"], None),
+    ("YOLO line with the wrong field count", yolo_case("0 0.5 0.5 0.2\n"), ["im1.txt", "line 1", "expected 5 fields"],
+     "skipped_wrong_field_count"),
+    ("YOLO coordinates not normalised", yolo_case("1 50 40 10 10\n"), ["im1.txt", "line 1", "normalised"],
+     "skipped_not_normalized"),
+    ("YOLO class id out of range", yolo_case("0 0.5 0.5 0.2 0.2\n5 0.5 0.5 0.1 0.1\n"), ["im1.txt", "line 2", "class id 5"],
+     "skipped_unknown_category"),
+    ("YOLO label file without an image", yolo_case("0 0.5 0.5 0.2 0.2\n", lambda r: (r / "labels" / "ghost.txt").write_text("")),
+     ["label file has no image", "ghost.txt"], "skipped_label_without_image"),
+    ("Label Studio task with no image", _labelstudio, ["task has no data.image", "ls.json", "[2].data.image"],
+     "skipped_task_without_image"),
+    ("CSV row with the wrong field count", _csv, ["expected 6 fields", "a.csv", "line 3"], "skipped_wrong_field_count"),
+    ("VOC file that is not valid XML", _voc, ["invalid XML", "im1.xml", "line 1"], "skipped_malformed_xml"),
+    ("a class mapped twice", _mapped_twice, ["class 'zebra' is mapped twice", "--map", "map[1]"], None),
+    ("an unreadable directory", _unreadable, ["permission denied", "folder"], None),
+    ("a file where a directory is expected", _not_a_dir, ["expected a image folder directory", "folder"], None),
+]
+
+
+@pytest.mark.parametrize(("name", "make", "fragments", "skip_key"), CASES, ids=[c[0] for c in CASES])
+def test_bad_input_exits_2_with_one_line(name, make, fragments, skip_key, tmp_path):
+    if name == "an unreadable directory" and os.geteuid() == 0:
+        pytest.skip("root reads every directory")
+    args = make(tmp_path / "in")
+    proc = wt_data("import", *args, "--out", tmp_path / "out")
+    assert_bad_input(proc, *fragments)
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists()
+    if skip_key is None:
+        return
+    # the same input through the Python API (the function the CLI runs), skipping: it imports, and counts
+    kwargs = {str(k).removeprefix("--"): v for k, v in zip(args[::2], args[1::2], strict=True)}
+    m = import_(**kwargs, on_invalid="skip", out=tmp_path / "out")
+    assert m.report.get(skip_key, 0) >= 1, m.report
+    assert m.splits["all"].images >= 1 and m.path.is_file()
+
+
+def test_clip_repairs_a_box_beyond_the_tolerance(tmp_path):
+    args = coco_case(_set("bbox", [90, 10, 30, 10], 1, "annotations"))(tmp_path / "in")
+    m = manifest_of(wt_data("import", *args, "--on_invalid", "clip", "--out", tmp_path / "o", check=True))
+    assert m["report"] == {"clipped_box_out_of_bounds": 1} and m["splits"]["all"]["boxes"] == 3
+    coco = json.loads((tmp_path / "o" / "annotations" / "all.json").read_text())
+    assert coco["annotations"][1]["bbox"] == [90, 10, 10, 10]
+
+
+def test_within_tolerance_is_clipped_and_counted(tmp_path):
+    args = coco_case(_set("bbox", [85, 10, 16.5, 10], 1, "annotations"))(tmp_path / "in")
+    m = manifest_of(wt_data("import", *args, "--out", tmp_path / "o", check=True))
+    assert m["report"] == {"clipped_within_tolerance": 1}
+
+
+def test_validate_lists_every_problem_and_writes_nothing(tmp_path):
+    def many(doc, root):
+        doc["annotations"][0]["category_id"] = 9
+        doc["annotations"][1]["bbox"] = [0, 0, -1, 2]
+        (root / "images" / "im2.jpg").unlink()
+    args = coco_case(many)(tmp_path / "in")
+    proc = wt_data("validate", *args, "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert not doc["ok"]
+    assert doc["problems_by_reason"] == {"unknown_category": 1, "invalid_box": 1, "missing_image": 1}
+    assert not (tmp_path / "runs").exists()
