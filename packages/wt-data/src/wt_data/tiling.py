@@ -65,20 +65,20 @@ def plan_image(image: dict, anns: list[dict], size: tuple[int, int], overlap: fl
 
 
 def select_tiles(plans: list[list[Tile]], empty_ratio: float | None, max_empty_per_image: int | None,
-                 seed: int) -> tuple[list[list[Tile]], dict[str, int]]:
+                 seed: int, partial_as_empty: bool = False) -> tuple[list[list[Tile]], dict[str, int]]:
     """Keep every tile with a box, and a seeded sample of empty tiles.
 
     `empty_ratio` is empty tiles per positive tile (None keeps every empty tile);
     `max_empty_per_image` caps the empty tiles of one image. A tile with no box
-    but a part of an animal too small to keep is never sampled as empty.
+    but a part of an animal too small to keep is left out, unless `partial_as_empty`.
     """
     rng = random.Random(seed)
     positive = sum(1 for p in plans for t in p if t.boxes)
     pool: list[tuple[int, int]] = []
     partial = 0
     for i, p in enumerate(plans):
-        empties = [j for j, t in enumerate(p) if not t.boxes and not t.cut]
-        partial += sum(1 for t in p if not t.boxes and t.cut)
+        empties = [j for j, t in enumerate(p) if not t.boxes and (partial_as_empty or not t.cut)]
+        partial += 0 if partial_as_empty else sum(1 for t in p if not t.boxes and t.cut)
         rng.shuffle(empties)
         if max_empty_per_image is not None:
             empties = empties[:max_empty_per_image]
@@ -119,7 +119,7 @@ def cut_unit(job: tuple[str, list[tuple[tuple[int, int, int, int], str]], tuple[
 def tile(dataset: str, size: int = 640, overlap: float = 0.2, stride: int | None = None, min_visibility: float = 0.5,
          empty_ratio: float | None = 0.5, max_empty_per_image: int | None = 4, seed: int = 0,
          splits: list[str] | None = None, image_format: Literal["jpg", "png"] = "jpg", quality: int = 95,
-         pad_small: bool = True, workers: int = 0, out: Path | None = None, overwrite: bool = False,
+         pad_small: bool = True, partial_as_empty: bool = False, workers: int = 0, out: Path | None = None, overwrite: bool = False,
          resume: bool = False) -> DatasetManifest:
     """Cut a detection dataset into tiles (full coverage, no padding unless an image is smaller than a tile).
 
@@ -137,6 +137,8 @@ def tile(dataset: str, size: int = 640, overlap: float = 0.2, stride: int | None
         image_format: The tile file format.
         quality: JPEG quality of the tiles.
         pad_small: Pad an image smaller than a tile with black to the tile size (bottom and right).
+        partial_as_empty: Treat a tile whose only boxes are too cut to keep as an empty tile (sampled like
+            one); by default such tiles are left out, so a part of an animal is never taught as background.
         workers: Processes cutting tiles (0: one per core).
         out: The output directory (default runs/data/tile/<id>).
         overwrite: Replace an existing output directory.
@@ -157,7 +159,8 @@ def tile(dataset: str, size: int = 640, overlap: float = 0.2, stride: int | None
     output = Output("wt-data", "tile", out, overwrite=overwrite, resume=resume)
     options = {"dataset": ds.id, "size": size, "overlap": overlap, "stride": stride, "min_visibility": min_visibility,
                "empty_ratio": empty_ratio, "max_empty_per_image": max_empty_per_image, "seed": seed, "splits": names,
-               "image_format": image_format, "quality": quality, "pad_small": pad_small}
+               "image_format": image_format, "quality": quality, "pad_small": pad_small,
+               "partial_as_empty": partial_as_empty}
     key = hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()
     stamp = output.dir / ".tile-options"
     if output.resumed and stamp.exists() and stamp.read_text() != key:
@@ -177,7 +180,7 @@ def tile(dataset: str, size: int = 640, overlap: float = 0.2, stride: int | None
                  for im in coco["images"]]
         report["boxes_dropped_low_visibility"] = report.get("boxes_dropped_low_visibility", 0) + sum(
             t.cut for p in plans for t in p)
-        chosen, counts = select_tiles(plans, empty_ratio, max_empty_per_image, seed)
+        chosen, counts = select_tiles(plans, empty_ratio, max_empty_per_image, seed, partial_as_empty)
         for k, v in counts.items():
             report[k] = report.get(k, 0) + v
         images: list[dict] = []
