@@ -121,34 +121,55 @@ def load_ground_truth(ds: DatasetManifest, split: str) -> GroundTruth:
     return ground_truth_from_coco(coco, ds.classes, file)
 
 
+def _annotation_problem(anns: list, file: Path, n_classes: int) -> BadInput:
+    """The first malformed annotation, found the slow way once the fast parse failed."""
+    for i, a in enumerate(anns):
+        if not isinstance(a, dict):
+            return BadInput("an annotation must be a JSON object", file, f"annotations[{i}]")
+        bbox = a.get("bbox")
+        if not isinstance(bbox, list) or len(bbox) != 4:
+            return BadInput("an annotation without a box in a detection dataset", file, f"annotations[{i}].bbox")
+        if not isinstance(a.get("image_id"), int):
+            return BadInput("an annotation without an integer image_id", file, f"annotations[{i}].image_id")
+    return BadInput("malformed annotations", file, "annotations")
+
+
 def ground_truth_from_coco(coco: dict[str, Any], classes: list[str], file: Path) -> GroundTruth:
+    """Check a split's COCO dict and index its boxes; the dict is changed in place (ids 1..N, area, iscrowd)."""
     images = sorted(coco["images"], key=lambda im: im["id"])
     image_ids = np.asarray([im["id"] for im in images], dtype=np.int64)
     if len(np.unique(image_ids)) != len(image_ids):
         raise BadInput("duplicate image ids", file, "images")
-    anns = []
-    cats = np.empty(len(coco["annotations"]), dtype=np.int64)
-    boxes = np.empty((len(coco["annotations"]), 4), dtype=np.float64)
-    img_of = np.empty(len(coco["annotations"]), dtype=np.int64)
-    for i, a in enumerate(coco["annotations"]):
-        bbox = a.get("bbox")
-        if bbox is None or len(bbox) != 4:
-            raise BadInput("an annotation without a box in a detection dataset", file, f"annotations[{i}].bbox")
-        c = a.get("category_id")
-        if not isinstance(c, int) or not 0 <= c < len(classes):
-            raise BadInput(f"category id {c!r} out of range 0..{len(classes) - 1}", file, f"annotations[{i}].category_id")
-        cats[i] = c
-        boxes[i] = bbox
-        img_of[i] = a["image_id"]
-        anns.append({"id": i + 1, "image_id": a["image_id"], "category_id": c, "bbox": list(bbox),
-                     "area": a.get("area", bbox[2] * bbox[3]), "iscrowd": a.get("iscrowd", 0)})
+    anns = coco["annotations"]
+    n = len(anns)
+    try:
+        cats = np.asarray([a["category_id"] for a in anns])
+        img_of = np.asarray([a["image_id"] for a in anns])
+        boxes = np.asarray([a["bbox"] for a in anns], dtype=np.float64).reshape(n, 4)
+    except (KeyError, TypeError, ValueError):
+        raise _annotation_problem(anns, file, len(classes)) from None
+    if n and (cats.dtype.kind not in "iu" or img_of.dtype.kind not in "iu"):
+        raise _annotation_problem(anns, file, len(classes))
+    cats = cats.astype(np.int64)
+    img_of = img_of.astype(np.int64)
+    bad = (cats < 0) | (cats >= len(classes))
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise BadInput(f"category id {int(cats[i])} out of range 0..{len(classes) - 1}", file,
+                       f"annotations[{i}].category_id")
+    for i, a in enumerate(anns):
+        a["id"] = i + 1
+        if "area" not in a:
+            a["area"] = a["bbox"][2] * a["bbox"][3]
+        if "iscrowd" not in a:
+            a["iscrowd"] = 0
     pos = np.searchsorted(image_ids, img_of)
-    bad = (pos >= len(image_ids)) | (image_ids[np.minimum(pos, len(image_ids) - 1)] != img_of) if len(img_of) else []
+    bad = (pos >= len(image_ids)) | (image_ids[np.minimum(pos, len(image_ids) - 1)] != img_of) if n else []
     if np.any(bad):
         i = int(np.argmax(bad))
         raise BadInput(f"annotation for unknown image id {img_of[i]}", file, f"annotations[{i}].image_id")
-    doc = {"images": [{k: im[k] for k in ("id", "width", "height", "file_name") if k in im} for im in images],
-           "annotations": anns, "categories": [{"id": i, "name": n} for i, n in enumerate(classes)]}
+    doc = {"images": images, "annotations": anns,
+           "categories": [{"id": i, "name": name} for i, name in enumerate(classes)]}
     xyxy = boxes.copy()
     xyxy[:, 2:] += xyxy[:, :2]
     return GroundTruth(doc, list(classes), image_ids, images, pos.astype(np.int64), cats, xyxy, file)

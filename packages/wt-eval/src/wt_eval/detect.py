@@ -141,7 +141,6 @@ def detect(dataset: str, predictions: str, split: str | None = None, score: floa
     gt = load_ground_truth(ds, split)
     rows, file = load_predictions_rows(pred, split)
     dets = parse_predictions(rows, file, gt)
-    del rows
     parents: list[ManifestBase] = [ds, pred]
     evaluated = ds
     if on == "full":
@@ -151,10 +150,12 @@ def detect(dataset: str, predictions: str, split: str | None = None, score: floa
         if split not in full.splits:
             raise BadInput(f"no split {split!r} in the full dataset", full.path, "splits")
         gt, dets = predictions_on_full(ds, full, split, dets, gt, merge)
+        rows = None
         parents = [full, ds, pred]
         evaluated = full
     output = Output("wt-eval", "detect", out, overwrite=overwrite)
-    report = evaluate_detection(gt, dets, score=score, iou=iou)
+    report = evaluate_detection(gt, dets, score=score, iou=iou, results=rows)
+    del rows
     for note in report.notes:
         log.warning(note)
     write_evaluation(output, gt, report, plots)

@@ -74,15 +74,19 @@ def count_errors(true: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
 
 
 def evaluate_detection(gt: GroundTruth, pred: Predictions, score: float = 0.25, iou: float = 0.5,
-                       coco: bool = True) -> DetectionReport:
-    """COCO metrics, P/R/F1 at (score, iou), the best-F1 threshold, confusion matrix and count errors."""
+                       coco: bool = True, results: list[dict[str, Any]] | None = None) -> DetectionReport:
+    """COCO metrics, P/R/F1 at (score, iou), the best-F1 threshold, confusion matrix and count errors.
+
+    `results`: the same predictions as already checked COCO results rows (saves rebuilding them; the COCO
+    evaluator adds fields to them).
+    """
     c = len(gt.classes)
     notes: list[str] = []
     result = None
     metrics: dict[str, float] = {}
     per_class: dict[str, dict[str, float]] = {name: {} for name in gt.classes}
     if coco:
-        result = cocometrics.evaluate(gt.coco, pred.coco_results(gt.image_ids))
+        result = cocometrics.evaluate(gt.coco, results if results is not None else pred.coco_results(gt.image_ids))
         for k, v in result.stats.items():
             metrics[k] = v if v >= 0 else 0.0
         if len(gt.cls) == 0:
