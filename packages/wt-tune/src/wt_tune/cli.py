@@ -1,10 +1,14 @@
-"""wt-tune: Optuna studies over any WildTrain tool's config."""
+"""wt-tune: Optuna studies over any WildTrain tool's config (run, show)."""
 
 from wt_core.cli import main_for, version_command
 
 from wt_tune import __version__
+from wt_tune.run import run
+from wt_tune.show import show
 
 COMMANDS = {
+    "run": run,
+    "show": show,
     "version": version_command("wt-tune", __version__),
 }
 
