@@ -19,4 +19,10 @@ CAM=$(wt-data import --source data/camtrap --format imagefolder --out datasets/c
 echo "aerial dataset: $DS" >&2
 echo "camera-trap dataset: $CAM" >&2
 
+say "split by site, tile the training images, cut classifier crops"
+SPLIT=$(wt-data split --dataset "$DS" --group_by site --ratios "[0.5, 0.25, 0.25]" --out datasets/split --overwrite)
+TILES=$(wt-data tile --dataset "$SPLIT" --size 640 --overlap 0.2 --empty_ratio 0.2 --out datasets/tiles --overwrite)
+CROPS=$(wt-data crops --dataset "$SPLIT" --size 64 --background_ratio 0.5 --out datasets/crops --overwrite)
+wt-data stats --dataset "$TILES"
+
 say "done: manifests under $(pwd)"
