@@ -34,10 +34,11 @@ def cut_case(tmp_path):
     return full, tiled, pred
 
 
-def test_an_animal_cut_by_a_tile_edge_counts_once(cut_case):
+@pytest.mark.parametrize("method", ["nms", "greedy"])
+def test_an_animal_cut_by_a_tile_edge_counts_once(cut_case, method):
     full, tiled, pred = cut_case
     m = manifest_of(run_cli("wt-eval", "detect", "--dataset", tiled.path, "--predictions", pred.path,
-                            "--on", "full", "--plots", "false", check=True))
+                            "--on", "full", "--merge.method", method, "--plots", "false", check=True))
     assert m["dataset_id"] == full.id and m["details"]["on"] == "full"
     met = m["metrics"]
     assert met["count_predicted"] == 2 and met["count_true"] == 2 and met["count_mae"] == 0

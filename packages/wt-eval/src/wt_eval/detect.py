@@ -97,8 +97,8 @@ def show(report, classes: list[str]) -> None:
     print_table("wt-eval detect", ["metric", "value"],
                 [[k, m[k]] for k in ("mAP", "mAP50", "mAP75", "precision", "recall", "f1", "best_f1",
                                      "best_f1_threshold", "count_mae", "count_bias") if k in m])
-    rows = [[n, v.get("AP", float("nan")), v.get("AP50", float("nan")), v["precision"], v["recall"], v["f1"],
-             int(v["gt"])] for n, v in report.per_class.items()]
+    rows = [[n, v.get("AP", "-"), v.get("AP50", "-"), v["precision"], v["recall"], v["f1"], int(v["gt"])]
+            for n, v in report.per_class.items()]
     print_table("per class", ["class", "AP", "AP50", "P", "R", "F1", "gt"], rows)
 
 

@@ -1,0 +1,44 @@
+"""wt-eval's command line: light --help, config round trip, the Python API is the CLI's function."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.conftest import run_cli
+
+HEAVY = ("torch", "torchmetrics", "matplotlib", "faster_coco_eval", "pycocotools", "mlflow")
+
+
+def test_help_imports_no_heavy_library():
+    code = ("import sys\n"
+            "from wt_core.cli import run_tool\n"
+            "from wt_eval.cli import COMMANDS, __doc__ as doc\n"
+            "for c in COMMANDS:\n"
+            "    assert run_tool('wt-eval', doc, COMMANDS, [c, '--help']) == 0\n"
+            f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_print_config_round_trips(tmp_path):
+    proc = run_cli("wt-eval", "detect", "--dataset", "d", "--predictions", "p", "--score", "0.4",
+                   "--merge.method", "greedy", "--print_config", check=True)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(proc.stdout)
+    again = run_cli("wt-eval", "detect", "--config", cfg, "--print_config", check=True)
+    assert again.stdout == proc.stdout and "score: 0.4" in proc.stdout and "method: greedy" in proc.stdout
+
+
+def test_list_options_take_several_words():
+    from wt_eval.cli import gather_lists
+
+    assert gather_lists(["compare", "--evaluations", "a", "b", "--json"]) == \
+        ["compare", "--evaluations", '["a", "b"]', "--json"]
+    assert gather_lists(["compare", "--evaluations", "[a,b]"]) == ["compare", "--evaluations", "[a,b]"]
+
+
+def test_mistyped_option_suggests():
+    proc = run_cli("wt-eval", "detect", "--dataset", "d", "--predictions", "p", "--scroe", "0.3")
+    assert proc.returncode == 2 and "--score" in proc.stderr
