@@ -27,7 +27,7 @@ def study(tmp_path_factory):
 
 
 def test_study_manifest_holds_the_best_trial(study):
-    m, out = study["first"], study["out"]
+    m = study["first"]
     assert m["kind"] == "study" and m["objective"] == "score" and m["direction"] == "maximize"
     values = [v for _, v, _ in study["before"]]
     assert len(values) == 4 and m["best_value"] == max(values)
@@ -36,6 +36,10 @@ def test_study_manifest_holds_the_best_trial(study):
     # the best trial's run manifest is the parent, by a path relative to the study
     (parent,) = m["parents"]
     assert parent["kind"] == "run" and not Path(parent["path"]).is_absolute()
+    from wt_core.manifest_io import read_manifest
+
+    again = read_manifest(study["out"], "study")  # verifies artifacts and that the parent is intact
+    assert again.parents[0].id == json.loads((study["out"] / again.parents[0].path).read_text())["id"]
     assert {"trials", "best_config", "spec", "plot_optimization_history", "plot_parallel_coordinate"} <= set(m["artifacts"])
 
 

@@ -1,0 +1,63 @@
+"""Pruning from metrics.jsonl, and a failing trial that does not stop the study."""
+
+from __future__ import annotations
+
+import pytest
+from tune_helpers import study_config, toy, trials_of
+
+from tests.conftest import manifest_of, run_cli
+
+
+@pytest.fixture(scope="module")
+def pruned_study(tmp_path_factory):
+    """Trial 0 is good, 1 reports a poor first epoch, 2 crashes in its second epoch, 3 is good."""
+    base = tmp_path_factory.mktemp("prune")
+    space = {"x": {"type": "float", "low": 0.0, "high": 1.0},
+             "fail": {"type": "categorical", "choices": [False, True]}}
+    cfg = study_config(base / "study.yaml", target=toy("--epochs", "4", "--sleep", "0.6"), space=space, poll=0.1,
+                       pruner={"name": "median", "startup_trials": 1},
+                       enqueue=[{"x": 0.3, "fail": False}, {"x": 1.0, "fail": False},
+                                {"x": 0.3, "fail": True}, {"x": 0.3, "fail": False}])
+    proc = run_cli("wt-tune", "run", "--config", cfg, "--out", base / "s", check=True, timeout=400)
+    return base / "s", manifest_of(proc), trials_of(base / "s")
+
+
+def test_poor_trial_is_pruned_and_its_output_removed(pruned_study):
+    out, m, trials = pruned_study
+    poor = trials[1]
+    assert poor.state.name == "PRUNED"
+    assert poor.user_attrs["pruned_at"] == 1  # stopped after its first epoch, not run to the end
+    assert list(poor.intermediate_values) == [1]
+    assert not (out / "trials" / "0001").exists() and not (out / "trials" / "0001.partial").exists()
+    assert m["details"]["states"]["PRUNED"] == 1
+
+
+def test_failing_trial_is_recorded_with_its_stderr_and_the_study_goes_on(pruned_study):
+    out, m, trials = pruned_study
+    failed = trials[2]
+    assert failed.state.name == "FAIL"
+    assert failed.user_attrs["returncode"] == 1
+    assert "the toy diverged" in failed.user_attrs["error"]
+    assert trials[3].state.name == "COMPLETE"
+    assert m["details"]["states"] == {"COMPLETE": 2, "PRUNED": 1, "FAIL": 1}
+    assert m["best_params"] == {"x": 0.3, "fail": False}
+    row = next(r for r in m["details"]["trials"] if r["number"] == 2)
+    assert "the toy diverged" in row["error"]
+
+
+def test_objective_from_an_evaluation_after_each_trial(tmp_path):
+    """--evaluate runs a command on each finished run; the objective is read from its manifest."""
+    import shlex
+    import sys
+
+    from tune_helpers import TOY
+
+    space = {"x": {"type": "float", "low": 0.0, "high": 1.0}}
+    evaluate = shlex.join([sys.executable, str(TOY), "evaluate", "--run", "{run}"])
+    cfg = study_config(tmp_path / "study.yaml", target=toy("--epochs", "1"), space=space, n_trials=2,
+                       objective="acc", intermediate="score", evaluate=evaluate, enqueue=[{"x": 0.3}, {"x": 0.9}])
+    m = manifest_of(run_cli("wt-tune", "run", "--config", cfg, "--out", tmp_path / "s", check=True, timeout=300))
+    trials = trials_of(tmp_path / "s")
+    assert m["best_params"] == {"x": 0.3}
+    assert m["best_value"] == pytest.approx((1.0 - 0.01 * 4) ** 2)  # the toy's acc: its score squared
+    assert all(t.user_attrs["evaluation"].endswith("manifest.json") for t in trials)

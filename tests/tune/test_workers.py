@@ -1,0 +1,67 @@
+"""Two worker processes on one local study, and a worker killed with SIGKILL mid-trial."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from tune_helpers import study_config, toy, trials_of
+
+from tests.conftest import manifest_of, tool_path
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def _gone(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def test_two_workers_exact_trials_and_a_killed_worker(tmp_path):
+    cfg = study_config(tmp_path / "study.yaml", target=toy("--epochs", "3", "--sleep", "0.7"), n_trials=6, poll=0.2,
+                       pruner={"name": "none"}, workers=2)
+    out = tmp_path / "s"
+    proc = subprocess.Popen([tool_path("wt-tune"), "run", "--config", str(cfg), "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    partial = tmp_path / "s.partial"
+    victim = trial_child = None
+    deadline = time.monotonic() + 240
+    while victim is None and time.monotonic() < deadline:  # a worker that is mid-trial (an epoch written)
+        time.sleep(0.3)
+        if not (partial / "journal.log").exists():
+            continue
+        for t in trials_of(partial, "s"):
+            metrics = partial / "trials" / f"{t.number:04d}.partial" / "metrics.jsonl"
+            if t.state.name == "RUNNING" and "worker" in t.user_attrs and metrics.exists() and metrics.read_text():
+                victim, number = int(t.user_attrs["worker"].rsplit(":", 1)[1]), t.number
+                trial_child = _children(victim)
+                break
+    assert victim is not None, "no trial started"
+    os.kill(victim, signal.SIGKILL)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr[-3000:]
+    # the killed worker's target process was stopped with it, not left running
+    assert trial_child and all(_gone(p) for p in trial_child)
+
+    m = manifest_of(subprocess.CompletedProcess([], 0, stdout, stderr))
+    trials = trials_of(out)
+    assert [t.number for t in trials] == list(range(6))  # exactly n_trials, none lost, none extra
+    assert sorted(t.user_attrs["ticket"] for t in trials) == list(range(6))  # each ticket ran once
+    assert all(t.state.is_finished() for t in trials)
+    killed = trials[number]
+    assert killed.state.name == "FAIL" and "died" in killed.user_attrs["error"]
+    assert m["details"]["states"] == {"COMPLETE": 5, "FAIL": 1}
+    workers = {t.user_attrs["worker"] for t in trials}
+    assert len(workers) >= 2  # both workers ran trials
