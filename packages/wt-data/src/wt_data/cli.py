@@ -14,11 +14,11 @@ from wt_data.validating import validate
 
 COMMANDS = {
     "import": import_,
+    "validate": validate,
+    "stats": stats,
     "split": split,
     "tile": tile,
     "crops": crops,
-    "validate": validate,
-    "stats": stats,
     "remap": remap,
     "merge": merge,
     "export": export,
