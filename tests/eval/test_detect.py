@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.conftest import manifest_of, run_cli
 from evalcases import coco, generated, write_dataset, write_predictions
+
+from tests.conftest import manifest_of, run_cli
 
 
 def pycocotools_reference(gt: dict, preds: list[dict]) -> tuple[np.ndarray, np.ndarray]:

@@ -21,8 +21,7 @@ from wt_core.manifest_io import build
 from wt_core.outputs import Output
 
 from wt_eval import __version__
-from wt_eval.data import (GroundTruth, Predictions, check_pair, dumps, load_ground_truth, load_predictions_rows,
-                          parse_predictions, pick_split, read_dataset, read_predictions)
+from wt_eval.data import GroundTruth, Predictions, check_iou, dumps, read_detection_inputs
 from wt_eval.matching import curve, match
 
 log = get_logger("wt-eval")
@@ -105,15 +104,9 @@ def calibrate(dataset: str, predictions: str, split: str | None = None, metric: 
     for v in grid:
         if not 0 < v <= 1:
             raise BadInput(f"NMS IoU thresholds must be in (0, 1], got {v}", "--nms_ious")
-    if not 0 < iou <= 1:
-        raise BadInput(f"iou must be in (0, 1], got {iou}", "--iou")
-    ds = read_dataset(dataset)
-    pred = read_predictions(predictions)
-    check_pair(ds, pred, "detect")
-    split = pick_split(ds, pred, split)
-    gt = load_ground_truth(ds, split)
-    rows, file = load_predictions_rows(pred, split)
-    dets = parse_predictions(rows, file, gt)
+    check_iou(iou)
+    inputs = read_detection_inputs(dataset, predictions, split)
+    ds, pred, split, gt, dets = inputs.dataset, inputs.predictions, inputs.split, inputs.gt, inputs.dets
     if len(dets) and dets.score.min() > 0.2:
         log.warning("the lowest score is %.3f: calibration can only raise the threshold above it; predict with a "
                     "low threshold (e.g. 0.001) for a full search", float(dets.score.min()))

@@ -19,7 +19,15 @@ from wt_core.manifest_io import build
 from wt_core.outputs import Output
 
 from wt_eval import __version__
-from wt_eval.data import check_pair, dumps, load_coco, load_predictions_rows, pick_split, read_dataset, read_predictions
+from wt_eval.data import (
+    check_pair,
+    dumps,
+    load_coco,
+    load_predictions_rows,
+    pick_split,
+    read_dataset,
+    read_predictions,
+)
 
 log = get_logger("wt-eval")
 
@@ -82,9 +90,13 @@ def classification_metrics(target: np.ndarray, pred: np.ndarray, scores: np.ndar
                            top_k: int) -> tuple[dict[str, float], dict[str, dict[str, float]], np.ndarray]:
     """torchmetrics' multiclass metrics; the confusion matrix has rows true, columns predicted."""
     import torch
-    from torchmetrics.functional.classification import (multiclass_accuracy, multiclass_confusion_matrix,
-                                                        multiclass_f1_score, multiclass_precision,
-                                                        multiclass_recall)
+    from torchmetrics.functional.classification import (
+        multiclass_accuracy,
+        multiclass_confusion_matrix,
+        multiclass_f1_score,
+        multiclass_precision,
+        multiclass_recall,
+    )
 
     c = len(classes)
     t = torch.as_tensor(target)

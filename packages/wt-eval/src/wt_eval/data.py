@@ -239,5 +239,32 @@ def load_predictions_rows(pred: PredictionsManifest, split: str) -> tuple[Any, P
     return load_json(file), file
 
 
+@dataclass
+class DetectionInputs:
+    dataset: DatasetManifest
+    predictions: PredictionsManifest
+    split: str
+    gt: GroundTruth
+    rows: list[dict[str, Any]]
+    """The predictions as read (checked): COCO results rows."""
+    dets: Predictions
+
+
+def read_detection_inputs(dataset: str | Path, predictions: str | Path, split: str | None) -> DetectionInputs:
+    """A detection dataset split and the predictions made on it, read and checked against each other."""
+    ds = read_dataset(dataset)
+    pred = read_predictions(predictions)
+    check_pair(ds, pred, "detect")
+    split = pick_split(ds, pred, split)
+    gt = load_ground_truth(ds, split)
+    rows, file = load_predictions_rows(pred, split)
+    return DetectionInputs(ds, pred, split, gt, rows, parse_predictions(rows, file, gt))
+
+
+def check_iou(iou: float, option: str = "--iou") -> None:
+    if not 0 < iou <= 1:
+        raise BadInput(f"iou must be in (0, 1], got {iou}", option)
+
+
 def dumps(obj: Any) -> str:
     return json.dumps(obj, indent=2, ensure_ascii=False)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -15,8 +14,16 @@ from wt_core.manifest_io import build, read_manifest
 from wt_core.outputs import Output
 
 from wt_eval import __version__
-from wt_eval.data import (GroundTruth, Predictions, check_pair, dumps, load_coco, load_ground_truth,
-                          load_predictions_rows, parse_predictions, pick_split, read_dataset, read_predictions)
+from wt_eval.data import (
+    GroundTruth,
+    Predictions,
+    check_iou,
+    dumps,
+    load_coco,
+    load_ground_truth,
+    read_dataset,
+    read_detection_inputs,
+)
 from wt_eval.stitching import Merge, merge, placements, to_full
 
 log = get_logger("wt-eval")
@@ -132,15 +139,11 @@ def detect(dataset: str, predictions: str, split: str | None = None, score: floa
 
     if not 0 <= score <= 1:
         raise BadInput(f"score must be in [0, 1], got {score}", "--score")
-    if not 0 < iou <= 1:
-        raise BadInput(f"iou must be in (0, 1], got {iou}", "--iou")
-    ds = read_dataset(dataset)
-    pred = read_predictions(predictions)
-    check_pair(ds, pred, "detect")
-    split = pick_split(ds, pred, split)
-    gt = load_ground_truth(ds, split)
-    rows, file = load_predictions_rows(pred, split)
-    dets = parse_predictions(rows, file, gt)
+    check_iou(iou)
+    inputs = read_detection_inputs(dataset, predictions, split)
+    ds, pred, split, gt, rows, dets = (inputs.dataset, inputs.predictions, inputs.split, inputs.gt, inputs.rows,
+                                       inputs.dets)
+    del inputs
     parents: list[ManifestBase] = [ds, pred]
     evaluated = ds
     if on == "full":
