@@ -1,0 +1,262 @@
+"""Model presets, user config files, and the mmengine Config a command runs.
+
+A model is a preset name (a config file shipped in `wt_mmdet/presets/`, built
+on MMDetection's own configs with a small backbone and no pretrained init) or
+the path of any MMDetection config file. WildTrain then sets what comes from
+the manifest and the command's options: the datasets (the cached COCO view,
+classes as `metainfo`), `num_classes` of every head, the schedule, optimizer,
+hooks and work directory. `cfg_options` (dotted keys, as mmdet's
+`--cfg-options`) are merged last.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from wt_core.errors import BadInput
+
+PRESETS_DIR = Path(__file__).parent / "presets"
+CONFIG_SUFFIXES = (".py", ".yaml", ".yml", ".json")
+
+
+@dataclass
+class TrainArgs:
+    """Training options; None keeps the model config's own value."""
+
+    epochs: int = 12
+    """Epochs to train."""
+    batch: int = 2
+    """Images per batch."""
+    imgsz: int = 640
+    """Images are resized to fit imgsz x imgsz (aspect ratio kept)."""
+    optimizer: Literal["preset", "SGD", "AdamW"] = "preset"
+    """The optimizer; 'preset' keeps the model config's."""
+    lr: float | None = None
+    """Learning rate (None: the config's, or 0.01 for SGD / 0.001 for AdamW when the optimizer is changed)."""
+    weight_decay: float | None = None
+    """Weight decay (None: the config's, or 1e-4 for SGD / 0.05 for AdamW)."""
+    momentum: float = 0.9
+    """SGD momentum (when --train.optimizer SGD)."""
+    scheduler: Literal["step", "cosine", "constant"] = "step"
+    """After warmup: step (x0.1 at 2/3 and 11/12 of the epochs), cosine, or constant."""
+    warmup_iters: int = 100
+    """Linear warmup iterations (0: none)."""
+    grad_clip: float | None = None
+    """Clip the gradient norm to this (None: the config's; 0: no clipping)."""
+    amp: bool = False
+    """Mixed precision (needs a GPU)."""
+    frozen_stages: int | None = None
+    """Backbone stages kept frozen (-1: none; None: the config's)."""
+    val_interval: int = 1
+    """Validate (and keep the best checkpoint) every this many epochs."""
+    workers: int = 2
+    """Data loading worker processes (0: load in the main process)."""
+    seed: int = 0
+    """Random seed."""
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch", "imgsz", "val_interval"):
+            if getattr(self, name) < 1:
+                raise BadInput(f"must be at least 1, got {getattr(self, name)}", None, f"train.{name}")
+
+
+def presets() -> list[str]:
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.py") if not p.stem.startswith("_"))
+
+
+def resolve_model(model: str) -> tuple[Path, bool]:
+    """(config file, is_preset) for a preset name or a config path; unknown names get suggestions."""
+    p = Path(model).expanduser()
+    if p.suffix in CONFIG_SUFFIXES or p.exists():
+        if not p.is_file():
+            raise BadInput("config file not found", p, "model")
+        return p.absolute(), False
+    names = presets()
+    if model in names:
+        return PRESETS_DIR / f"{model}.py", True
+    close = difflib.get_close_matches(model, names, n=3, cutoff=0.4)
+    hint = f"did you mean {' or '.join(close)}?" if close else f"presets: {', '.join(names)}"
+    raise BadInput(f"unknown model preset {model!r}; {hint} (or give an MMDetection config file)", None, "model")
+
+
+def load_config(path: Path, field: str = "model"):
+    """An mmengine Config from a file; a broken file is one line naming it (and the line, for syntax errors)."""
+    from mmengine.config import Config
+
+    from wt_mmdet.compat import patch_config_lookup
+
+    patch_config_lookup()
+    try:
+        return Config.fromfile(str(path))
+    except SyntaxError as e:
+        inner = e.__context__ if isinstance(e.__context__, SyntaxError) else e
+        line = getattr(inner, "lineno", None)
+        where = f"{field}, line {line}" if line else field
+        raise BadInput(f"syntax error in config file: {getattr(inner, 'msg', None) or e}", path, where) from None
+    except BadInput:
+        raise
+    except Exception as e:  # mmengine raises many kinds for broken configs
+        raise BadInput(f"cannot read config file: {' '.join(str(e).split())[:300]}", path, field) from None
+
+
+def set_num_classes(node: Any, n: int, key: str = "") -> int:
+    """Set `num_classes` in every head of a model config (not the class-agnostic RPN); returns how many."""
+    count = 0
+    if isinstance(node, dict):
+        if "num_classes" in node and key != "rpn_head":
+            node["num_classes"] = n
+            count += 1
+        for k, v in node.items():
+            count += set_num_classes(v, n, k)
+    elif isinstance(node, (list, tuple)):
+        for v in node:
+            count += set_num_classes(v, n, key)
+    return count
+
+
+def train_pipeline(imgsz: int) -> list[dict]:
+    return [dict(type="LoadImageFromFile", backend_args=None),
+            dict(type="LoadAnnotations", with_bbox=True),
+            dict(type="Resize", scale=(imgsz, imgsz), keep_ratio=True),
+            dict(type="RandomFlip", prob=0.5),
+            dict(type="PackDetInputs")]
+
+
+def test_pipeline(imgsz: int, with_annotations: bool = True) -> list[dict]:
+    steps = [dict(type="LoadImageFromFile", backend_args=None),
+             dict(type="Resize", scale=(imgsz, imgsz), keep_ratio=True)]
+    if with_annotations:
+        steps.append(dict(type="LoadAnnotations", with_bbox=True))
+    steps.append(dict(type="PackDetInputs",
+                      meta_keys=("img_id", "img_path", "ori_shape", "img_shape", "scale_factor")))
+    return steps
+
+
+def dataset_cfg(ann_file: Path, image_root: Path, classes: list[str], pipeline: list[dict], test_mode: bool) -> dict:
+    return dict(type="CocoDataset", data_root="", ann_file=str(ann_file), data_prefix=dict(img=f"{image_root}/"),
+                metainfo=dict(classes=tuple(classes)), filter_cfg=dict(filter_empty_gt=False, min_size=0),
+                pipeline=pipeline, test_mode=test_mode, backend_args=None)
+
+
+def loader_cfg(dataset: dict, batch: int, workers: int, train: bool) -> dict:
+    cfg = dict(batch_size=batch, num_workers=workers, persistent_workers=workers > 0,
+               sampler=dict(type="DefaultSampler", shuffle=train), dataset=dataset)
+    if train:
+        cfg["batch_sampler"] = dict(type="AspectRatioBatchSampler")
+    else:
+        cfg["drop_last"] = False
+    return cfg
+
+
+def coco_metric(ann_file: Path, outfile_prefix: Path | None = None) -> dict:
+    cfg = dict(type="CocoMetric", ann_file=str(ann_file), metric="bbox", format_only=False, backend_args=None)
+    if outfile_prefix is not None:
+        cfg["outfile_prefix"] = str(outfile_prefix)
+    return cfg
+
+
+def user_pipeline(cfg, loader: str) -> list | None:
+    """The pipeline a user's config gives a dataloader, if any (presets always use ours)."""
+    try:
+        return list(cfg[loader]["dataset"]["pipeline"])
+    except (KeyError, TypeError):
+        return None
+
+
+def _optimizer(cfg, t: TrainArgs) -> None:
+    ow = cfg.optim_wrapper
+    if t.optimizer != "preset":
+        opt: dict[str, Any] = dict(type=t.optimizer)
+        if t.optimizer == "SGD":
+            opt.update(lr=t.lr or 0.01, momentum=t.momentum,
+                       weight_decay=1e-4 if t.weight_decay is None else t.weight_decay)
+        else:
+            opt.update(lr=t.lr or 0.001, weight_decay=0.05 if t.weight_decay is None else t.weight_decay)
+        ow.optimizer = opt
+    else:
+        if t.lr is not None:
+            ow.optimizer.lr = t.lr
+        if t.weight_decay is not None:
+            ow.optimizer.weight_decay = t.weight_decay
+    if t.grad_clip is not None:
+        ow.clip_grad = dict(max_norm=t.grad_clip, norm_type=2) if t.grad_clip > 0 else None
+    if t.amp:
+        ow.type = "AmpOptimWrapper"
+        ow.loss_scale = "dynamic"
+
+
+def schedule(t: TrainArgs) -> list[dict]:
+    out: list[dict] = []
+    if t.warmup_iters > 0:
+        out.append(dict(type="LinearLR", start_factor=0.001, by_epoch=False, begin=0, end=t.warmup_iters))
+    if t.scheduler == "step":
+        milestones = sorted({m for m in (round(t.epochs * 2 / 3), round(t.epochs * 11 / 12)) if 0 < m < t.epochs})
+        if milestones:
+            out.append(dict(type="MultiStepLR", by_epoch=True, begin=0, end=t.epochs, milestones=milestones,
+                            gamma=0.1))
+    elif t.scheduler == "cosine":
+        out.append(dict(type="CosineAnnealingLR", by_epoch=True, begin=0, end=t.epochs, T_max=t.epochs,
+                        eta_min_ratio=0.05, convert_to_iter_based=True))
+    if not out:
+        out.append(dict(type="ConstantLR", factor=1.0, by_epoch=True, begin=0, end=t.epochs))
+    return out
+
+
+def fit_config(cfg, *, is_preset: bool, classes: list[str], train: tuple[Path, Path], val: tuple[Path, Path] | None,
+               t: TrainArgs, work_dir: Path, cfg_options: dict[str, Any] | None):
+    """The Config `fit` hands to the Runner (changed in place and returned)."""
+    if set_num_classes(cfg.model, len(classes)) == 0:
+        raise BadInput("the model config has no head with num_classes", cfg.filename, "model")
+    if t.frozen_stages is not None and "backbone" in cfg.model:
+        cfg.model.backbone.frozen_stages = t.frozen_stages
+    cfg.default_scope = cfg.get("default_scope", "mmdet")
+    cfg.work_dir = str(work_dir)
+    tp = (None if is_preset else user_pipeline(cfg, "train_dataloader")) or train_pipeline(t.imgsz)
+    vp = (None if is_preset else user_pipeline(cfg, "val_dataloader")) or test_pipeline(t.imgsz)
+    cfg.train_dataloader = loader_cfg(dataset_cfg(*train, classes, tp, False), t.batch, t.workers, True)
+    cfg.train_cfg = dict(type="EpochBasedTrainLoop", max_epochs=t.epochs, val_interval=t.val_interval)
+    if val is not None:
+        cfg.val_dataloader = loader_cfg(dataset_cfg(*val, classes, vp, True), 1, t.workers, False)
+        cfg.val_evaluator = coco_metric(val[0])
+        cfg.val_cfg = dict(type="ValLoop")
+    else:
+        cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
+    cfg.test_dataloader = cfg.test_evaluator = cfg.test_cfg = None
+    _optimizer(cfg, t)
+    cfg.param_scheduler = schedule(t)
+    hooks = dict(cfg.get("default_hooks") or {})
+    hooks["checkpoint"] = dict(type="CheckpointHook", interval=1, max_keep_ckpts=2, by_epoch=True,
+                               save_best="coco/bbox_mAP" if val is not None else None, rule="greater")
+    hooks["logger"] = dict(type="LoggerHook", interval=10)
+    cfg.default_hooks = hooks
+    if is_preset:
+        cfg.custom_hooks = []  # RTMDet's EMA and pipeline switch belong to its 300-epoch COCO recipe
+    cfg.randomness = dict(seed=t.seed, deterministic=False)
+    cfg.load_from = None
+    cfg.resume = False
+    cfg.auto_scale_lr = dict(enable=False, base_batch_size=16)
+    if cfg_options:
+        cfg.merge_from_dict(dict(cfg_options))
+    return cfg
+
+
+def eval_config(cfg, *, classes: list[str], split: tuple[Path, Path], imgsz: int, work_dir: Path,
+                outfile_prefix: Path, workers: int = 0):
+    """The Config `test` runs: the split as test set, CocoMetric dumping its results."""
+    cfg.work_dir = str(work_dir)
+    cfg.test_dataloader = loader_cfg(dataset_cfg(*split, classes, test_pipeline(imgsz), True), 1, workers, False)
+    cfg.test_evaluator = coco_metric(split[0], outfile_prefix)
+    cfg.test_cfg = dict(type="TestLoop")
+    cfg.train_dataloader = cfg.train_cfg = cfg.optim_wrapper = None
+    cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
+    cfg.param_scheduler = None
+    cfg.load_from = None
+    cfg.resume = False
+    hooks = dict(cfg.get("default_hooks") or {})
+    hooks.pop("checkpoint", None)
+    cfg.default_hooks = hooks
+    cfg.custom_hooks = []
+    return cfg
