@@ -20,7 +20,14 @@ from wt_core.manifest import DatasetManifest
 from wt_core.outputs import Output
 
 from wt_data.canon import ClassMap, mapping_table
-from wt_data.dataset import coco_doc, load_split, read_dataset, split_names, write_dataset
+from wt_data.dataset import (
+    annotations_by_image,
+    coco_doc,
+    load_split,
+    read_dataset,
+    selected_splits,
+    write_dataset,
+)
 from wt_data.parallel import read_image, run_jobs, write_image
 
 log = get_logger("wt-data")
@@ -159,7 +166,7 @@ def crops(dataset: str, size: int = 128, padding: float = 0.25, fixed: int | Non
             raise BadInput(f"background class {background_class!r} is already a class", "--background_class")
         out_classes.append(background_class)
     index = {c: i for i, c in enumerate(out_classes)}
-    names = split_names(ds, None) if not splits else [n for s in splits for n in split_names(ds, s)]
+    names = selected_splits(ds, splits)
     output = Output("wt-data", "crops", out, overwrite=overwrite)
     rng = random.Random(seed)
     report: dict[str, int] = {"boxes_too_small": 0, "boxes_dropped_by_mapping": 0, "background_not_found": 0}
@@ -167,9 +174,7 @@ def crops(dataset: str, size: int = 128, padding: float = 0.25, fixed: int | Non
     jobs: list[tuple] = []
     for split in names:
         coco, root = load_split(ds, split)
-        by_image: dict[Any, list[dict]] = {}
-        for a in coco["annotations"]:
-            by_image.setdefault(a["image_id"], []).append(a)
+        by_image = annotations_by_image(coco)
         cs = CropSet(split, size, index)
         sides: list[int] = []
         for im in coco["images"]:

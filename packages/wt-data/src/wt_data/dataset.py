@@ -33,6 +33,19 @@ def split_names(ds: DatasetManifest, split: str | None) -> list[str]:
     return [split]
 
 
+def selected_splits(ds: DatasetManifest, splits: list[str] | None) -> list[str]:
+    """The splits named by a --splits option (each checked), or all of them."""
+    return split_names(ds, None) if not splits else [n for s in splits for n in split_names(ds, s)]
+
+
+def annotations_by_image(coco: dict) -> dict[Any, list[dict]]:
+    """Each image id's annotations."""
+    out: dict[Any, list[dict]] = {}
+    for a in coco["annotations"]:
+        out.setdefault(a["image_id"], []).append(a)
+    return out
+
+
 def load_split(ds: str | Path | DatasetManifest, split: str) -> tuple[dict[str, Any], Path]:
     """The COCO dict of one split (0-based category ids) and the absolute root its file names start from."""
     ds = read_dataset(ds)
@@ -123,9 +136,7 @@ def gather(ds: DatasetManifest, splits: list[str] | None = None) -> tuple[list[d
     images: list[dict] = []
     anns: dict[Any, list[dict]] = {}
     for coco, r in loaded:
-        by_image: dict[Any, list[dict]] = {}
-        for a in coco["annotations"]:
-            by_image.setdefault(a["image_id"], []).append(a)
+        by_image = annotations_by_image(coco)
         prefix = r.relative_to(root).as_posix() if r != root else ""
         for im in coco["images"]:
             new = dict(im)

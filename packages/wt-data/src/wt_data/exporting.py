@@ -19,7 +19,7 @@ from wt_core.invocation import command
 from wt_core.manifest import DatasetManifest
 from wt_core.outputs import Output
 
-from wt_data.dataset import load_split, read_dataset, write_dataset
+from wt_data.dataset import annotations_by_image, load_split, read_dataset, write_dataset
 from wt_data.views import link, write_yolo_layout
 
 
@@ -53,9 +53,7 @@ def _coco(ds: DatasetManifest, out: Path, offset: int) -> list[str]:
 def _voc(ds: DatasetManifest, out: Path) -> list[str]:
     for split in ds.splits:
         coco, root = load_split(ds, split)
-        boxes: dict = {}
-        for a in coco["annotations"]:
-            boxes.setdefault(a["image_id"], []).append(a)
+        boxes = annotations_by_image(coco)
         names = []
         flat = flat_names(coco["images"])
         for im in coco["images"]:

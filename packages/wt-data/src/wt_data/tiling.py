@@ -19,7 +19,7 @@ import os
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from wt_core.console import get_logger
 from wt_core.errors import BadInput
@@ -28,7 +28,14 @@ from wt_core.invocation import command
 from wt_core.manifest import DatasetManifest
 from wt_core.outputs import Output
 
-from wt_data.dataset import assemble, load_split, read_dataset, split_names, write_dataset
+from wt_data.dataset import (
+    annotations_by_image,
+    assemble,
+    load_split,
+    read_dataset,
+    selected_splits,
+    write_dataset,
+)
 from wt_data.parallel import read_image, run_jobs, write_image
 
 log = get_logger("wt-data")
@@ -155,7 +162,7 @@ def tile(dataset: str, size: int = 640, overlap: float = 0.2, stride: int | None
         raise BadInput(f"min_visibility must be in (0, 1], got {min_visibility}", "--min_visibility")
     if empty_ratio is not None and empty_ratio < 0:
         raise BadInput("empty_ratio must be >= 0 (or null to keep all)", "--empty_ratio")
-    names = split_names(ds, None) if not splits else [n for s in splits for n in split_names(ds, s)]
+    names = selected_splits(ds, splits)
     output = Output("wt-data", "tile", out, overwrite=overwrite, resume=resume)
     options = {"dataset": ds.id, "size": size, "overlap": overlap, "stride": stride, "min_visibility": min_visibility,
                "empty_ratio": empty_ratio, "max_empty_per_image": max_empty_per_image, "seed": seed, "splits": names,
@@ -173,9 +180,7 @@ def tile(dataset: str, size: int = 640, overlap: float = 0.2, stride: int | None
     jobs: list[tuple] = []
     for split in names:
         coco, root = load_split(ds, split)
-        by_image: dict[Any, list[dict]] = {}
-        for a in coco["annotations"]:
-            by_image.setdefault(a["image_id"], []).append(a)
+        by_image = annotations_by_image(coco)
         plans = [plan_image(im, by_image.get(im["id"], []), (size, size), overlap, grid_stride, min_visibility)
                  for im in coco["images"]]
         report["boxes_dropped_low_visibility"] = report.get("boxes_dropped_low_visibility", 0) + sum(

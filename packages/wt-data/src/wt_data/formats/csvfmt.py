@@ -29,6 +29,15 @@ def _rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     return [h.strip().lower() for h in rows[0]], [(n, r) for n, r in enumerate(rows[1:], start=2) if any(c.strip() for c in r)]
 
 
+def _complete(source: Path, head: list[str], rows: list[tuple[int, list[str]]], problems: Problems):
+    """(line label, row) for each row with as many fields as the header; the others are problems."""
+    for n, row in rows:
+        if len(row) != len(head):
+            problems.skip("wrong_field_count", f"expected {len(head)} fields, got {len(row)}", source, f"line {n}")
+            continue
+        yield f"line {n}", row
+
+
 def read_csv_boxes(source: Path, images: Path | None, problems: Problems, task: str = "detect") -> RawDataset:
     if task == "classify":
         return read_csv_labels(source, images, problems, task)
@@ -36,11 +45,7 @@ def read_csv_boxes(source: Path, images: Path | None, problems: Problems, task: 
     if head[:6] != BOX_COLUMNS:
         raise BadInput(f"expected the header {','.join(BOX_COLUMNS)}, got {','.join(head)}", source, "line 1")
     by_path: dict[str, RawImage] = {}
-    for n, row in rows:
-        where = f"line {n}"
-        if len(row) != len(head):
-            problems.skip("wrong_field_count", f"expected {len(head)} fields, got {len(row)}", source, where)
-            continue
+    for where, row in _complete(source, head, rows, problems):
         path, *coords, label = (c.strip() for c in row[:6])
         im = by_path.setdefault(path, RawImage(path, where=where))
         if not any(coords) and not label:
@@ -64,11 +69,7 @@ def read_csv_labels(source: Path, images: Path | None, problems: Problems, task:
     if len(head) < 2 or head[0] not in ("path", "image_path", "file", "filename") or head[1] not in ("label", "class"):
         raise BadInput(f"expected the header path,label, got {','.join(head)}", source, "line 1")
     raws: dict[str, RawImage] = {}
-    for n, row in rows:
-        where = f"line {n}"
-        if len(row) != len(head):
-            problems.skip("wrong_field_count", f"expected {len(head)} fields, got {len(row)}", source, where)
-            continue
+    for where, row in _complete(source, head, rows, problems):
         path, label = row[0].strip(), row[1].strip()
         if not label:
             problems.skip("missing_label", "no label", source, where)
