@@ -13,7 +13,7 @@ from evalcases import coco, generated, write_dataset, write_predictions
 from tests.conftest import manifest_of, run_cli
 
 
-def pycocotools_reference(gt: dict, preds: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+def pycocotools_reference(gt: dict, preds: list[dict], max_dets: int = 100) -> tuple[np.ndarray, np.ndarray]:
     """stats and eval['precision'] from pycocotools itself (annotation ids renumbered from 1: it treats 0 as no match)."""
     import contextlib
     import io
@@ -30,6 +30,7 @@ def pycocotools_reference(gt: dict, preds: list[dict]) -> tuple[np.ndarray, np.n
         g.createIndex()
         d = g.loadRes(copy.deepcopy(preds)) if preds else COCO()
         ev = COCOeval(g, d, "bbox")
+        ev.params.maxDets = [1, 10, max_dets]
         ev.evaluate()
         ev.accumulate()
         ev.summarize()
@@ -61,6 +62,20 @@ def test_agrees_with_pycocotools(case):
         assert m["per_class"][name]["AP50"] == pytest.approx(p50[p50 > -1].mean(), abs=1e-6)
         p75 = precision[5, :, k, 0, -1]
         assert m["per_class"][name]["AP75"] == pytest.approx(p75[p75 > -1].mean(), abs=1e-6)
+
+
+def test_max_dets_agrees_with_pycocotools():
+    """Crowded images (up to 45 detections of one class) with COCO's cap lowered to 20, as in pycocotools."""
+    from wt_eval.cocometrics import evaluate
+    from wt_eval.data import ground_truth_from_coco
+
+    gt, preds, classes = generated(n_images=20, n_classes=1, seed=4, max_boxes=40)
+    _, precision = pycocotools_reference(gt, preds, max_dets=20)
+    ap = precision[:, :, :, 0, -1]  # pycocotools' summarize looks for 100 only: average its table ourselves
+    g = ground_truth_from_coco(copy.deepcopy(gt), classes, Path("gt.json"))
+    ours = evaluate(g.coco, copy.deepcopy(preds), max_dets=20).stats
+    assert ours["mAP"] == pytest.approx(ap[ap > -1].mean(), abs=1e-6)
+    assert evaluate(g.coco, copy.deepcopy(preds)).stats["mAP"] > ours["mAP"]  # the cap did bite
 
 
 def test_outputs_beside_the_manifest(case):

@@ -11,9 +11,12 @@ from typing import Any
 
 import numpy as np
 
-# The order of COCOeval.stats for boxes.
-STAT_NAMES = ("mAP", "mAP50", "mAP75", "mAP_small", "mAP_medium", "mAP_large",
-              "AR1", "AR10", "AR100", "AR_small", "AR_medium", "AR_large")
+
+
+def stat_names(max_dets: int) -> tuple[str, ...]:
+    """The order of COCOeval.stats for boxes, with max detections [1, 10, max_dets]."""
+    return ("mAP", "mAP50", "mAP75", "mAP_small", "mAP_medium", "mAP_large",
+            "AR1", "AR10", f"AR{max_dets}", "AR_small", "AR_medium", "AR_large")
 
 
 @dataclass
@@ -38,17 +41,24 @@ def class_ap(precision: np.ndarray, k: int, iou_index: int | None = None) -> flo
     return float(p.mean()) if p.size else -1.0
 
 
-def evaluate(gt_coco: dict[str, Any], results: list[dict[str, Any]]) -> CocoResult:
-    """Run COCO box evaluation; `results` may be modified by the library (it adds ids and areas)."""
+def evaluate(gt_coco: dict[str, Any], results: list[dict[str, Any]], max_dets: int = 100) -> CocoResult:
+    """Run COCO box evaluation; `results` may be modified by the library (it adds ids and areas).
+
+    `max_dets`: COCO keeps the best `max_dets` detections per image and class (100, COCO's own, by default);
+    whole survey images with hundreds of animals need more.
+    """
     from faster_coco_eval import COCO, COCOeval_faster
 
     gt = COCO(gt_coco, print_function=_quiet)
     dt = gt.loadRes(results) if results else gt.loadRes([])
     ev = COCOeval_faster(gt, dt, "bbox", print_function=_quiet)
+    if max_dets != 100:
+        ev.params.maxDets = [1, 10, max_dets]
     ev.evaluate()
     ev.accumulate()
     ev.summarize()
-    stats = {name: float(v) for name, v in zip(STAT_NAMES, ev.stats[:len(STAT_NAMES)], strict=True)}
+    names = stat_names(max_dets)
+    stats = {name: float(v) for name, v in zip(names, ev.stats[:len(names)], strict=True)}
     precision = np.asarray(ev.eval["precision"])
     cat_ids = list(ev.params.catIds)
     iou_thrs = np.asarray(ev.params.iouThrs)

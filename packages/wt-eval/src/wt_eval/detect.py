@@ -112,7 +112,8 @@ def show(report, classes: list[str]) -> None:
 @command("wt-eval", "detect", __version__)
 def detect(dataset: str, predictions: str, split: str | None = None, score: float = 0.25, iou: float = 0.5,
            on: Literal["images", "full"] = "images", full_dataset: str | None = None, merge: Merge = Merge(),
-           plots: bool = True, out: str | None = None, overwrite: bool = False) -> EvaluationManifest:
+           max_dets: int = 100, plots: bool = True, out: str | None = None,
+           overwrite: bool = False) -> EvaluationManifest:
     """Evaluate detection predictions against a dataset split.
 
     COCO mAP@[.5:.95], mAP50, mAP75, by size and AR (faster-coco-eval); precision,
@@ -131,6 +132,8 @@ def detect(dataset: str, predictions: str, split: str | None = None, score: floa
             against the whole images' ground truth.
         full_dataset: With --on full, the dataset of whole images (default: the tiled dataset's parent).
         merge: How duplicates across tile edges are merged (--on full).
+        max_dets: COCO's maximum detections per image and class (100 as in COCO; whole survey images with
+            more animals need more).
         plots: Write PNG plots (PR curves, confusion matrix, F1 against threshold).
         out: Output directory (default runs/eval/detect/<id>).
         overwrite: Replace an existing output directory.
@@ -140,6 +143,9 @@ def detect(dataset: str, predictions: str, split: str | None = None, score: floa
     if not 0 <= score <= 1:
         raise BadInput(f"score must be in [0, 1], got {score}", "--score")
     check_iou(iou)
+    if max_dets < 10:
+        raise BadInput(f"max_dets must be at least 10 (COCO also reports AR at 1 and 10), got {max_dets}",
+                       "--max_dets")
     inputs = read_detection_inputs(dataset, predictions, split)
     ds, pred, split, gt, rows, dets = (inputs.dataset, inputs.predictions, inputs.split, inputs.gt, inputs.rows,
                                        inputs.dets)
@@ -157,7 +163,7 @@ def detect(dataset: str, predictions: str, split: str | None = None, score: floa
         parents = [full, ds, pred]
         evaluated = full
     output = Output("wt-eval", "detect", out, overwrite=overwrite)
-    report = evaluate_detection(gt, dets, score=score, iou=iou, results=rows)
+    report = evaluate_detection(gt, dets, score=score, iou=iou, results=rows, max_dets=max_dets)
     del rows
     for note in report.notes:
         log.warning(note)

@@ -74,7 +74,8 @@ def count_errors(true: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
 
 
 def evaluate_detection(gt: GroundTruth, pred: Predictions, score: float = 0.25, iou: float = 0.5,
-                       coco: bool = True, results: list[dict[str, Any]] | None = None) -> DetectionReport:
+                       coco: bool = True, results: list[dict[str, Any]] | None = None,
+                       max_dets: int = 100) -> DetectionReport:
     """COCO metrics, P/R/F1 at (score, iou), the best-F1 threshold, confusion matrix and count errors.
 
     `results`: the same predictions as already checked COCO results rows (saves rebuilding them; the COCO
@@ -86,7 +87,12 @@ def evaluate_detection(gt: GroundTruth, pred: Predictions, score: float = 0.25, 
     metrics: dict[str, float] = {}
     per_class: dict[str, dict[str, float]] = {name: {} for name in gt.classes}
     if coco:
-        result = cocometrics.evaluate(gt.coco, results if results is not None else pred.coco_results(gt.image_ids))
+        result = cocometrics.evaluate(gt.coco, results if results is not None else pred.coco_results(gt.image_ids),
+                                      max_dets)
+        busiest = int(np.bincount(pred.img * c + pred.cls).max(initial=0)) if len(pred) else 0
+        if busiest > max_dets:
+            notes.append(f"an image has {busiest} detections of one class: COCO metrics count only the best "
+                         f"{max_dets} per image and class (raise --max_dets)")
         for k, v in result.stats.items():
             metrics[k] = v if v >= 0 else 0.0
         if len(gt.cls) == 0:
