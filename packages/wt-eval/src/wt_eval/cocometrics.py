@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 
 
-
 def stat_names(max_dets: int) -> tuple[str, ...]:
     """The order of COCOeval.stats for boxes, with max detections [1, 10, max_dets]."""
     return ("mAP", "mAP50", "mAP75", "mAP_small", "mAP_medium", "mAP_large",
