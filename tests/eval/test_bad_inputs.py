@@ -86,3 +86,9 @@ def test_swapped_manifests(ds, tmp_path):
     pred = write_predictions(tmp_path / "p", ds, {"val": [OK]})
     assert_bad_input(run_cli("wt-eval", "detect", "--dataset", pred.path, "--predictions", ds.path),
                      "expected a dataset manifest, got a predictions manifest")
+
+
+def test_max_dets_too_small(ds, tmp_path):
+    pred = write_predictions(tmp_path / "p", ds, {"val": [OK]})
+    assert_bad_input(run_cli("wt-eval", "detect", "--dataset", ds.path, "--predictions", pred.path, "--max_dets", "5"),
+                     "max_dets must be at least 10")
