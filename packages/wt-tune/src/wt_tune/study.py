@@ -109,13 +109,18 @@ def open_storage(url: str):
     import optuna
 
     if "://" in url:
-        try:
-            return optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S)
-        except ImportError as e:
-            raise BadInput(f"the storage needs a database driver that is not installed: {e}", url, "storage") from None
-        except Exception as e:  # sqlalchemy's OperationalError and friends
-            msg = " ".join(str(e).split())[:200]
-            raise BadInput(f"cannot open the storage: {msg}", url, "storage") from None
+        for attempt in range(5):
+            try:
+                return optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S)
+            except ImportError as e:
+                raise BadInput(f"the storage needs a database driver that is not installed: {e}", url,
+                               "storage") from None
+            except Exception as e:  # sqlalchemy's OperationalError and friends
+                # workers starting together on a fresh database race to create its tables: try again
+                if attempt == 4 or "already exists" not in str(e) and "UniqueViolation" not in str(e):
+                    msg = " ".join(str(e).split())[:200]
+                    raise BadInput(f"cannot open the storage: {msg}", url, "storage") from None
+                time.sleep(1 + attempt)
     from optuna.storages.journal import JournalFileBackend
 
     Path(url).parent.mkdir(parents=True, exist_ok=True)
