@@ -64,7 +64,7 @@ def assign_groups(sizes: dict[Any, int], classes: dict[Any, list[int]], ratios: 
 
 
 @command("wt-data", "split")
-def split(dataset: str, ratios: list[float] = [0.7, 0.2, 0.1], names: list[str] = ["train", "val", "test"],  # noqa: B006
+def split(dataset: str, ratios: list[float] = [0.7, 0.2, 0.1], names: list[str] | None = None,  # noqa: B006
           group_by: str | None = None, stratify: bool = True, seed: int = 0, out: Path | None = None,
           overwrite: bool = False) -> DatasetManifest:
     """Split a dataset into train/val/test (all its splits are pooled first).
@@ -72,7 +72,7 @@ def split(dataset: str, ratios: list[float] = [0.7, 0.2, 0.1], names: list[str] 
     Args:
         dataset: The dataset manifest (a manifest.json, its directory, or - for a path on stdin).
         ratios: The fraction of images per split; they are normalised to sum to 1.
-        names: The split names, one per ratio.
+        names: The split names, one per ratio (default train, val, test, then split3, split4...).
         group_by: An image metadata field (site, flight, camera): images sharing a value stay in one split.
         stratify: Balance class presence (and empty images) across splits.
         seed: The random seed; the same seed gives the same split.
@@ -80,6 +80,7 @@ def split(dataset: str, ratios: list[float] = [0.7, 0.2, 0.1], names: list[str] 
         overwrite: Replace an existing output directory.
     """
     ds = read_dataset(dataset)
+    names = names or ["train", "val", "test", *(f"split{i}" for i in range(3, len(ratios)))][:len(ratios)]
     if len(ratios) != len(names) or not ratios:
         raise BadInput(f"{len(ratios)} ratios for {len(names)} split names", "--ratios")
     if any(r < 0 for r in ratios) or sum(ratios) <= 0:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from wt_core.errors import BadInput
 
-from wt_data.formats.common import IMAGE_SUFFIXES, image_files, list_dir, need_dir, need_file
+from wt_data.formats.common import image_files, list_dir, need_dir, need_file
 from wt_data.problems import Problems
 from wt_data.raw import RawBox, RawDataset, RawImage, RawSplit
 
@@ -160,10 +160,8 @@ def read_yolo(source: Path, images: Path | None, problems: Problems, task: str =
             raws.append(RawImage(rel, boxes=boxes, where=rel))
         wanted = {label_path(i) for i in imgs}
         for d in sorted(label_dirs):
-            if not d.is_dir():
-                continue
-            for lab in sorted(d.rglob("*.txt")):
-                if lab not in wanted and not any(lab.with_suffix(s).exists() for s in IMAGE_SUFFIXES):
+            for lab in sorted(d.glob("*.txt")) if d.is_dir() else []:
+                if lab not in wanted:
                     problems.skip("label_without_image", "label file has no image", lab)
         splits[split] = RawSplit(root.absolute(), raws, file)
     return RawDataset("detect", names, splits)
