@@ -1,6 +1,6 @@
 """wt-data: every command is a typed function; the helpers trainers use are here too.
 
-    from wt_data import import_, load_split, yolo_view
+    from wt_data import import_, split, tile, crops, load_split, yolo_view
 """
 
 from __future__ import annotations
@@ -15,6 +15,14 @@ _LAZY = {
     "read_dataset": "wt_data.dataset",
     "image_path": "wt_data.dataset",
     "yolo_view": "wt_data.views",
+    "validate": "wt_data.validating",
+    "stats": "wt_data.summary",
+    "split": "wt_data.splitting",
+    "tile": "wt_data.tiling",
+    "crops": "wt_data.cropping",
+    "remap": "wt_data.remapping",
+    "merge": "wt_data.remapping",
+    "export": "wt_data.exporting",
     "ClassMap": "wt_data.canon",
     "Metadata": "wt_data.canon",
 }

@@ -8,7 +8,7 @@ from wt_data.exporting import export
 from wt_data.importing import import_
 from wt_data.remapping import merge, remap
 from wt_data.splitting import split
-from wt_data.stats import stats
+from wt_data.summary import stats
 from wt_data.tiling import tile
 from wt_data.validating import validate
 
