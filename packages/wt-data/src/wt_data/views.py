@@ -74,6 +74,7 @@ def yolo_view(ds: DatasetManifest | str | Path) -> Path:
     train is the split named train (else the first), val the split named val (else test, else train);
     splits with no image are left out.
     The yaml's `path` is the view's absolute directory; every split has images/<split> and labels/<split>.
+    A view left behind by a moved dataset is rebuilt.
     """
     from wt_core.views import ensure_view
 
@@ -88,4 +89,10 @@ def yolo_view(ds: DatasetManifest | str | Path) -> Path:
         p = tmp / "data.yaml"
         p.write_text(p.read_text().replace(str(tmp.absolute()), str(final.absolute()), 1))
 
-    return ensure_view(ds, "yolo", build) / "data.yaml"
+    target = ensure_view(ds, "yolo", build)
+    if f"path: {target.absolute()}\n" not in (target / "data.yaml").read_text():  # the dataset was moved: rebuild
+        import shutil
+
+        shutil.rmtree(target, ignore_errors=True)
+        target = ensure_view(ds, "yolo", build)
+    return target / "data.yaml"
