@@ -90,7 +90,9 @@ def yolo_view(ds: DatasetManifest | str | Path) -> Path:
         p.write_text(p.read_text().replace(str(tmp.absolute()), str(final.absolute()), 1))
 
     target = ensure_view(ds, "yolo", build)
-    if f"path: {target.absolute()}\n" not in (target / "data.yaml").read_text():  # the dataset was moved: rebuild
+    import yaml
+
+    if yaml.safe_load((target / "data.yaml").read_text()).get("path") != str(target.absolute()):  # moved: rebuild
         import shutil
 
         shutil.rmtree(target, ignore_errors=True)
