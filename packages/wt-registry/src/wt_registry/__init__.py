@@ -1,3 +1,32 @@
-"""wt-registry."""
+"""wt-registry: the MLflow model registry for WildTrain models.
+
+    import wt_registry
+    model = wt_registry.load("models:/aerial-detector@champion")
+    model.predict(["survey_001.jpg"])
+
+`from wt_registry import register, alias, promote, pull` gives the commands as
+functions. mlflow, torch and the trainers are imported on first use.
+"""
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "load": "wt_registry.load",
+    "Predictor": "wt_registry.predictor",
+    "register": "wt_registry.register",
+    "alias": "wt_registry.aliases",
+    "promote": "wt_registry.aliases",
+    "pull": "wt_registry.pull",
+    "lineage": "wt_registry.inspect_",
+    "show": "wt_registry.inspect_",
+    "list_": "wt_registry.inspect_",
+}
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'wt_registry' has no attribute {name!r}")

@@ -1,0 +1,236 @@
+"""The predictor a registered model becomes: full-size images in, animals out.
+
+A detector (Ultralytics, through wt-yolo's sliced predictor: the image is cut
+into the recorded tiles, predicted, and the boxes merged across tiles), then
+optionally a classifier (wt-cls) that re-labels each box from its crop: the
+score becomes detector score x classifier score, and boxes it calls
+background are dropped unless `keep_background`. A classifier alone labels
+whole images (one row per image, the box being the whole image).
+
+The configuration is the JSON `model.json` stored with the model; the weights
+are files beside it. Images are paths, encoded bytes, base64 strings, or RGB
+arrays (H, W, 3); results are one list of detections per image.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from wt_core.errors import BadInput
+
+CONFIG_FORMAT = 1
+COLUMNS = ["image_index", "image", "x1", "y1", "x2", "y2", "score", "class_id", "class_name"]
+
+
+@dataclass
+class Detection:
+    """One animal: box [x1, y1, x2, y2] in full-image pixels, score, class id and name."""
+
+    box: list[float]
+    score: float
+    class_id: int
+    class_name: str
+    detector_score: float | None = None
+    classifier_score: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"box": [float(v) for v in self.box], "score": float(self.score), "class_id": int(self.class_id),
+                "class_name": self.class_name}
+
+
+def decode_image(item: Any) -> tuple[np.ndarray, str]:
+    """An image as a BGR uint8 array (OpenCV's order, as wt-yolo reads files) and a label for it.
+
+    `item` is a path, a base64 string (optionally a `data:` URL), encoded bytes, a PIL image,
+    or an RGB array (H, W, 3) / grey array (H, W).
+    """
+    import cv2
+
+    if isinstance(item, np.ndarray):
+        arr = item
+        if arr.ndim == 2:
+            arr = np.stack([arr] * 3, axis=-1)
+        if arr.ndim != 3 or arr.shape[2] not in (3, 4):
+            raise BadInput(f"an image array must be (H, W, 3) RGB, got shape {arr.shape}", None, "image")
+        if arr.dtype != np.uint8:
+            arr = np.clip(arr * (255.0 if arr.max() <= 1.0 else 1.0), 0, 255).astype(np.uint8)
+        return np.ascontiguousarray(arr[..., :3][..., ::-1]), "<array>"
+    if hasattr(item, "convert") and hasattr(item, "size"):  # a PIL image
+        return decode_image(np.asarray(item.convert("RGB")))
+    if isinstance(item, (bytes, bytearray)):
+        img = cv2.imdecode(np.frombuffer(bytes(item), np.uint8), cv2.IMREAD_COLOR)
+        if img is None:
+            raise BadInput("cannot decode these image bytes", None, "image")
+        return img, "<bytes>"
+    if isinstance(item, (str, Path)):
+        text = str(item)
+        if len(text) < 4096 and Path(text).expanduser().is_file():
+            img = cv2.imread(str(Path(text).expanduser()), cv2.IMREAD_COLOR)
+            if img is None:
+                raise BadInput("cannot read this image", text, "image")
+            return img, text
+        payload = text.split(",", 1)[1] if text.startswith("data:") else text
+        try:
+            raw = base64.b64decode(payload, validate=True)
+        except (binascii.Error, ValueError):
+            raise BadInput("neither an existing image file nor base64-encoded image bytes", text[:200], "image") from None
+        img = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR)
+        if img is None:
+            raise BadInput("base64 data that is not an image", None, "image")
+        return img, "<base64>"
+    raise BadInput(f"unsupported image type {type(item).__name__}", None, "image")
+
+
+class CropClassifier:
+    """A wt-cls checkpoint as a batch classifier of RGB crops: probabilities per class."""
+
+    def __init__(self, checkpoint: str | Path, device: str | None = None):
+        import torch
+        from wt_cls.data import eval_transform
+        from wt_cls.model import ClassifierModule
+
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.module = ClassifierModule.load_from_checkpoint(str(checkpoint), map_location=self.device)
+        self.module.eval().to(self.device)
+        hp = self.module.hparams
+        self.classes = list(hp["classes"])
+        self.transform = eval_transform(int(hp["input_size"]), list(hp["mean"]), list(hp["std"]))
+
+    def probabilities(self, crops: Sequence[np.ndarray], batch: int = 32) -> np.ndarray:
+        import torch
+
+        out = []
+        with torch.inference_mode():
+            for i in range(0, len(crops), batch):
+                x = torch.stack([self.transform(np.ascontiguousarray(c)) for c in crops[i:i + batch]]).to(self.device)
+                out.append(torch.softmax(self.module(x), dim=1).float().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, len(self.classes)), dtype=np.float32)
+
+
+def crop_box(rgb: np.ndarray, box: Sequence[float], margin: float = 0.0) -> np.ndarray:
+    """The pixels of a box (grown by `margin` of its size on each side), clipped to the image, at least 1 px."""
+    h, w = rgb.shape[:2]
+    x1, y1, x2, y2 = (float(v) for v in box)
+    mx, my = (x2 - x1) * margin, (y2 - y1) * margin
+    a, b = int(np.floor(max(0.0, x1 - mx))), int(np.floor(max(0.0, y1 - my)))
+    c, d = int(np.ceil(min(float(w), x2 + mx))), int(np.ceil(min(float(h), y2 + my)))
+    a, b = min(a, w - 1), min(b, h - 1)
+    return rgb[b:max(d, b + 1), a:max(c, a + 1)]
+
+
+class Predictor:
+    """A registered WildTrain model, ready to predict (see the module's docstring).
+
+    `predict(images)` returns, per image, a list of `Detection`; `predict_frame(images)`
+    the same as one pandas DataFrame (one row per detection, the columns of the model's
+    signature). `config` is the model's `model.json`; `metadata` what MLflow records.
+    """
+
+    def __init__(self, config: dict[str, Any], files: dict[str, str | Path], device: str | None = None):
+        if config.get("format") != CONFIG_FORMAT:
+            raise BadInput(f"unsupported model config format {config.get('format')!r}", None, "model.json")
+        self.config = config
+        self.task: str = config["task"]
+        self.classes: list[str] = list(config["classes"])
+        self.metadata: dict[str, Any] = {}
+        self.device = device
+        self.detector = None
+        self.classifier = None
+        det, cls = config.get("detector"), config.get("classifier")
+        if det:
+            from wt_yolo.args import SliceArgs
+            from wt_yolo.slicing import SlicedPredictor
+
+            s = det["slicing"]
+            self.detector = SlicedPredictor(files[det["file"]], imgsz=int(det["imgsz"]), conf=float(det["conf"]),
+                                            iou=float(det["iou"]), max_det=int(det["max_det"]),
+                                            slicing=SliceArgs(**s), device=device)
+        if cls:
+            self.classifier = CropClassifier(files[cls["file"]], device=device)
+
+    @classmethod
+    def from_dir(cls, directory: str | Path, device: str | None = None) -> Predictor:
+        """A predictor from a directory holding model.json and the files it names (a pulled model's artifacts)."""
+        d = Path(directory)
+        config = json.loads((d / "model.json").read_text())
+        names = [part["file"] for part in (config.get("detector"), config.get("classifier")) if part]
+        return cls(config, {n: d / n for n in names}, device=device)
+
+    def predict(self, images: Iterable[Any] | Any, conf: float | None = None) -> list[list[Detection]]:
+        """Detections of each image (see `decode_image` for what an image may be)."""
+        if isinstance(images, (str, Path, bytes, bytearray, np.ndarray)) or hasattr(images, "convert"):
+            images = [images]
+        decoded = [decode_image(im)[0] for im in images]
+        if self.detector is None:
+            return [self._classify_whole(bgr) for bgr in decoded]
+        det_cfg = self.config["detector"]
+        if conf is not None:
+            self.detector.conf = float(conf)
+        try:
+            raw = list(self.detector.predict_arrays(decoded))
+        finally:
+            self.detector.conf = float(det_cfg["conf"])
+        out = []
+        for bgr, d in zip(decoded, raw, strict=True):
+            if self.classifier is None:
+                names = det_cfg["classes"]
+                out.append([Detection([float(v) for v in b], float(s), int(c), names[int(c)], float(s), None)
+                            for b, s, c in zip(d.boxes, d.scores, d.classes, strict=True)])
+            else:
+                out.append(self._relabel(bgr, d))
+        return out
+
+    def _relabel(self, bgr: np.ndarray, d) -> list[Detection]:
+        cfg = self.config["classifier"]
+        if not len(d):
+            return []
+        rgb = bgr[..., ::-1]
+        crops = [crop_box(rgb, b, float(cfg.get("crop_margin", 0.0))) for b in d.boxes]
+        probs = self.classifier.probabilities(crops, batch=int(cfg.get("batch", 32)))
+        names = self.classifier.classes
+        background = cfg.get("background")
+        out = []
+        for b, s, p in zip(d.boxes, d.scores, probs, strict=True):
+            k = int(np.argmax(p))
+            name = names[k]
+            if name == background and not cfg.get("keep_background", False):
+                continue
+            out.append(Detection([float(v) for v in b], float(s) * float(p[k]), self.classes.index(name), name,
+                                 float(s), float(p[k])))
+        out.sort(key=lambda x: -x.score)
+        return out
+
+    def _classify_whole(self, bgr: np.ndarray) -> list[Detection]:
+        h, w = bgr.shape[:2]
+        p = self.classifier.probabilities([bgr[..., ::-1]])[0]
+        k = int(np.argmax(p))
+        return [Detection([0.0, 0.0, float(w), float(h)], float(p[k]), k, self.classifier.classes[k], None, float(p[k]))]
+
+    def predict_frame(self, images: Sequence[Any], labels: Sequence[str] | None = None, conf: float | None = None):
+        """One pandas DataFrame row per detection: image_index, image, x1, y1, x2, y2, score, class_id, class_name."""
+        import pandas as pd
+
+        images = list(images)
+        labels = list(labels) if labels is not None else [_label(im, i) for i, im in enumerate(images)]
+        rows = []
+        for i, dets in enumerate(self.predict(images, conf=conf)):
+            for d in dets:
+                rows.append([i, str(labels[i]), *d.box, d.score, d.class_id, d.class_name])
+        frame = pd.DataFrame(rows, columns=COLUMNS)
+        return frame.astype({"image_index": "int64", "class_id": "int64", "x1": "float64", "y1": "float64",
+                             "x2": "float64", "y2": "float64", "score": "float64"})
+
+
+def _label(image: Any, index: int) -> str:
+    """An image's path when it is one, else its position (#0, #1 ...)."""
+    if isinstance(image, (str, Path)) and len(str(image)) < 4096 and Path(str(image)).expanduser().is_file():
+        return str(image)
+    return f"#{index}"

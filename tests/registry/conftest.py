@@ -1,0 +1,66 @@
+"""Fixtures of the registry tests: one tiny detector run (`wt-yolo fit`) and one tiny classifier
+run (`wt-cls fit`), trained once per session by the real trainers on the synthetic sets, and
+a real `mlflow server` process on loopback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from registry_helpers import BIN, free_port, run_cli, stop, wait_http  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def runs(aerial, camtrap, tmp_path_factory) -> dict[str, Path]:
+    """Datasets and runs made by the real tools: {'detector': run manifest, 'classifier': ..., 'image': a full-size image}."""
+    reuse = os.environ.get("WT_REGISTRY_TEST_RUNS")  # a developer's shortcut: runs made earlier by these same commands
+    if reuse:
+        r = Path(reuse)
+        return {"detector": r / "runs/yolo/manifest.json", "classifier": r / "runs/cls/manifest.json",
+                "image": r / "data/aerial/images/survey_000.jpg", "dataset": r / "ds/aerial-split/manifest.json",
+                "base": r}
+    base = tmp_path_factory.mktemp("registry-runs")
+    imp = run_cli("wt-data", "import", "--source", aerial / "coco.json", "--format", "coco", "--out", base / "aerial",
+                  check=True, cwd=base).stdout.strip()
+    split = run_cli("wt-data", "split", "--dataset", imp, "--ratios", "[0.75,0.25]", "--names", "[train,val]",
+                    "--stratify", "false", "--out", base / "aerial-split", check=True, cwd=base).stdout.strip()
+    det = run_cli("wt-yolo", "fit", "--data", split, "--ultralytics.epochs", "1", "--ultralytics.imgsz", "320",
+                  "--ultralytics.batch", "4", "--ultralytics.workers", "0", "--ultralytics.plots", "false",
+                  "--out", base / "yolo", check=True, cwd=base).stdout.strip()
+    cimp = run_cli("wt-data", "import", "--source", camtrap, "--format", "imagefolder", "--out", base / "cam",
+                   check=True, cwd=base).stdout.strip()
+    csplit = run_cli("wt-data", "split", "--dataset", cimp, "--ratios", "[0.7,0.3]", "--names", "[train,val]",
+                     "--out", base / "cam-split", check=True, cwd=base).stdout.strip()
+    cls = run_cli("wt-cls", "fit", "--dataset", csplit, "--model.backbone", "mobilenetv3_small_050",
+                  "--model.input_size", "64", "--trainer.max_epochs", "1", "--data.batch_size", "16",
+                  "--data.num_workers", "0", "--out", base / "cls", check=True, cwd=base).stdout.strip()
+    image = sorted((aerial / "images").glob("*.jpg"))[0]
+    return {"detector": Path(det), "classifier": Path(cls), "image": image, "dataset": Path(split), "base": base}
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory):
+    """A real `mlflow server` on 127.0.0.1 (sqlite backend, proxied artifacts); yields its URL."""
+    base = tmp_path_factory.mktemp("mlflow-server")
+    port = free_port()
+    cmd = [str(BIN / "mlflow"), "server", "--backend-store-uri", f"sqlite:///{base / 'server.db'}",
+           "--artifacts-destination", str(base / "artifacts"), "--host", "127.0.0.1", "--port", str(port),
+           "--workers", "1"]
+    log = open(base / "server.log", "w")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=base, start_new_session=True,
+                            env={**os.environ, "MLFLOW_TRACKING_URI": ""})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/health", proc, timeout=120)
+        yield url
+    finally:
+        stop(proc)
+        log.close()
+
+

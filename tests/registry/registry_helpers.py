@@ -1,0 +1,109 @@
+"""Registry test helpers (importable as registry_helpers: tests/registry/conftest.py puts this folder on sys.path)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+_spec = importlib.util.spec_from_file_location("wt_tests_root", Path(__file__).parents[1] / "conftest.py")
+root = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(root)
+run_cli, manifest_of, assert_bad_input, BIN = root.run_cli, root.manifest_of, root.assert_bad_input, root.BIN
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, proc: subprocess.Popen, timeout: float) -> None:
+    """Until `url` answers 200 (or the process dies, or time runs out)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args[0]} exited {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """End a server we started, and its children (its own process group)."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+
+
+def python(script: str, *args: str, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run a Python script in a fresh interpreter (this venv)."""
+    return subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+
+
+def make_evaluation(out: Path, parent_run: Path, dataset_id: str, split: str, metrics: dict[str, float]) -> Path:
+    """An evaluation manifest of a run (as wt-eval writes them), for promote --if-better."""
+    from wt_core.manifest import EvaluationManifest
+    from wt_core.manifest_io import build, read_manifest
+    from wt_core.outputs import Output
+
+    run = read_manifest(parent_run, "run")
+    output = Output("wt-eval", "detect", out)
+    m = build(EvaluationManifest, id=output.id, parents=[run], task="detect", dataset_id=dataset_id, split=split,
+              metrics=metrics)
+    return output.commit(m).path
+
+
+def register_py(**kw):
+    """`wt_registry.register` called from Python (the function the CLI runs)."""
+    from wt_registry.options import Relabel, Slicing, Thresholds
+    from wt_registry.register import register
+
+    for key, cls in (("thresholds", Thresholds), ("slicing", Slicing), ("relabel", Relabel)):
+        if isinstance(kw.get(key), dict):
+            kw[key] = cls(**kw[key])
+    return register(**kw)
+
+
+def cli(capfd, *args, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run `wt-registry ARGS` through the real CLI runner inside this process (mlflow stays imported:
+    a subprocess pays seconds of imports per call). Output captured like a subprocess's."""
+    import logging
+
+    from wt_core import console
+    from wt_core.cli import run_tool
+
+    from wt_registry import cli as registry_cli
+
+    saved = {k: os.environ.get(k) for k in (env or {})}
+    os.environ.update(env or {})
+    logger = logging.getLogger("wildtrain")
+    for h in list(logger.handlers):  # log to this call's captured stderr
+        logger.removeHandler(h)
+    console._configured = False
+    capfd.readouterr()
+    try:
+        code = run_tool("wt-registry", registry_cli.__doc__, registry_cli.COMMANDS, [str(a) for a in args])
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    out, err = capfd.readouterr()
+    return subprocess.CompletedProcess(["wt-registry", *map(str, args)], code, out, err)
