@@ -1,0 +1,51 @@
+"""The command line: Ultralytics' defaults visible in --print_config, configs round-trip, light imports."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+
+import yaml
+from wt_yolo.args import UltralyticsArgs
+from yolo_helpers import wt_yolo
+
+
+def test_ultralytics_section_matches_ultralytics_defaults():
+    from ultralytics.cfg import DEFAULT_CFG_DICT
+
+    for f in dataclasses.fields(UltralyticsArgs):
+        assert f.name in DEFAULT_CFG_DICT, f"{f.name} is not an Ultralytics argument"
+        assert f.default == DEFAULT_CFG_DICT[f.name], f"{f.name}: ours {f.default!r}, Ultralytics {DEFAULT_CFG_DICT[f.name]!r}"
+
+
+def test_print_config_shows_every_train_argument_and_round_trips(tmp_path):
+    proc = wt_yolo("fit", "--data", "ds", "--ultralytics.epochs", "3", "--print_config")
+    assert proc.returncode == 0, proc.stderr
+    cfg = yaml.safe_load(proc.stdout)
+    assert cfg["ultralytics"]["epochs"] == 3
+    assert cfg["ultralytics"]["lr0"] == 0.01 and cfg["ultralytics"]["mosaic"] == 1.0
+    assert set(cfg["ultralytics"]) == {f.name for f in dataclasses.fields(UltralyticsArgs)}
+    (tmp_path / "fit.yaml").write_text(proc.stdout)
+    again = wt_yolo("fit", "--config", tmp_path / "fit.yaml", "--print_config")
+    assert again.returncode == 0 and yaml.safe_load(again.stdout) == cfg
+
+
+def test_predict_config_records_slicing_defaults():
+    cfg = yaml.safe_load(wt_yolo("predict", "--run", "r", "--print_config").stdout)
+    assert cfg["slicing"] == {"tile": 640, "overlap": 0.2, "batch": 8, "merge": "nms", "merge_iou": 0.5,
+                              "merge_metric": "ios"}
+
+
+def test_importing_the_cli_loads_no_heavy_library():
+    code = ("import sys, wt_yolo.cli; heavy = [m for m in ('torch', 'ultralytics', 'mlflow', 'cv2') if m in sys.modules];"
+            "print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_help_lists_the_commands():
+    proc = wt_yolo("--help")
+    assert proc.returncode == 0
+    for name in ("fit", "val", "predict", "export"):
+        assert name in proc.stdout
