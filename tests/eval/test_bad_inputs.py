@@ -37,6 +37,8 @@ ROWS = [
     ("box of three numbers", with_(bbox=[1, 2, 3]), ["four numbers", "[1].bbox"]),
     ("missing score", [{"image_id": 3, "category_id": 0, "bbox": [1, 2, 3, 4]}], ["without score", "[0].score"]),
     ("image id as text", with_(image_id="3"), ["not an integer", "[1].image_id"]),
+    ("box numbers as text", with_(bbox=["1", "2", "3", "4"]), ["four numbers", "[1].bbox"]),
+    ("score as text", with_(score="0.5"), ["score '0.5' is not a number", "[1].score"]),
     ("not a list", {"annotations": []}, ["JSON list"]),
     ("truncated file", '[{"image_id": 3, "categ', ["truncated JSON"]),
 ]

@@ -205,12 +205,15 @@ def parse_predictions(rows: Any, file: Path, gt: GroundTruth) -> Predictions:
     try:
         image = np.asarray([r["image_id"] for r in rows])
         cls = np.asarray([r["category_id"] for r in rows])
-        box = np.asarray([r["bbox"] for r in rows], dtype=np.float64)
-        score = np.asarray([r["score"] for r in rows], dtype=np.float64)
+        box = np.asarray([r["bbox"] for r in rows])
+        score = np.asarray([r["score"] for r in rows])
     except (KeyError, TypeError, ValueError):
         raise _row_problem(rows, file, len(gt.classes)) from None
-    if image.dtype.kind not in "iu" or cls.dtype.kind not in "iu" or box.shape != (n, 4):
+    if image.dtype.kind not in "iu" or cls.dtype.kind not in "iu" or box.shape != (n, 4) \
+            or box.dtype.kind not in "iuf" or score.dtype.kind not in "iuf":
         raise _row_problem(rows, file, len(gt.classes))
+    box = box.astype(np.float64, copy=False)
+    score = score.astype(np.float64, copy=False)
 
     def first(mask: np.ndarray) -> int | None:
         return int(np.argmax(mask)) if mask.any() else None
