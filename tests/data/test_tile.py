@@ -69,6 +69,8 @@ def test_tile_cli_writes_tiles_with_source_and_offset(small_aerial, tmp_path):
     assert tile_img.shape[:2] == (256, 256)
     assert np.abs(tile_img.astype(int) - source[y:y + 256, x:x + 256].astype(int)).mean() < 3  # JPEG noise only
     assert m["report"]["tiles_empty_left_out"] == 0
+    assert m["report"]["boxes_in_no_tile"] == 0  # every animal is small next to the 64 px overlap
+    assert {a["source_annotation_id"] for a in coco["annotations"]} == {a["id"] for a in coco_of(tmp_path / "src")["annotations"]}
     assert m["splits"]["all"]["image_root"] == "images"  # tiles live inside the dataset
 
 

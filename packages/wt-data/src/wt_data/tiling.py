@@ -8,7 +8,9 @@ options, so `--resume` continues it: each source image is one unit of work,
 written by a pool of processes, and marked done once all its tiles are on disk.
 
 Each tile's COCO image entry records `source_image`, `source_id` and
-`offset: [x, y]`; a box in the tile is the source box minus the offset, clipped.
+`offset: [x, y]`; a box in the tile is the source box minus the offset, clipped,
+with its `visibility` and `source_annotation_id`. The report counts the box parts
+dropped for low visibility and the boxes that no tile kept (`boxes_in_no_tile`).
 """
 
 from __future__ import annotations
@@ -64,7 +66,8 @@ def plan_image(image: dict, anns: list[dict], size: tuple[int, int], overlap: fl
             box, vis = clipped
             if vis + 1e-9 >= min_visibility:
                 t.boxes.append({"category_id": a["category_id"], "bbox": [round(v, 3) for v in box],
-                                "area": round(box[2] * box[3], 3), "iscrowd": 0, "visibility": round(vis, 4)})
+                                "area": round(box[2] * box[3], 3), "iscrowd": 0, "visibility": round(vis, 4),
+                                "source_annotation_id": a.get("id")})
             else:
                 t.cut += 1
         tiles.append(t)
@@ -183,8 +186,11 @@ def tile(dataset: str, size: int = 640, overlap: float = 0.2, stride: int | None
         by_image = annotations_by_image(coco)
         plans = [plan_image(im, by_image.get(im["id"], []), (size, size), overlap, grid_stride, min_visibility)
                  for im in coco["images"]]
-        report["boxes_dropped_low_visibility"] = report.get("boxes_dropped_low_visibility", 0) + sum(
-            t.cut for p in plans for t in p)
+        lost = sum(1 for im, p in zip(coco["images"], plans, strict=True) for a in by_image.get(im["id"], [])
+                   if not any(b["source_annotation_id"] == a.get("id") for t in p for b in t.boxes))
+        for k, v in {"box_parts_dropped_low_visibility": sum(t.cut for p in plans for t in p),
+                     "boxes_in_no_tile": lost}.items():
+            report[k] = report.get(k, 0) + v
         chosen, counts = select_tiles(plans, empty_ratio, max_empty_per_image, seed, partial_as_empty)
         for k, v in counts.items():
             report[k] = report.get(k, 0) + v
