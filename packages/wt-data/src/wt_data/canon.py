@@ -172,6 +172,11 @@ def canonicalize(raw: RawDataset, problems: Problems, *, cmap: ClassMap | None =
         kept: list[RawImage] = []
         names: set[str] = set()
         for im in rs.images:
+            if Path(im.file_name).is_absolute():  # some tools write absolute paths: fine inside the root
+                try:
+                    im.file_name = Path(im.file_name).relative_to(root.absolute()).as_posix()
+                except ValueError:
+                    pass
             if escapes_root(im.file_name):
                 problems.skip("path_escapes_root", f"file_name {im.file_name!r} climbs out of the image root {root}",
                               rs.file, im.where)
