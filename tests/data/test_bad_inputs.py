@@ -195,3 +195,41 @@ def test_validate_lists_every_problem_and_writes_nothing(tmp_path):
     assert not doc["ok"]
     assert doc["problems_by_reason"] == {"unknown_category": 1, "invalid_box": 1, "missing_image": 1}
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.fixture(scope="module")
+def tiny_sets(tmp_path_factory):
+    """A tiny detect dataset and a tiny classify dataset, imported once."""
+    root = tmp_path_factory.mktemp("tiny")
+    doc = tiny_coco(root / "det")
+    (root / "det" / "coco.json").write_text(json.dumps(doc))
+    det = import_(root / "det" / "coco.json", out=root / "det_ds")
+    for i, cls in enumerate(["deer", "fox"]):
+        (root / "cls" / cls).mkdir(parents=True)
+        Image.new("RGB", (32, 32), (i * 90, 50, 50)).save(root / "cls" / cls / "a.jpg")
+    cls = import_(root / "cls", format="imagefolder", out=root / "cls_ds")
+    return {"det": det.root, "cls": cls.root}
+
+
+# other commands: (args with {det} / {cls} placeholders, fragments of the error line)
+COMMAND_CASES = [
+    ("tile a classification dataset", ["tile", "--dataset", "{cls}"], ["tiling needs a detect dataset", "manifest.json", "task"]),
+    ("tile stride larger than the tile", ["tile", "--dataset", "{det}", "--size", "64", "--stride", "80"],
+     ["leaves gaps", "--stride"]),
+    ("split ratios and names disagree", ["split", "--dataset", "{det}", "--ratios", "[0.5, 0.5]", "--names", "[a, b, c]"],
+     ["2 ratios for 3 split names", "--ratios"]),
+    ("crops of a classification dataset", ["crops", "--dataset", "{cls}"], ["crops need a detect dataset", "task"]),
+    ("imagefolder export of a detection dataset", ["export", "--dataset", "{det}", "--format", "imagefolder"],
+     ["needs a classify dataset", "task"]),
+    ("stats of a split that does not exist", ["stats", "--dataset", "{det}", "--split", "val"], ["no split 'val'", "splits"]),
+    ("remap of an unknown class", ["remap", "--dataset", "{det}", "--classes.map", "[lion=cat]"],
+     ["cannot map unknown class 'lion'", "--map", "map[0]"]),
+]
+
+
+@pytest.mark.parametrize(("name", "args", "fragments"), COMMAND_CASES, ids=[c[0] for c in COMMAND_CASES])
+def test_other_commands_refuse_bad_input(name, args, fragments, tiny_sets, tmp_path):
+    args = [a.format(**tiny_sets) for a in args]
+    proc = wt_data(*args, "--out", tmp_path / "out") if args[0] != "stats" else wt_data(*args)
+    assert_bad_input(proc, *fragments)
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists()

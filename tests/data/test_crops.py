@@ -35,3 +35,20 @@ def test_single_class_binarises(small_aerial, tmp_path):
     m, _ = imported("crops", "--dataset", tmp_path / "src", "--single_class", "--background_ratio", "1",
                     "--out", tmp_path / "c")
     assert m["classes"] == ["animal", "background"]
+
+
+def test_square_window_stays_inside_when_it_fits():
+    from wt_data.cropping import square_window
+
+    assert square_window([0, 0, 10, 20], 100, 100, 0.5, None) == (0, 0, 30, 30)  # shifted in from the corner
+    assert square_window([40, 40, 10, 10], 100, 100, 0.0, 50) == (20, 20, 70, 70)  # fixed side, centred
+    assert square_window([0, 0, 10, 10], 30, 30, 0.0, 50) == (-20, -20, 30, 30)  # larger than the image: padded
+
+
+def test_min_box_and_fixed_side(small_aerial, tmp_path):
+    imported("import", "--source", small_aerial / "coco.json", "--out", tmp_path / "src")
+    m, d = imported("crops", "--dataset", tmp_path / "src", "--min_box", "30", "--fixed", "96", "--size", "32",
+                    "--out", tmp_path / "c")
+    coco = coco_of(d)
+    assert all(i["window"][2] - i["window"][0] == 96 for i in coco["images"])
+    assert m["report"]["boxes_too_small"] > 0

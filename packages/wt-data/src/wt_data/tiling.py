@@ -159,6 +159,8 @@ def tile(dataset: str, size: int = 640, overlap: float = 0.2, stride: int | None
         raise BadInput(f"tiling needs a detect dataset, this one is {ds.task}", ds.path, "task")
     if size <= 0 or (stride is not None and stride <= 0):
         raise BadInput("size and stride must be positive", "--size")
+    if stride is not None and stride > size:
+        raise BadInput(f"a stride of {stride} leaves gaps between tiles of {size}: use at most the tile size", "--stride")
     if not 0 <= overlap < 1:
         raise BadInput(f"overlap must be in [0, 1), got {overlap}", "--overlap")
     if not 0 < min_visibility <= 1:
