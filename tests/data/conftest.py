@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
@@ -29,13 +28,3 @@ def aerial_ds(aerial, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("aerial_ds") / "ds"
     imported("import", "--source", aerial / "coco.json", "--out", out)
     return out
-
-
-@pytest.fixture
-def copy_tree(tmp_path):
-    def copy(src: Path, name: str = "copy") -> Path:
-        dst = tmp_path / name
-        shutil.copytree(src, dst, symlinks=False)
-        return dst
-
-    return copy
