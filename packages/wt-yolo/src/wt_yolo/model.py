@@ -7,9 +7,9 @@ from pathlib import Path
 from wt_core.errors import BadInput
 from wt_core.offline import wt_home
 
-HOW_TO_PROVIDE = ("nothing is downloaded: copy the file here from a machine with network "
-                  "(Ultralytics releases: https://github.com/ultralytics/assets/releases), "
-                  "or put it in {dir}, or pass its path with --model")
+HOW_TO_PROVIDE = ("nothing is downloaded: copy it from a machine with network "
+                  "(https://github.com/ultralytics/assets/releases) into WT_HOME/weights ({dir}) "
+                  "or pass its path with --model")
 
 
 def weights_dir() -> Path:
@@ -50,4 +50,4 @@ def resolve_model(spec: str) -> str:
         return str(path.resolve())
     if len(path.parts) == 1 and (weights_dir() / path.name).is_file():
         return str((weights_dir() / path.name).resolve())
-    raise BadInput(f"weights file {path.name} not found; " + HOW_TO_PROVIDE.format(dir=weights_dir()), path, "model")
+    raise BadInput(f"weights file {path.name} not found and " + HOW_TO_PROVIDE.format(dir=weights_dir()), path, "model")
