@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import time
 from typing import Literal
 
 import numpy as np
@@ -146,6 +147,7 @@ def detect(dataset: str, predictions: str, split: str | None = None, score: floa
     if max_dets < 10:
         raise BadInput(f"max_dets must be at least 10 (COCO also reports AR at 1 and 10), got {max_dets}",
                        "--max_dets")
+    t0, c0 = time.perf_counter(), time.process_time()
     inputs = read_detection_inputs(dataset, predictions, split)
     ds, pred, split, gt, rows, dets = (inputs.dataset, inputs.predictions, inputs.split, inputs.gt, inputs.rows,
                                        inputs.dets)
@@ -163,11 +165,15 @@ def detect(dataset: str, predictions: str, split: str | None = None, score: floa
         parents = [full, ds, pred]
         evaluated = full
     output = Output("wt-eval", "detect", out, overwrite=overwrite)
+    t1, c1 = time.perf_counter(), time.process_time()
     report = evaluate_detection(gt, dets, score=score, iou=iou, results=rows, max_dets=max_dets)
+    t2, c2 = time.perf_counter(), time.process_time()
     del rows
     for note in report.notes:
         log.warning(note)
     write_evaluation(output, gt, report, plots)
+    log.debug("timing (wall/cpu s): read and check %.2f/%.2f, metrics %.2f/%.2f, files and plots %.2f/%.2f",
+              t1 - t0, c1 - c0, t2 - t1, c2 - c1, time.perf_counter() - t2, time.process_time() - c2)
     show(report, gt.classes)
     manifest = build(EvaluationManifest, id=output.id, parents=parents, task="detect", dataset_id=evaluated.id,
                      split=split, predictions_id=pred.id, metrics=report.metrics, per_class=report.per_class,
