@@ -42,3 +42,18 @@ def test_list_options_take_several_words():
 def test_mistyped_option_suggests():
     proc = run_cli("wt-eval", "detect", "--dataset", "d", "--predictions", "p", "--scroe", "0.3")
     assert proc.returncode == 2 and "--score" in proc.stderr
+
+
+def test_python_api_writes_the_same_manifest(tmp_path):
+    from evalcases import generated, write_dataset, write_predictions
+    from wt_core.manifest_io import read_manifest
+
+    import wt_eval
+
+    gt, preds, classes = generated(n_images=6, seed=2)
+    ds = write_dataset(tmp_path / "ds", classes, {"val": gt})
+    pred = write_predictions(tmp_path / "p", ds, {"val": preds})
+    m = wt_eval.detect(str(ds.path), str(pred.path), plots=False, out=str(tmp_path / "ev"))
+    again = read_manifest(m.path)
+    assert again.metrics == m.metrics and again.producer.command == "detect"
+    assert again.producer.config["plots"] is False

@@ -1,3 +1,30 @@
-"""wt-eval."""
+"""wt-eval: one evaluator for every framework's predictions.
+
+    from wt_eval import detect
+    evaluation = detect("runs/data/tile/ID", "runs/yolo/predict/ID", score=0.3)
+    evaluation.metrics["mAP50"], evaluation.path
+
+`detect`, `classify`, `compare` and `calibrate` are the commands as functions
+(the manifest a function returns is the one its command writes); they are
+imported on first use, so `import wt_eval` stays light.
+"""
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "detect": "wt_eval.detect",
+    "classify": "wt_eval.classify",
+    "compare": "wt_eval.compare",
+    "calibrate": "wt_eval.calibrate",
+    "evaluate_detection": "wt_eval.detection",
+    "Merge": "wt_eval.stitching",
+}
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'wt_eval' has no attribute {name!r}")
