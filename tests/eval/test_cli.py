@@ -45,10 +45,9 @@ def test_mistyped_option_suggests():
 
 
 def test_python_api_writes_the_same_manifest(tmp_path):
+    import wt_eval
     from evalcases import generated, write_dataset, write_predictions
     from wt_core.manifest_io import read_manifest
-
-    import wt_eval
 
     gt, preds, classes = generated(n_images=6, seed=2)
     ds = write_dataset(tmp_path / "ds", classes, {"val": gt})
