@@ -1,0 +1,70 @@
+"""Bad inputs wt-mmdet was tried with: each exits 2 with one line, before any training starts.
+
+The same table is in packages/wt-mmdet/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+from tests.conftest import assert_bad_input, run_cli
+
+
+@pytest.fixture(scope="module")
+def classify_ds(tmp_path_factory, camtrap):
+    out = tmp_path_factory.mktemp("mmdet-bad") / "cls"
+    proc = run_cli("wt-data", "import", "--source", camtrap, "--format", "imagefolder", "--out", out, check=True)
+    return proc.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    import torch
+
+    d = tmp_path_factory.mktemp("mmdet-files")
+    (d / "broken.py").write_text("model = dict(\n    type='RetinaNet',\n    backbone=dict(depth=18\n")
+    torch.save({"state_dict": {}, "meta": argparse.Namespace(x=1)}, d / "foreign.pth")
+    (d / "not_a_checkpoint.pth").write_text("hello")
+    return d
+
+
+CASES = {
+    "unknown preset": (["--model", "retinanet_r18"], ["unknown model preset", "retinanet_r18_fpn"]),
+    "config with a syntax error": (["--model", "{files}/broken.py"], ["syntax error", "broken.py"]),
+    "missing config file": (["--model", "{files}/nope.py"], ["config file not found"]),
+    "foreign checkpoint holding pickled objects": (["--load_from", "{files}/foreign.pth"],
+                                                   ["pickled objects", "foreign.pth"]),
+    "file that is no checkpoint": (["--load_from", "{files}/not_a_checkpoint.pth"], ["not a readable"]),
+    "classify dataset": (["--data", "{classify}"], ["classify dataset"]),
+    "missing dataset manifest": (["--data", "{files}/nowhere"], ["manifest not found"]),
+    "unknown split": (["--val_split", "valid"], ["no split 'valid'"]),
+    "AMP on a machine without GPU": (["--train.amp", "true"], ["needs a GPU"]),
+    "mistyped option": (["--train.epoch", "2"], ["did you mean --train.epochs"]),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_fit_refuses(case, small_ds, files, classify_ds, request):
+    if case == "AMP on a machine without GPU":
+        import torch
+
+        if torch.cuda.is_available():
+            pytest.skip("a GPU is present")
+    args, fragments = CASES[case]
+    args = [a.format(files=files, classify=classify_ds) for a in args]
+    base = [] if "--data" in args else ["--data", str(small_ds)]
+    proc = run_cli("wt-mmdet", "fit", *base, *args, "--out", files / "never", timeout=300)
+    assert_bad_input(proc, *fragments)
+    assert not (files / "never").exists() and not (files / "never.partial").exists()
+
+
+def test_predict_needs_exactly_one_source(small_ds, tmp_path):
+    proc = run_cli("wt-mmdet", "predict", "--run", tmp_path, "--out", tmp_path / "p", timeout=120)
+    assert_bad_input(proc, "exactly one of --data")
+
+
+def test_predict_refuses_a_missing_run(small_ds, tmp_path):
+    proc = run_cli("wt-mmdet", "predict", "--run", tmp_path / "nothing", "--data", small_ds, "--out",
+                   tmp_path / "p", timeout=120)
+    assert_bad_input(proc, "manifest not found")
