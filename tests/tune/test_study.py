@@ -73,9 +73,9 @@ def test_rerun_continues_the_study(study):
 
 
 def test_show_lists_trials(study):
-    proc = run_cli("wt-tune", "show", study["out"], "--json", check=True)
+    proc = run_cli("wt-tune", "show", "--study", study["out"], "--json", check=True)
     doc = json.loads(proc.stdout)
     assert doc["states"] == {"COMPLETE": 5} and len(doc["trials"]) == 5
     assert doc["best"]["value"] == study["second"]["best_value"]
-    table = run_cli("wt-tune", "show", study["out"] / "manifest.json", check=True)
+    table = run_cli("wt-tune", "show", "--study", study["out"] / "manifest.json", check=True)
     assert table.stdout == "" and "COMPLETE" in table.stderr

@@ -168,7 +168,10 @@ class Objective:
                 stop(proc)
                 trial.set_user_attr("error", f"stopped after trial_timeout {self.spec.trial_timeout} s")
                 raise TrialFailed(f"the trial ran past trial_timeout ({self.spec.trial_timeout} s)")
-            time.sleep(self.spec.poll)
+            try:  # wakes at once when the run ends
+                proc.wait(self.spec.poll)
+            except subprocess.TimeoutExpired:
+                pass
 
     def _evaluate(self, trial, run_manifest: Path):
         argv = [a.replace("{run}", str(run_manifest)) for a in self.spec.evaluate]

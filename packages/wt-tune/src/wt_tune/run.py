@@ -194,14 +194,16 @@ def run(
 
     name = study or (Path(out).name if out else new_id())
     final = Path(out).expanduser().absolute() if out else default_out("wt-tune", "run", name)
-    output = _open_dir(final, overwrite)
+    partial = final.with_name(final.name + PARTIAL)
     spec = Spec(name=name, target=argv, space=space, objective=objective, direction=direction, n_trials=n_trials,
                 intermediate=intermediate or objective, evaluate=evaluate_argv,
-                storage=study_mod.storage_arg(storage), directory=str(output.dir),
+                storage=study_mod.storage_arg(storage), directory=str(partial),
                 sampler=Sampler(**vars(sampler)), pruner=Pruner(**vars(pruner)), poll=poll,
                 trial_timeout=trial_timeout)
-    if (output.dir / SPEC_FILE).is_file():
-        _same_study(Spec.load(output.dir), spec, output.dir)
+    for existing in (partial, final):
+        if not overwrite and (existing / SPEC_FILE).is_file():
+            _same_study(Spec.load(existing), spec, existing)
+    output = _open_dir(final, overwrite)
     if overwrite and spec.storage:
         try:
             optuna.delete_study(study_name=name, storage=study_mod.open_storage(spec.storage_url))
@@ -236,6 +238,7 @@ def _write(output: Output, spec: Spec, the_study, parent_run_id: str | None, plo
     output.add("trials", "trials.csv")
     complete = the_study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     best = the_study.best_trial if complete else None
+    shutil.rmtree(output.dir / "plots", ignore_errors=True)  # drawn again from all the trials
     drawn = report.write_plots(the_study, output.dir / "plots") if complete and plots else {}
     for plot, rel in drawn.items():
         output.add(f"plot_{plot}", rel)
