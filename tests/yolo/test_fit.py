@@ -61,7 +61,11 @@ def test_exactly_one_mlflow_run_with_metrics_per_epoch(trained, run_dir):
     assert "final/mAP50" in r.data.metrics
     names = {a.path for a in client.list_artifacts(r.info.run_id)}
     assert {"best.pt", "manifest.json", "config.yaml"} <= names
-    # Ultralytics' own MLflow callback stayed off: no mlflow.db or mlruns of its own beside the run
+    # Ultralytics' own MLflow callback stayed off: no other run, no experiment named after its project
+    everything = client.search_runs([e.experiment_id for e in client.search_experiments()],
+                                    filter_string=f"attributes.start_time >= {trained.started_ms}")
+    assert [r.info.run_id for r in everything] == [run["tracking"]["run_id"]]
+    assert client.get_experiment_by_name(str(trained.partial)) is None
     assert not (trained.base / "mlflow.db").exists()
 
 
