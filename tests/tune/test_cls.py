@@ -1,0 +1,48 @@
+"""A real study over `wt-cls fit` (1 epoch, a tiny net on generated camera-trap images)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import manifest_of, run_cli, tool_path
+
+pytest.importorskip("wt_cls")
+FAST = ("--data.train_split all --model.backbone resnet10t --model.input_size 32 --data.num_workers 0 "
+        "--trainer.max_epochs 1 --trainer.progress_bar false")
+
+
+@pytest.mark.slow
+def test_wt_cls_study_and_its_best_yaml_reruns_the_target(tmp_path):
+    import synth
+
+    synth.make_camtrap(tmp_path / "cam", per_class=8, seed=0, size=48)
+    ds = manifest_of(run_cli("wt-data", "import", "--source", tmp_path / "cam", "--format", "imagefolder",
+                             "--out", tmp_path / "ds", check=True))
+    study = {"target": f"wt-cls fit --dataset {tmp_path / 'ds'} {FAST}",
+             "space": {"optimizer.lr": {"type": "float", "low": 1e-3, "high": 1e-1, "log": True},
+                       "data.batch_size": {"type": "categorical", "choices": [8, 16]}},
+             "objective": "val/acc", "n_trials": 2, "pruner": {"name": "none"}, "plots": False}
+    (tmp_path / "study.yaml").write_text(yaml.safe_dump(study))
+    m = manifest_of(run_cli("wt-tune", "run", "--config", tmp_path / "study.yaml", "--out", tmp_path / "study",
+                            check=True, timeout=600))
+    assert m["details"]["states"] == {"COMPLETE": 2}
+    assert 0.0 <= m["best_value"] <= 1.0
+    (parent,) = m["parents"]
+    best_run = json.loads((tmp_path / "study" / parent["path"]).read_text())
+    assert best_run["kind"] == "run" and best_run["dataset_id"] == ds["id"]
+    assert best_run["metrics"]["val/acc"] == m["best_value"]
+    # each trial's MLflow run is a child of the study's run
+    assert best_run["tracking"]["run_id"] != m["tracking"]["run_id"]
+    best = yaml.safe_load((tmp_path / "study" / "best.yaml").read_text())
+    assert best["optimizer"]["lr"] == m["best_params"]["optimizer.lr"] and best["out"] is None
+    proc = subprocess.run([tool_path("wt-cls"), "fit", "--config", str(tmp_path / "study" / "best.yaml"),
+                           "--out", str(tmp_path / "again")], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    again = json.loads(Path(proc.stdout.strip()).read_text())
+    assert again["producer"]["config"]["optimizer"]["lr"] == m["best_params"]["optimizer.lr"]
+    assert again["producer"]["config"]["data"]["batch_size"] == m["best_params"]["data.batch_size"]
