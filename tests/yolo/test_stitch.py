@@ -61,3 +61,22 @@ def test_no_boxes_and_coco_results():
     assert len(stitch([((0, 0), Detections.empty())])) == 0
     res = det([[10, 20, 40, 60]], [0.5], [2]).coco(image_id=7)
     assert res == [{"image_id": 7, "category_id": 2, "bbox": [10.0, 20.0, 30.0, 40.0], "score": 0.5}]
+
+
+def test_predict_sliced_batches_tiles_across_images_and_keeps_their_order():
+    from wt_yolo.args import SliceArgs
+    from wt_yolo.slicing import predict_sliced
+
+    calls = []
+
+    def forward(crops):  # one box in the middle of every crop, its score the crop's mean pixel value
+        calls.append(len(crops))
+        return [det([[c.shape[1] / 2 - 5, c.shape[0] / 2 - 5, c.shape[1] / 2 + 5, c.shape[0] / 2 + 5]],
+                    [c.mean() / 255], [0]) for c in crops]
+
+    images = [np.full((700, 1000, 3), 10 * (i + 1), np.uint8) for i in range(3)]  # 2x2 tiles of 640 each
+    out = list(predict_sliced(iter(images), forward, SliceArgs(tile=640, overlap=0.2, batch=3)))
+    assert calls == [3, 3, 3, 3] and len(out) == 3
+    for i, d in enumerate(out):
+        assert len(d) == 4 and d.scores[0] == pytest.approx(10 * (i + 1) / 255)
+        assert d.boxes[:, 0].min() == 315 and d.boxes[:, 2].max() == 685  # tile centres at 320 and 680 (x0 = 360)

@@ -9,7 +9,7 @@ greedy merging that keeps their union). `stitch` is that last step alone.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +65,52 @@ def stitch(tiles: Iterable[tuple[tuple[int, int], Detections]], *, method: str =
     return Detections(b[order], s[order], c[order])
 
 
+def windows(width: int, height: int, slicing: SliceArgs) -> list[tuple[int, int, int, int]]:
+    """The tile windows of one image (the whole image when slicing is off)."""
+    t = slicing.tile
+    if t == 0:
+        return [(0, 0, width, height)]
+    return tile_grid(width, height, t, t, overlap=slicing.overlap)
+
+
+Forward = Callable[[list[np.ndarray]], list[Detections]]
+
+
+def predict_sliced(images: Iterable[np.ndarray], forward: Forward, slicing: SliceArgs,
+                   max_det: int = 300) -> Iterator[Detections]:
+    """Detections of each image, in order: tiles of several images go through `forward` `slicing.batch` at a
+    time, each image's tiles are stitched as soon as all are predicted. Knows no framework: `forward` maps
+    a list of HxWx3 crops to their boxes in crop pixels."""
+    pending: list[tuple[int, tuple[int, int], np.ndarray]] = []  # (image index, tile offset, crop)
+    parts: dict[int, list[tuple[tuple[int, int], Detections]]] = {}
+    expected: dict[int, int] = {}
+    done = 0
+
+    def flush() -> None:
+        for (idx, offset, _), det in zip(pending, forward([c for _, _, c in pending]), strict=True):
+            parts[idx].append((offset, det))
+        pending.clear()
+
+    def ready() -> Iterator[Detections]:
+        nonlocal done
+        while done in expected and len(parts[done]) == expected[done]:
+            yield stitch(parts.pop(done), method=slicing.merge, iou=slicing.merge_iou, metric=slicing.merge_metric,
+                         max_det=max_det)
+            done += 1
+
+    for idx, img in enumerate(images):
+        wins = windows(img.shape[1], img.shape[0], slicing)
+        parts[idx], expected[idx] = [], len(wins)
+        for x0, y0, x1, y1 in wins:
+            pending.append((idx, (x0, y0), np.ascontiguousarray(img[y0:y1, x0:x1])))
+            if len(pending) >= slicing.batch:
+                flush()
+                yield from ready()
+    if pending:
+        flush()
+    yield from ready()
+
+
 class SlicedPredictor:
     """An Ultralytics detector (.pt, .onnx, .torchscript) that predicts large images tile by tile."""
 
@@ -78,56 +124,17 @@ class SlicedPredictor:
         self.slicing = slicing or SliceArgs()
         self.device = device
 
-    def windows(self, width: int, height: int) -> list[tuple[int, int, int, int]]:
-        t = self.slicing.tile
-        if t == 0:
-            return [(0, 0, width, height)]
-        return tile_grid(width, height, t, t, overlap=self.slicing.overlap)
-
-    def _forward(self, crops: list[np.ndarray]) -> list[Detections]:
+    def forward(self, crops: list[np.ndarray]) -> list[Detections]:
+        """Ultralytics' prediction (letterbox to imgsz, NMS within each crop) of a batch of BGR crops."""
         kwargs = {"device": self.device} if self.device else {}
         results = self.model.predict(crops, imgsz=self.imgsz, conf=self.conf, iou=self.iou, max_det=self.max_det,
                                      verbose=False, save=False, **kwargs)
-        out = []
-        for r in results:
-            bx = r.boxes
-            out.append(Detections(bx.xyxy.cpu().numpy().astype(np.float64), bx.conf.cpu().numpy().astype(np.float64),
-                                  bx.cls.cpu().numpy().astype(np.int64)))
-        return out
+        return [Detections(r.boxes.xyxy.cpu().numpy().astype(np.float64), r.boxes.conf.cpu().numpy().astype(np.float64),
+                           r.boxes.cls.cpu().numpy().astype(np.int64)) for r in results]
 
     def predict_arrays(self, images: Iterable[np.ndarray]) -> Iterator[Detections]:
-        """Detections of each image (BGR arrays, as OpenCV reads them), tiles of several images batched together."""
-        pending: list[tuple[int, tuple[int, int], np.ndarray]] = []  # (image index, offset, crop)
-        per_image: dict[int, list] = {}
-        expected: dict[int, int] = {}
-        next_out = 0
-        s = self.slicing
-
-        def flush():
-            dets = self._forward([c for _, _, c in pending])
-            for (idx, off, _), d in zip(pending, dets, strict=True):
-                per_image[idx].append((off, d))
-            pending.clear()
-
-        def ready():
-            nonlocal next_out
-            while next_out in expected and len(per_image[next_out]) == expected[next_out]:
-                tiles = per_image.pop(next_out)
-                yield stitch(tiles, method=s.merge, iou=s.merge_iou, metric=s.merge_metric, max_det=self.max_det)
-                next_out += 1
-
-        for idx, img in enumerate(images):
-            h, w = img.shape[:2]
-            wins = self.windows(w, h)
-            per_image[idx], expected[idx] = [], len(wins)
-            for x0, y0, x1, y1 in wins:
-                pending.append((idx, (x0, y0), np.ascontiguousarray(img[y0:y1, x0:x1])))
-                if len(pending) >= s.batch:
-                    flush()
-                    yield from ready()
-        if pending:
-            flush()
-        yield from ready()
+        """Detections of each image (BGR arrays, as OpenCV reads them), in full-image pixels."""
+        return predict_sliced(images, self.forward, self.slicing, self.max_det)
 
     def predict_files(self, paths: Iterable[str | Path]) -> Iterator[Detections]:
         """Detections of each image file, in order."""
