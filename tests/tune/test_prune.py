@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from tune_helpers import study_config, toy, trials_of
 
@@ -48,7 +50,6 @@ def test_failing_trial_is_recorded_with_its_stderr_and_the_study_goes_on(pruned_
 def test_objective_from_an_evaluation_after_each_trial(tmp_path):
     """--evaluate runs a command on each finished run; the objective is read from its manifest."""
     import shlex
-    import sys
 
     from tune_helpers import TOY
 
@@ -61,3 +62,20 @@ def test_objective_from_an_evaluation_after_each_trial(tmp_path):
     assert m["best_params"] == {"x": 0.3}
     assert m["best_value"] == pytest.approx((1.0 - 0.01 * 4) ** 2)  # the toy's acc: its score squared
     assert all(t.user_attrs["evaluation"].endswith("manifest.json") for t in trials)
+
+
+def test_objective_works_with_plain_optuna(tmp_path):
+    """The objective is an ordinary Optuna objective: study.optimize runs the target as a subprocess."""
+    import optuna
+    from tune_helpers import TOY
+    from wt_tune import Objective, Spec
+
+    spec = Spec(name="py", target=[sys.executable, str(TOY), "fit", "--epochs", "1"],
+                space={"x": {"type": "float", "low": 0.0, "high": 1.0}}, objective="score", direction="maximize",
+                n_trials=2, intermediate="score")
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
+    study.enqueue_trial({"x": 0.3})
+    study.optimize(Objective(spec, tmp_path), n_trials=2)
+    assert [t.state.name for t in study.trials] == ["COMPLETE", "COMPLETE"]
+    assert study.best_params == {"x": 0.3}
+    assert (tmp_path / "trials" / "0000" / "manifest.json").is_file()

@@ -65,3 +65,27 @@ def test_two_workers_exact_trials_and_a_killed_worker(tmp_path):
     assert m["details"]["states"] == {"COMPLETE": 5, "FAIL": 1}
     workers = {t.user_attrs["worker"] for t in trials}
     assert len(workers) >= 2  # both workers ran trials
+
+
+def test_sigterm_stops_the_study_resumably(tmp_path):
+    """SIGTERM (or Ctrl-C): the running trial is stopped and failed, exit 130; the same command continues."""
+    cfg = study_config(tmp_path / "study.yaml", target=toy("--epochs", "3", "--sleep", "0.7"), n_trials=2, poll=0.2,
+                       pruner={"name": "none"})
+    argv = [tool_path("wt-tune"), "run", "--config", str(cfg), "--out", str(tmp_path / "s")]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    metrics = tmp_path / "s.partial" / "trials" / "0000.partial" / "metrics.jsonl"
+    deadline = time.monotonic() + 120
+    while not (metrics.exists() and metrics.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    child = _children(proc.pid)
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and stdout == "", stderr[-2000:]
+    assert "interrupted" in stderr.strip().splitlines()[-1]
+    assert child and all(_gone(p) for p in child)
+    (first,) = [t for t in trials_of(tmp_path / "s.partial", "s") if t.state.name != "WAITING"]
+    assert first.state.name == "FAIL" and first.user_attrs["error"] == "interrupted"
+    again = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-2000:]
+    m = manifest_of(again)
+    assert m["details"]["states"] == {"FAIL": 1, "COMPLETE": 1}

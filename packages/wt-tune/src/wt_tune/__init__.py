@@ -8,21 +8,12 @@ __version__ = "0.1.0"
 __all__ = ["Objective", "Spec", "run", "show"]
 
 
+_LAZY = {"run": "wt_tune.tuning", "show": "wt_tune.showing", "Objective": "wt_tune.objective", "Spec": "wt_tune.study"}
+
+
 def __getattr__(name: str):  # keep `import wt_tune` light: the CLI's --help imports it
-    if name == "run":
-        from wt_tune.run import run
+    if name not in _LAZY:
+        raise AttributeError(name)
+    import importlib
 
-        return run
-    if name == "show":
-        from wt_tune.show import show
-
-        return show
-    if name == "Objective":
-        from wt_tune.objective import Objective
-
-        return Objective
-    if name == "Spec":
-        from wt_tune.study import Spec
-
-        return Spec
-    raise AttributeError(name)
+    return getattr(importlib.import_module(_LAZY[name]), name)

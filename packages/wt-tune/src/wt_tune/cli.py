@@ -3,8 +3,8 @@
 from wt_core.cli import main_for, version_command
 
 from wt_tune import __version__
-from wt_tune.run import run
-from wt_tune.show import show
+from wt_tune.showing import show
+from wt_tune.tuning import run
 
 COMMANDS = {
     "run": run,
