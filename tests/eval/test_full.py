@@ -39,7 +39,7 @@ def test_an_animal_cut_by_a_tile_edge_counts_once(cut_case, method):
     full, tiled, pred = cut_case
     m = manifest_of(run_cli("wt-eval", "detect", "--dataset", tiled.path, "--predictions", pred.path,
                             "--on", "full", "--merge.method", method, "--plots", "false", check=True))
-    assert m["dataset_id"] == full.id and m["details"]["on"] == "full"
+    assert m["dataset_id"] == full.id and m["details"]["on"] == "full" and m["details"]["tile_coverage"] == 1.0
     met = m["metrics"]
     assert met["count_predicted"] == 2 and met["count_true"] == 2 and met["count_mae"] == 0
     assert (met["tp"], met["fp"], met["fn"]) == (2, 0, 0)
@@ -71,8 +71,8 @@ def test_real_tiles_from_wt_data(tmp_path):
     full = tmp_path / "full"
     run_cli("wt-data", "import", "--source", tmp_path / "raw" / "coco.json", "--out", full, check=True)
     tiled = tmp_path / "tiled"
-    run_cli("wt-data", "tile", "--dataset", full, "--size", "256", "--overlap", "0.25", "--empty_ratio", "1",
-            "--out", tiled, check=True)
+    run_cli("wt-data", "tile", "--dataset", full, "--size", "256", "--overlap", "0.25", "--empty_ratio", "0",
+            "--out", tiled, check=True)  # empty tiles left out: the tiles cover part of the images
     tm = json.loads((tiled / "manifest.json").read_text())
     split = next(iter(tm["splits"]))
     tcoco = json.loads((tiled / tm["artifacts"][tm["splits"][split]["annotations"]]["path"]).read_text())
@@ -84,8 +84,10 @@ def test_real_tiles_from_wt_data(tmp_path):
     fm = json.loads((full / "manifest.json").read_text())
     n_true = fm["splits"][split]["boxes"]
     assert len(rows) > n_true  # animals seen by several tiles
-    m = manifest_of(run_cli("wt-eval", "detect", "--dataset", tiled, "--predictions", pred.path,
-                            "--on", "full", "--plots", "false", check=True))
+    proc = run_cli("wt-eval", "detect", "--dataset", tiled, "--predictions", pred.path, "--on", "full",
+                   "--plots", "false", check=True)
+    m = manifest_of(proc)
+    assert 0 < m["details"]["tile_coverage"] < 1 and "the tiles cover" in proc.stderr
     met = m["metrics"]
     assert met["count_true"] == n_true
     assert abs(met["count_predicted"] - n_true) <= max(1, 0.05 * n_true)

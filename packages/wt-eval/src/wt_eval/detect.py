@@ -25,7 +25,7 @@ from wt_eval.data import (
     read_dataset,
     read_detection_inputs,
 )
-from wt_eval.stitching import Merge, merge, placements, to_full
+from wt_eval.stitching import Merge, coverage, merge, placements, to_full
 
 log = get_logger("wt-eval")
 GRID = np.round(np.linspace(0, 1, 101), 2)
@@ -43,7 +43,7 @@ def full_dataset_of(tiles: DatasetManifest, ref: str | None) -> DatasetManifest:
 
 
 def predictions_on_full(tiles: DatasetManifest, full: DatasetManifest, split: str, tile_pred: Predictions,
-                        tile_gt: GroundTruth, how: Merge) -> tuple[GroundTruth, Predictions]:
+                        tile_gt: GroundTruth, how: Merge) -> tuple[GroundTruth, Predictions, float]:
     """Tile predictions shifted onto the whole images and merged across tile edges."""
     coco, file = load_coco(tiles, split)
     where = placements(coco["images"], file)
@@ -58,7 +58,11 @@ def predictions_on_full(tiles: DatasetManifest, full: DatasetManifest, split: st
     img, cls, xyxy, score = merge(img, tile_pred.cls, xyxy, tile_pred.score, how)
     xyxy[:, 2:] -= xyxy[:, :2]
     log.info("--on full: %d tile detections became %d on %d whole images", len(tile_pred), len(score), gt.n_images)
-    return gt, Predictions(img, cls, xyxy, score)
+    covered = coverage(coco["images"], gt.images)
+    if covered < 0.999:
+        log.warning("the tiles cover %.1f%% of the whole images (empty tiles left out at tiling?): false detections "
+                    "in the rest cannot be counted", 100 * covered)
+    return gt, Predictions(img, cls, xyxy, score), covered
 
 
 def write_plots(out: Output, gt: GroundTruth, report) -> None:
@@ -154,16 +158,17 @@ def detect(dataset: str, predictions: str, split: str | None = None, score: floa
     del inputs
     parents: list[ManifestBase] = [ds, pred]
     evaluated = ds
+    extra: dict = {}
     if on == "full":
-        full = full_dataset_of(ds, full_dataset)
-        if full.task != "detect" or list(full.classes) != list(ds.classes):
-            raise BadInput("the full dataset must be a detection dataset with the same classes", full.path, "classes")
-        if split not in full.splits:
-            raise BadInput(f"no split {split!r} in the full dataset", full.path, "splits")
-        gt, dets = predictions_on_full(ds, full, split, dets, gt, merge)
+        evaluated = full_dataset_of(ds, full_dataset)
+        if evaluated.task != "detect" or list(evaluated.classes) != list(ds.classes):
+            raise BadInput("the full dataset must be a detection dataset with the same classes", evaluated.path,
+                           "classes")
+        if split not in evaluated.splits:
+            raise BadInput(f"no split {split!r} in the full dataset", evaluated.path, "splits")
+        gt, dets, extra["tile_coverage"] = predictions_on_full(ds, evaluated, split, dets, gt, merge)
         rows = None
-        parents = [full, ds, pred]
-        evaluated = full
+        parents = [evaluated, ds, pred]
     output = Output("wt-eval", "detect", out, overwrite=overwrite)
     t1, c1 = time.perf_counter(), time.process_time()
     report = evaluate_detection(gt, dets, score=score, iou=iou, results=rows, max_dets=max_dets)
@@ -178,7 +183,7 @@ def detect(dataset: str, predictions: str, split: str | None = None, score: floa
     manifest = build(EvaluationManifest, id=output.id, parents=parents, task="detect", dataset_id=evaluated.id,
                      split=split, predictions_id=pred.id, metrics=report.metrics, per_class=report.per_class,
                      details={"on": on, "images": gt.n_images, "boxes": int(len(gt.cls)), "predictions": len(dets),
-                              "classes": gt.classes, "thresholds": pred.thresholds, "slicing": pred.slicing})
+                              "classes": gt.classes, "thresholds": pred.thresholds, "slicing": pred.slicing, **extra})
     return output.commit(manifest)
 
 

@@ -60,6 +60,26 @@ def placements(tile_images: list[dict[str, Any]], file: Path) -> dict[int, Place
     return out
 
 
+def coverage(tile_images: list[dict[str, Any]], full_images: list[dict[str, Any]], cell: int = 16) -> float:
+    """The fraction of the whole images' area that some tile covers (wt-data tile may leave out empty tiles)."""
+    by_key: dict[Any, list[dict[str, Any]]] = {}
+    for t in tile_images:
+        by_key.setdefault(t.get("source_id"), []).append(t)
+        by_key.setdefault(t.get("source_image"), []).append(t)
+    covered = total = 0
+    for im in full_images:
+        w, h = int(im["width"]), int(im["height"])
+        grid = np.zeros(((h + cell - 1) // cell, (w + cell - 1) // cell), dtype=bool)
+        tiles = by_key.get(im["id"]) or by_key.get(im.get("file_name")) or []
+        for t in tiles:
+            x0, y0 = (int(v) for v in t["offset"])
+            x1, y1 = min(w, x0 + int(t["width"])), min(h, y0 + int(t["height"]))
+            grid[y0 // cell:(y1 + cell - 1) // cell, x0 // cell:(x1 + cell - 1) // cell] = True
+        covered += int(grid.sum())
+        total += grid.size
+    return covered / total if total else 1.0
+
+
 def to_full(tile_ids: np.ndarray, xywh: np.ndarray, where: dict[int, Placement],
             full_index: dict[Any, int]) -> tuple[np.ndarray, np.ndarray]:
     """Boxes in full-image pixels and the index of their full image (`full_index`: source key to index).
