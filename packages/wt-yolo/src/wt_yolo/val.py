@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from wt_core import console, offline
+from wt_core.errors import BadInput
 from wt_core.invocation import command
 from wt_core.manifest import PredictionsManifest
 from wt_core.outputs import Output
@@ -17,6 +18,18 @@ from wt_yolo.predict import predictions_manifest, write_predictions
 from wt_yolo.slicing import SlicedPredictor
 
 log = console.get_logger("wt-yolo")
+
+
+def ultralytics_split(data_yaml: Path, split: str) -> str:
+    """The data.yaml key (train, val, test) that points at our split's images."""
+    import yaml
+
+    data = yaml.safe_load(data_yaml.read_text())
+    for key in ("val", "test", "train"):
+        if data.get(key) == f"images/{split}":
+            return key
+    raise BadInput(f"Ultralytics' view of this dataset has no key for split {split!r} "
+                   f"(it validates on train, val and test only)", data_yaml, split)
 
 
 @command("wt-yolo", "val")
@@ -55,8 +68,9 @@ def val(run: str, data: str, split: str = "val", conf: float = 0.001, iou: float
     from ultralytics import YOLO
 
     kwargs = {"device": device} if device else {}
+    data_yaml = yolo_data_yaml(ds)
     metrics = YOLO(str(weights), task="detect").val(
-        data=str(yolo_data_yaml(ds)), split=split, imgsz=size, batch=batch, conf=conf, iou=iou, max_det=max_det,
+        data=str(data_yaml), split=ultralytics_split(data_yaml, split), imgsz=size, batch=batch, conf=conf, iou=iou, max_det=max_det,
         plots=False, project=str(output.dir), name="ultralytics", exist_ok=True, verbose=False, **kwargs)
     quick = finite(metrics.results_dict)
     console.print_table(f"Ultralytics metrics on {split} (a quick check; wt-eval computes the shared ones)",
