@@ -72,7 +72,7 @@ def make_evaluation(out: Path, parent_run: Path, dataset_id: str, split: str, me
 def register_py(**kw):
     """`wt_registry.register` called from Python (the function the CLI runs)."""
     from wt_registry.options import Relabel, Slicing, Thresholds
-    from wt_registry.register import register
+    from wt_registry.registration import register
 
     for key, cls in (("thresholds", Thresholds), ("slicing", Slicing), ("relabel", Relabel)):
         if isinstance(kw.get(key), dict):

@@ -11,12 +11,12 @@ functions. mlflow, torch and the trainers are imported on first use.
 __version__ = "0.1.0"
 
 _LAZY = {
-    "load": "wt_registry.load",
+    "load": "wt_registry.loading",
     "Predictor": "wt_registry.predictor",
-    "register": "wt_registry.register",
+    "register": "wt_registry.registration",
     "alias": "wt_registry.aliases",
     "promote": "wt_registry.aliases",
-    "pull": "wt_registry.pull",
+    "pull": "wt_registry.pulling",
     "lineage": "wt_registry.inspect_",
     "show": "wt_registry.inspect_",
     "list_": "wt_registry.inspect_",

@@ -5,8 +5,8 @@ from wt_core.cli import main_for, version_command
 from wt_registry import __version__
 from wt_registry.aliases import alias, promote
 from wt_registry.inspect_ import lineage, list_, show
-from wt_registry.pull import pull
-from wt_registry.register import register
+from wt_registry.pulling import pull
+from wt_registry.registration import register
 
 COMMANDS = {
     "register": register,

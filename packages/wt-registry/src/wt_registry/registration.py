@@ -11,7 +11,10 @@ inference system reads, register it, tag it, then write the model manifest.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import shutil
+import warnings
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
@@ -207,6 +210,7 @@ def register(name: str, detector: str | None = None, classifier: str | None = No
     from wt_core.tracking import configure, experiment_id
 
     configure()
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
 
     from wt_registry.pyfunc_model import WildTrainModel
@@ -214,7 +218,11 @@ def register(name: str, detector: str | None = None, classifier: str | None = No
     client = connect()
     with mlflow.start_run(experiment_id=experiment_id(experiment), run_name=f"register-{ref.name}",
                           tags=run_tags) as run:
-        with mlflow_errors("cannot register the model", "name"):
+        with mlflow_errors("cannot register the model", "name"), warnings.catch_warnings():
+            # MLflow's advice (type hints, an input example, models-from-code) is about models unlike ours
+            warnings.simplefilter("ignore", UserWarning)
+            logging.getLogger("mlflow.pyfunc").setLevel(logging.ERROR)
+            logging.getLogger("mlflow.utils.environment").setLevel(logging.ERROR)
             info = mlflow.pyfunc.log_model(
                 name=MODEL_DIR, python_model=WildTrainModel(), artifacts={k: str(p) for k, p in files.items()},
                 signature=signature(config["detector"]["conf"] if config.get("detector") else 0.0),
