@@ -40,7 +40,7 @@ CASES = {
     "missing dataset manifest": (["--data", "{files}/nowhere"], ["manifest not found"]),
     "unknown split": (["--val_split", "valid"], ["no split 'valid'"]),
     "AMP on a machine without GPU": (["--train.amp", "true"], ["needs a GPU"]),
-    "mistyped option": (["--train.epoch", "2"], ["did you mean --train.epochs"]),
+    "mistyped option": (["--train.epocs", "2"], ["did you mean --train.epochs"]),
 }
 
 

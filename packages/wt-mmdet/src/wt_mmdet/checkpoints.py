@@ -89,8 +89,8 @@ def load(filename: str | Path, map_location=None):
         raise BadInput("checkpoint holds pickled objects and was not written by a wt-mmdet run we can verify; "
                        "only its weights could be read safely: save a plain state_dict "
                        "(torch.save(model.state_dict(), f)) or pass the run manifest", path, "checkpoint") from None
-    except (RuntimeError, EOFError, OSError) as e:
-        raise BadInput(f"not a readable torch checkpoint: {' '.join(str(e).split())[:200]}", path,
+    except Exception as e:  # torch raises many kinds (KeyError, RuntimeError, EOFError) for non-checkpoints
+        raise BadInput(f"not a readable torch checkpoint: {type(e).__name__} {' '.join(str(e).split())[:200]}", path,
                        "checkpoint") from None
 
 
