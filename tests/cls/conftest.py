@@ -1,7 +1,7 @@
-"""wt-cls fixtures: classification datasets from the synthetic camera-trap folders, and one trained run.
+"""wt-cls fixtures: classification datasets made by tools/synth.py and `wt-data import`, and one trained run.
 
 The trained run is made once per session (a tiny timm net at 64 px, 2 epochs)
-and reused by the validate, test, predict, export and registry-style tests.
+and reused by the validate, test, predict and export tests.
 """
 
 from __future__ import annotations
@@ -13,19 +13,20 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from cls_helpers import FAST, imagefolder_dataset, manifest_of, run_cli  # noqa: E402
+from cls_helpers import camtrap_splits, fit, import_folder, manifest_of  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def cls_dataset(camtrap, tmp_path_factory) -> Path:
-    """The balanced camtrap folder (3 classes x 30) as a dataset with train, val and test splits."""
-    return imagefolder_dataset(camtrap, tmp_path_factory.mktemp("cls-ds") / "ds", val_every=4, test_every=4)
+def sep_ds(tmp_path_factory) -> Path:
+    """Three clearly separable classes: train 60, val 20, test 20 per class."""
+    base = tmp_path_factory.mktemp("cls-sep")
+    return import_folder(camtrap_splits(base / "images"), base / "ds")
 
 
 @pytest.fixture(scope="session")
-def trained(cls_dataset, tmp_path_factory) -> dict:
-    """One 2-epoch fit on the separable set, shared by the session: its manifest."""
+def trained(sep_ds, tmp_path_factory) -> dict:
+    """One 2-epoch fit on the separable set, shared by the session: its manifest (path in `_path`)."""
     out = tmp_path_factory.mktemp("cls-run") / "run"
-    proc = run_cli("wt-cls", "fit", "--dataset", cls_dataset, "--out", out, "--trainer.max_epochs", "2",
-                   "--optimizer.lr", "0.003", *FAST, check=True, cwd=out.parent)
-    return manifest_of(proc)
+    m = manifest_of(fit(sep_ds, out, "--trainer.max_epochs", "2", cwd=out.parent))
+    m["_path"] = str(out / "manifest.json")
+    return m

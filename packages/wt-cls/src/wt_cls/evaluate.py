@@ -18,20 +18,20 @@ from wt_cls.predictor import resolve_checkpoint
 log = get_logger("wt-cls")
 
 
-def dataset_of(run, dataset: str | None, model: str) -> str:
+def dataset_of(run, dataset: str | None, ref: str) -> str:
     """The dataset to use: the one given, else the run's own."""
     if dataset:
         return dataset
     parent = run.parent("dataset") if run is not None else None
     if parent is None:
-        raise BadInput("pass --dataset (a checkpoint alone does not name its dataset)", model, "dataset")
+        raise BadInput("pass --dataset (a checkpoint alone does not name its dataset)", ref, "dataset")
     return str(run.resolve(parent.path))
 
 
-def _evaluate(stage: str, model: str, dataset: str | None, split: str, batch_size: int, num_workers: int,
+def _evaluate(stage: str, ref: str, dataset: str | None, split: str, batch_size: int, num_workers: int,
               accelerator: str, out: str | None, overwrite: bool) -> EvaluationManifest:
-    run, ckpt = resolve_checkpoint(model)
-    ds = read_classification(dataset_of(run, dataset, model))
+    run, ckpt = resolve_checkpoint(ref)
+    ds = read_classification(dataset_of(run, dataset, ref))
     items = ds.split(split)
     if not items:
         raise BadInput(f"split {split!r} has no labelled images", ds.manifest.path, "splits")
@@ -84,12 +84,12 @@ def _evaluate(stage: str, model: str, dataset: str | None, split: str, batch_siz
 
 
 @command("wt-cls", "validate", __version__)
-def validate(model: str, dataset: str | None = None, split: str = "val", batch_size: int = 32, num_workers: int = 2,
+def validate(run: str, dataset: str | None = None, split: str = "val", batch_size: int = 32, num_workers: int = 2,
              accelerator: str = "auto", out: str | None = None, overwrite: bool = False) -> EvaluationManifest:
     """Evaluate a trained classifier on the validation split: an evaluation manifest (accuracy, macro F1, per class).
 
     Args:
-        model: A wt-cls run manifest (file, directory or -) or a .ckpt file.
+        run: A wt-cls run manifest (file, directory or -) or a .ckpt file.
         dataset: A classification dataset manifest (default: the run's own).
         split: The split to evaluate.
         batch_size: Images per batch.
@@ -98,16 +98,16 @@ def validate(model: str, dataset: str | None = None, split: str = "val", batch_s
         out: Output directory (default runs/cls/validate/<id>).
         overwrite: Replace an existing output directory.
     """
-    return _evaluate("validate", model, dataset, split, batch_size, num_workers, accelerator, out, overwrite)
+    return _evaluate("validate", run, dataset, split, batch_size, num_workers, accelerator, out, overwrite)
 
 
 @command("wt-cls", "test", __version__)
-def test(model: str, dataset: str | None = None, split: str = "test", batch_size: int = 32, num_workers: int = 2,
+def test(run: str, dataset: str | None = None, split: str = "test", batch_size: int = 32, num_workers: int = 2,
          accelerator: str = "auto", out: str | None = None, overwrite: bool = False) -> EvaluationManifest:
     """Evaluate a trained classifier on the test split: an evaluation manifest (accuracy, macro F1, per class).
 
     Args:
-        model: A wt-cls run manifest (file, directory or -) or a .ckpt file.
+        run: A wt-cls run manifest (file, directory or -) or a .ckpt file.
         dataset: A classification dataset manifest (default: the run's own).
         split: The split to evaluate.
         batch_size: Images per batch.
@@ -116,7 +116,7 @@ def test(model: str, dataset: str | None = None, split: str = "test", batch_size
         out: Output directory (default runs/cls/test/<id>).
         overwrite: Replace an existing output directory.
     """
-    return _evaluate("test", model, dataset, split, batch_size, num_workers, accelerator, out, overwrite)
+    return _evaluate("test", run, dataset, split, batch_size, num_workers, accelerator, out, overwrite)
 
 
 test.__test__ = False  # not a pytest test

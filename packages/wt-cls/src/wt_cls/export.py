@@ -52,18 +52,18 @@ def to_torchscript(net, example):
 
 
 @command("wt-cls", "export", __version__)
-def export(model: str, format: Literal["all", "torchscript", "onnx"] = "all", opset: int = 17,
+def export(run: str, format: Literal["all", "torchscript", "onnx"] = "all", opset: int = 17,
            out: str | None = None, overwrite: bool = False) -> RunManifest:
     """Export a trained classifier to TorchScript and/or ONNX (dynamic batch), checked against the eager model.
 
     Args:
-        model: A wt-cls run manifest (file, directory or -) or a .ckpt file.
+        run: A wt-cls run manifest (file, directory or -) or a .ckpt file.
         format: all, torchscript or onnx.
         opset: ONNX opset version.
         out: Output directory (default runs/cls/export/<id>).
         overwrite: Replace an existing output directory.
     """
-    run, ckpt = resolve_checkpoint(model)
+    source, ckpt = resolve_checkpoint(run)
     output = Output("wt-cls", "export", out, overwrite=overwrite)
     import torch
 
@@ -116,9 +116,9 @@ def export(model: str, format: Literal["all", "torchscript", "onnx"] = "all", op
         log.info("%s: max |output - eager| = %.2e", fmt, d)
         if d > TOLERANCE:
             log.warning("%s output differs from the eager model by %.2e (> %.0e)", fmt, d, TOLERANCE)
-    m = build(RunManifest, id=output.id, parents=[run] if run else [], framework="cls", task="classify",
-              classes=list(hp["classes"]), dataset_id=run.dataset_id if run else "unknown", weights=weights,
-              imgsz=size, metrics=dict(run.metrics) if run else {},
+    m = build(RunManifest, id=output.id, parents=[source] if source else [], framework="cls", task="classify",
+              classes=list(hp["classes"]), dataset_id=source.dataset_id if source else "unknown", weights=weights,
+              imgsz=size, metrics=dict(source.metrics) if source else {},
               details={**details, **pre, "max_abs_diff": diffs, "exported_from": str(ckpt),
                        "backbone": hp["backbone"]})
     return output.commit(m)

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -62,6 +63,9 @@ def _epoch_recorder(out_dir: Path, tracking: bool):
         def __init__(self) -> None:
             self.metrics_log = MetricsLog(out_dir)
 
+        def on_train_epoch_start(self, trainer, pl_module) -> None:
+            self.started = time.perf_counter()
+
         def on_train_start(self, trainer, pl_module) -> None:
             if trainer.is_global_zero and self.metrics_log.path.exists():
                 self.metrics_log.truncate_after(trainer.current_epoch)  # a resumed run rewrites later epochs
@@ -73,6 +77,7 @@ def _epoch_recorder(out_dir: Path, tracking: bool):
             opt = trainer.optimizers[0] if trainer.optimizers else None
             if opt is not None:
                 metrics["lr"] = float(opt.param_groups[0]["lr"])
+            metrics["epoch_s"] = time.perf_counter() - self.started  # training and validation of this epoch
             epoch = trainer.current_epoch + 1
             self.metrics_log.write(epoch, metrics)
             shown = {k: round(v, 4) for k, v in metrics.items() if "." not in k}

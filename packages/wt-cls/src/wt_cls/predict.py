@@ -2,7 +2,7 @@
 
 Each split's artifact is a JSON list in the COCO results spirit, one entry per
 image: image_id, file_name, category_id (the predicted class index), label
-(its name), score (its probability) and probs (every class's probability);
+(its name), score (its probability) and scores (every class's probability, as wt-eval reads them);
 `true_category_id` is added where the dataset knows the class.
 """
 
@@ -37,13 +37,13 @@ def _folder_records(folder: Path) -> list[tuple]:
 
 
 @command("wt-cls", "predict", __version__)
-def predict(model: str, dataset: str | None = None, splits: list[str] | None = None, images: str | None = None,
+def predict(run: str, dataset: str | None = None, splits: list[str] | None = None, images: str | None = None,
             batch_size: int = 32, device: str = "cpu", out: str | None = None,
             overwrite: bool = False) -> PredictionsManifest:
     """Predict class probabilities per image for dataset splits or a folder of images.
 
     Args:
-        model: A wt-cls run manifest (file, directory or -) or a .ckpt file.
+        run: A wt-cls run manifest (file, directory or -) or a .ckpt file.
         dataset: A classification dataset manifest (default: the run's own, unless --images is given).
         splits: Splits to predict (default: test if the dataset has one, else all).
         images: A folder of images to predict instead of a dataset (recorded as split 'images').
@@ -52,7 +52,8 @@ def predict(model: str, dataset: str | None = None, splits: list[str] | None = N
         out: Output directory (default runs/cls/predict/<id>).
         overwrite: Replace an existing output directory.
     """
-    run, ckpt = resolve_checkpoint(model)
+    ref = run
+    run_m, ckpt = resolve_checkpoint(ref)
     work: dict[str, list[tuple]] = {}
     ds = None
     if images:
@@ -60,20 +61,19 @@ def predict(model: str, dataset: str | None = None, splits: list[str] | None = N
             raise BadInput("give --dataset or --images, not both", None, "images")
         work["images"] = _folder_records(Path(images).expanduser().resolve())
     else:
-        ds = read_classification(dataset_of(run, dataset, model))
+        ds = read_classification(dataset_of(run_m, dataset, ref))
         names = splits or (["test"] if "test" in ds.manifest.splits else list(ds.manifest.splits))
         for name in names:
             work[name] = split_records(ds.manifest, name)
     for records in work.values():
         check_images([(r[2], 0) for r in records])
-    output = Output("wt-cls", "predict", out, overwrite=overwrite)
     from wt_cls.predictor import Predictor, load_module
 
     predictor = Predictor(load_module(ckpt, device))
     if ds is not None and predictor.classes != ds.classes:
-        output.discard()
         raise BadInput(f"the model's classes {predictor.classes} differ from the dataset's {ds.classes}",
                        ds.manifest.path, "classes")
+    output = Output("wt-cls", "predict", out, overwrite=overwrite)
     artifacts = {}
     for split, records in work.items():
         rows = []
@@ -92,9 +92,9 @@ def predict(model: str, dataset: str | None = None, splits: list[str] | None = N
         if known:
             acc = sum(r["category_id"] == r["true_category_id"] for r in known) / len(known)
             log.info("%s: %d images, accuracy %.4f on the %d with a class", split, len(rows), acc, len(known))
-    parents = [p for p in (run, ds.manifest if ds else None) if p is not None]
+    parents = [p for p in (run_m, ds.manifest if ds else None) if p is not None]
     m = build(PredictionsManifest, id=output.id, parents=parents, task="classify", classes=predictor.classes,
-              dataset_id=ds.manifest.id if ds else None, run_id=run.id if run else None, splits=artifacts,
+              dataset_id=ds.manifest.id if ds else None, run_id=run_m.id if run_m else None, splits=artifacts,
               details={"checkpoint": str(ckpt), "input_size": predictor.input_size, "mean": predictor.mean,
                        "std": predictor.std, "source": images or "dataset"})
     return output.commit(m)

@@ -74,12 +74,12 @@ class Predictor:
         return torch.cat(out) if out else torch.zeros((0, len(self.classes)))
 
     def predict(self, images: list[Any], batch_size: int = 32) -> list[dict[str, Any]]:
-        """Per image: label (class name), category_id, score and probs."""
+        """Per image: label (class name), category_id, score and scores (one probability per class)."""
         probs = self.probabilities(images, batch_size)
         rows = []
         for p in probs.tolist():
             k = max(range(len(p)), key=p.__getitem__)
-            rows.append({"label": self.classes[k], "category_id": k, "score": p[k], "probs": p})
+            rows.append({"label": self.classes[k], "category_id": k, "score": p[k], "scores": p})
         return rows
 
 
