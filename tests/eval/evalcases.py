@@ -16,6 +16,17 @@ def coco(images: list[dict], anns: list[dict], classes: list[str]) -> dict:
     return {"images": images, "annotations": anns, "categories": [{"id": i, "name": n} for i, n in enumerate(classes)]}
 
 
+def gt_boxes(image_id: int, *boxes: tuple[int, list[float]]) -> list[dict]:
+    """COCO annotations of one image from (class id, [x, y, w, h]) pairs, ids from 1."""
+    return [{"id": k + 1, "image_id": image_id, "category_id": c, "bbox": b, "area": b[2] * b[3], "iscrowd": 0}
+            for k, (c, b) in enumerate(boxes)]
+
+
+def one_image_dataset(out: Path, classes: list[str], image: dict, *boxes: tuple[int, list[float]]) -> DatasetManifest:
+    """A detection dataset of one image (split val)."""
+    return write_dataset(out, classes, {"val": coco([image], gt_boxes(image["id"], *boxes), classes)})
+
+
 def write_dataset(out: Path, classes: list[str], splits: dict[str, dict], task: str = "detect",
                   parents: list[ManifestBase] = ()) -> DatasetManifest:
     o = Output("wt-data", "import", out)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from evalcases import coco, write_dataset, write_predictions
+from evalcases import one_image_dataset, write_predictions
 
 from tests.conftest import assert_bad_input, manifest_of, run_cli
 
@@ -15,10 +15,8 @@ CLASSES = ["zebra", "giraffe"]
 
 @pytest.fixture
 def case(tmp_path):
-    anns = [{"id": 1, "image_id": 0, "category_id": 0, "bbox": [0, 0, 10, 10], "area": 100, "iscrowd": 0},
-            {"id": 2, "image_id": 0, "category_id": 0, "bbox": [50, 50, 10, 10], "area": 100, "iscrowd": 0}]
-    ds = write_dataset(tmp_path / "ds", CLASSES, {"val": coco(
-        [{"id": 0, "file_name": "a.jpg", "width": 100, "height": 100}], anns, CLASSES)})
+    ds = one_image_dataset(tmp_path / "ds", CLASSES, {"id": 0, "file_name": "a.jpg", "width": 100, "height": 100},
+                           (0, [0, 0, 10, 10]), (0, [50, 50, 10, 10]))
     preds = [{"image_id": 0, "category_id": 0, "bbox": [0, 0, 10, 10], "score": 0.9},
              # the same zebra again, called giraffe (IoU 0.68): only class-agnostic NMS removes it
              {"image_id": 0, "category_id": 1, "bbox": [1, 1, 10, 10], "score": 0.85},

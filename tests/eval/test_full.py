@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from evalcases import coco, write_dataset, write_predictions
+from evalcases import coco, one_image_dataset, write_dataset, write_predictions
 
 from tests.conftest import assert_bad_input, manifest_of, run_cli
 
@@ -15,10 +15,8 @@ CLASSES = ["zebra", "giraffe"]
 @pytest.fixture
 def cut_case(tmp_path):
     """One 200x100 image cut into tiles of 120 at x=0 and x=80; a zebra at x 50..100 is cut by the second tile."""
-    anns = [{"id": 1, "image_id": 7, "category_id": 0, "bbox": [50, 40, 50, 20], "area": 1000, "iscrowd": 0},
-            {"id": 2, "image_id": 7, "category_id": 1, "bbox": [150, 10, 30, 30], "area": 900, "iscrowd": 0}]
-    full = write_dataset(tmp_path / "full", CLASSES, {"val": coco(
-        [{"id": 7, "file_name": "survey.jpg", "width": 200, "height": 100}], anns, CLASSES)})
+    full = one_image_dataset(tmp_path / "full", CLASSES, {"id": 7, "file_name": "survey.jpg", "width": 200,
+                                                          "height": 100}, (0, [50, 40, 50, 20]), (1, [150, 10, 30, 30]))
     tiles = [{"id": 1, "file_name": "val/t0.jpg", "width": 120, "height": 100, "source_image": "survey.jpg",
               "source_id": 7, "offset": [0, 0]},
              {"id": 2, "file_name": "val/t1.jpg", "width": 120, "height": 100, "source_image": "survey.jpg",
