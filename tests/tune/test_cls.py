@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
@@ -17,7 +16,7 @@ FAST = ("--data.train_split all --model.backbone resnet10t --model.input_size 32
 
 
 @pytest.mark.slow
-def test_wt_cls_study_and_its_best_yaml_reruns_the_target(tmp_path):
+def test_wt_cls_study_and_its_best_yaml_is_the_targets_config(tmp_path):
     import synth
 
     synth.make_camtrap(tmp_path / "cam", per_class=8, seed=0, size=48)
@@ -36,13 +35,16 @@ def test_wt_cls_study_and_its_best_yaml_reruns_the_target(tmp_path):
     best_run = json.loads((tmp_path / "study" / parent["path"]).read_text())
     assert best_run["kind"] == "run" and best_run["dataset_id"] == ds["id"]
     assert best_run["metrics"]["val/acc"] == m["best_value"]
-    # each trial's MLflow run is a child of the study's run
-    assert best_run["tracking"]["run_id"] != m["tracking"]["run_id"]
+    # each trial's MLflow run (made by wt-cls itself) is a child of the study's run
+    import mlflow
+
+    child = mlflow.MlflowClient(m["tracking"]["uri"]).get_run(best_run["tracking"]["run_id"])
+    assert child.data.tags["mlflow.parentRunId"] == m["tracking"]["run_id"]
     best = yaml.safe_load((tmp_path / "study" / "best.yaml").read_text())
     assert best["optimizer"]["lr"] == m["best_params"]["optimizer.lr"] and best["out"] is None
+    # wt-cls takes best.yaml back unchanged (the real re-run of a best.yaml is in test_study with the toy target
+    # and in the demo pipeline; a third training run here would cost a minute of CI)
     proc = subprocess.run([tool_path("wt-cls"), "fit", "--config", str(tmp_path / "study" / "best.yaml"),
-                           "--out", str(tmp_path / "again")], capture_output=True, text=True, timeout=600)
+                           "--print_config"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    again = json.loads(Path(proc.stdout.strip()).read_text())
-    assert again["producer"]["config"]["optimizer"]["lr"] == m["best_params"]["optimizer.lr"]
-    assert again["producer"]["config"]["data"]["batch_size"] == m["best_params"]["data.batch_size"]
+    assert yaml.safe_load(proc.stdout) == best

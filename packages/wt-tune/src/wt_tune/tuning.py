@@ -153,8 +153,8 @@ def run(
         timeout: Seconds after which no new trial starts (the study can be continued later).
         target_config: A YAML config passed to the target as --config (its base config).
         intermediate: The metrics.jsonl key reported to the pruner each epoch (default: the objective).
-        evaluate: A command run after each trial whose manifest's metrics hold the objective; {run} is replaced
-            by the trial's run manifest path, e.g. "wt-eval classify --run {run} --split val".
+        evaluate: A command run after each trial that prints the path of a manifest whose metrics hold the
+            objective (an evaluation); {run} is replaced by the trial's run manifest path.
         enqueue: Configurations (space key to value) tried first, in order.
         sampler: The sampler.
         pruner: The pruner.
