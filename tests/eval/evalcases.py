@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 from wt_core.manifest import DatasetManifest, DatasetSplit, ManifestBase, PredictionsManifest
+from wt_core.invocation import command
 from wt_core.manifest_io import build
 from wt_core.outputs import Output
 
@@ -39,8 +40,10 @@ def write_dataset(out: Path, classes: list[str], splits: dict[str, dict], task: 
     return o.commit(build(DatasetManifest, id=o.id, parents=list(parents), task=task, classes=classes, splits=recs))
 
 
+@command("wt-yolo", "predict")
 def write_predictions(out: Path, ds: DatasetManifest | None, rows_by_split: dict[str, Any], classes: list[str] | None = None,
                       task: str = "detect", dataset_id: str | None = None, slicing: dict | None = None) -> PredictionsManifest:
+    """A predictions manifest as a trainer's predict would write it (recorded as made by `wt-yolo predict`)."""
     o = Output("wt-yolo", "predict", out)
     splits = {}
     for name, rows in rows_by_split.items():

@@ -33,6 +33,18 @@ def test_best_value_per_column(evals, tmp_path):
     assert "yolo" in proc.stderr and "mAP" in proc.stderr  # the table on stderr
 
 
+def test_names_the_tool_that_predicted(tmp_path):
+    from evalcases import generated, write_dataset, write_predictions
+
+    gt, preds, classes = generated(n_images=4, seed=7)
+    ds = write_dataset(tmp_path / "ds", classes, {"val": gt})
+    pred = write_predictions(tmp_path / "p", ds, {"val": preds})
+    ev = run_cli("wt-eval", "detect", "--dataset", ds.path, "--predictions", pred.path, "--plots", "false",
+                 "--out", tmp_path / "ev", check=True).stdout.strip()
+    doc = json.loads(run_cli("wt-eval", "compare", "--evaluations", ev, "--json", check=True).stdout)
+    assert doc["rows"][0]["source"] == "wt-yolo predict" and doc["rows"][0]["dataset_id"] == ds.id
+
+
 def test_csv_and_stdin(evals, tmp_path):
     a, b = evals
     proc = run_cli("wt-eval", "compare", "--evaluations", "-", "--save", tmp_path / "t.csv",

@@ -59,6 +59,18 @@ def best_rows(rows: list[dict[str, Any]], column: str) -> list[int]:
     return [i for (i, _), k in zip(vals, key, strict=True) if abs(k - target) <= 1e-12]
 
 
+def source_of(m: EvaluationManifest) -> str:
+    """Which tool made the predictions evaluated (e.g. `wt-yolo predict`), from the parent manifest when it exists."""
+    parent = m.parent("predictions")
+    if parent is None:
+        return ""
+    try:
+        p = read_manifest(m.resolve(parent.path), "predictions", hashes=False, parents=False)
+    except BadInput:
+        return ""
+    return f"{p.producer.tool} {p.producer.command}".strip()
+
+
 def label_of(m: EvaluationManifest, taken: set[str]) -> str:
     name = m.root.name
     if name in taken:
@@ -125,13 +137,14 @@ def compare(evaluations: list[str], columns: list[str] | None = None, force: boo
     if not cols:
         cols = sorted({k for m in ms for k in m.metrics})
     taken: set[str] = set()
-    rows = [{"name": label_of(m, taken), "id": m.id, "path": str(m.path), "dataset_id": m.dataset_id,
-             "split": m.split, "metrics": {c: m.metrics[c] for c in cols if c in m.metrics}} for m in ms]
+    rows = [{"name": label_of(m, taken), "id": m.id, "path": str(m.path), "source": source_of(m),
+             "dataset_id": m.dataset_id, "split": m.split, "metrics": {c: m.metrics[c] for c in cols if c in m.metrics}}
+            for m in ms]
     best = {c: best_rows(rows, c) for c in cols}
-    table = [[r["name"], *[("" if r["metrics"].get(c) is None else
-                            f"{r['metrics'][c]:.4f}{' *' if i in best[c] else ''}") for c in cols]]
+    table = [[r["name"], r["source"], *[("" if r["metrics"].get(c) is None else
+                                         f"{r['metrics'][c]:.4f}{' *' if i in best[c] else ''}") for c in cols]]
              for i, r in enumerate(rows)]
-    print_table("wt-eval compare (* best)", ["evaluation", *cols], table)
+    print_table("wt-eval compare (* best)", ["evaluation", "predictions from", *cols], table)
     if save is not None:
         text = as_markdown(cols, rows, best) if Path(save).suffix.lower() == ".md" else as_csv(cols, rows, best)
         Path(save).parent.mkdir(parents=True, exist_ok=True)
