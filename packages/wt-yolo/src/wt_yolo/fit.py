@@ -90,6 +90,19 @@ class EpochRecorder:
             mlflow.log_metrics(row, step=epoch, run_id=self.run_id)
         log.info("epoch %d: %s", epoch, ", ".join(f"{k}={v:.4g}" for k, v in row.items() if "/" not in k))
 
+    def sync_mlflow(self) -> None:
+        """Log to MLflow the epochs of metrics.jsonl it lacks (a kill can land between the two writes)."""
+        if not self.run_id:
+            return
+        import mlflow
+
+        client = mlflow.MlflowClient()
+        for row in self.metrics_log.read():
+            epoch = row.pop("epoch")
+            values = {k: v for k, v in row.items() if v is not None}
+            if values and not any(m.step == epoch for m in client.get_metric_history(self.run_id, next(iter(values)))):
+                mlflow.log_metrics(values, step=epoch, run_id=self.run_id)
+
     def attach(self, model) -> None:
         model.add_callback("on_train_epoch_end", self.on_train_epoch_end)
         model.add_callback("on_fit_epoch_end", self.on_fit_epoch_end)
@@ -126,6 +139,7 @@ def _train(model_spec: str, data_yaml: Path, out: Output, u: UltralyticsArgs, re
         done = int(ckpt.get("epoch", -1)) + 1
         log.info("resuming from %s after %d epochs", last, done)
         recorder.metrics_log.truncate_after(done)
+        recorder.sync_mlflow()
         model = YOLO(str(last))
         recorder.attach(model)
         # Ultralytics restores every argument from the checkpoint; data is the view path (same dataset)
