@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from wt_core.manifest import DatasetManifest, DatasetSplit, ManifestBase, PredictionsManifest
 from wt_core.invocation import command
+from wt_core.manifest import DatasetManifest, DatasetSplit, ManifestBase, PredictionsManifest
 from wt_core.manifest_io import build
 from wt_core.outputs import Output
 
