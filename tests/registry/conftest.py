@@ -57,7 +57,7 @@ def mlflow_server(tmp_path_factory):
                             env={**os.environ, "MLFLOW_TRACKING_URI": ""})
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_http(f"{url}/health", proc, timeout=120)
+        wait_http(f"{url}/health", proc, timeout=300)
         yield url
     finally:
         stop(proc)

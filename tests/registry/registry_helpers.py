@@ -87,7 +87,6 @@ def cli(capfd, *args, env: dict[str, str] | None = None) -> subprocess.Completed
 
     from wt_core import console
     from wt_core.cli import run_tool
-
     from wt_registry import cli as registry_cli
 
     saved = {k: os.environ.get(k) for k in (env or {})}

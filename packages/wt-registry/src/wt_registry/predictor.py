@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from wt_core.errors import BadInput
 
 CONFIG_FORMAT = 1
@@ -90,29 +89,25 @@ def decode_image(item: Any) -> tuple[np.ndarray, str]:
 
 
 class CropClassifier:
-    """A wt-cls checkpoint as a batch classifier of RGB crops: probabilities per class."""
+    """A wt-cls checkpoint (wt-cls's own predictor: its preprocessing, its class names) classifying RGB crops."""
 
     def __init__(self, checkpoint: str | Path, device: str | None = None):
         import torch
-        from wt_cls.data import eval_transform
-        from wt_cls.model import ClassifierModule
+        from wt_cls.predictor import Predictor as ClassifierPredictor
+        from wt_cls.predictor import load_module
 
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.module = ClassifierModule.load_from_checkpoint(str(checkpoint), map_location=self.device)
-        self.module.eval().to(self.device)
-        hp = self.module.hparams
-        self.classes = list(hp["classes"])
-        self.transform = eval_transform(int(hp["input_size"]), list(hp["mean"]), list(hp["std"]))
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.inner = ClassifierPredictor(load_module(checkpoint, map_location=device))
+        self.classes: list[str] = list(self.inner.classes)
 
     def probabilities(self, crops: Sequence[np.ndarray], batch: int = 32) -> np.ndarray:
-        import torch
+        """(N, classes) probabilities of RGB crops (H, W, 3)."""
+        from PIL import Image
 
-        out = []
-        with torch.inference_mode():
-            for i in range(0, len(crops), batch):
-                x = torch.stack([self.transform(np.ascontiguousarray(c)) for c in crops[i:i + batch]]).to(self.device)
-                out.append(torch.softmax(self.module(x), dim=1).float().cpu().numpy())
-        return np.concatenate(out) if out else np.zeros((0, len(self.classes)), dtype=np.float32)
+        if not len(crops):
+            return np.zeros((0, len(self.classes)), dtype=np.float32)
+        images = [Image.fromarray(np.ascontiguousarray(c)) for c in crops]
+        return self.inner.probabilities(images, batch_size=batch).numpy()
 
 
 def crop_box(rgb: np.ndarray, box: Sequence[float], margin: float = 0.0) -> np.ndarray:
