@@ -7,22 +7,9 @@ loads a run's model for use in Python; `ops_backend` is the pure-torch
 
 __version__ = "0.1.0"
 
+from wt_mmdet.evaluate import test  # noqa: E402
+from wt_mmdet.fit import fit  # noqa: E402
+from wt_mmdet.infer import Detector  # noqa: E402
+from wt_mmdet.predict import predict  # noqa: E402
 
-def __getattr__(name: str):
-    if name == "fit":
-        from wt_mmdet.fit import fit
-
-        return fit
-    if name == "test":
-        from wt_mmdet.evaluate import test
-
-        return test
-    if name == "predict":
-        from wt_mmdet.predict import predict
-
-        return predict
-    if name == "Detector":
-        from wt_mmdet.infer import Detector
-
-        return Detector
-    raise AttributeError(name)
+__all__ = ["Detector", "fit", "predict", "test"]

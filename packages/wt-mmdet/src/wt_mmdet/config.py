@@ -12,6 +12,7 @@ hooks and work directory. `cfg_options` (dotted keys, as mmdet's
 from __future__ import annotations
 
 import difflib
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -205,15 +206,26 @@ def schedule(t: TrainArgs) -> list[dict]:
     return out
 
 
+def own_visualizer(cfg, name: str) -> None:
+    """A visualizer of this run's own: mmengine keeps one global instance per name, and mmdet's configs all
+    say 'visualizer', so a second Runner in one process would write into the first one's directory."""
+    if cfg.get("visualizer"):
+        cfg.visualizer.name = name
+
+
 def fit_config(cfg, *, is_preset: bool, classes: list[str], train: tuple[Path, Path], val: tuple[Path, Path] | None,
                t: TrainArgs, work_dir: Path, cfg_options: dict[str, Any] | None):
     """The Config `fit` hands to the Runner (changed in place and returned)."""
     if set_num_classes(cfg.model, len(classes)) == 0:
         raise BadInput("the model config has no head with num_classes", cfg.filename, "model")
+    pre = cfg.model.get("data_preprocessor")
+    if isinstance(pre, dict) and pre.get("pad_size_divisor", 1) < 32:
+        pre["pad_size_divisor"] = 32  # RTMDet's recipe pads in its pipeline; ours resizes, so the batch pads
     if t.frozen_stages is not None and "backbone" in cfg.model:
         cfg.model.backbone.frozen_stages = t.frozen_stages
     cfg.default_scope = cfg.get("default_scope", "mmdet")
     cfg.work_dir = str(work_dir)
+    own_visualizer(cfg, f"wt-mmdet-fit-{uuid.uuid4().hex}")
     tp = (None if is_preset else user_pipeline(cfg, "train_dataloader")) or train_pipeline(t.imgsz)
     vp = (None if is_preset else user_pipeline(cfg, "val_dataloader")) or test_pipeline(t.imgsz)
     cfg.train_dataloader = loader_cfg(dataset_cfg(*train, classes, tp, False), t.batch, t.workers, True)
@@ -247,6 +259,7 @@ def eval_config(cfg, *, classes: list[str], split: tuple[Path, Path], imgsz: int
                 outfile_prefix: Path, workers: int = 0):
     """The Config `test` runs: the split as test set, CocoMetric dumping its results."""
     cfg.work_dir = str(work_dir)
+    own_visualizer(cfg, f"wt-mmdet-test-{uuid.uuid4().hex}")
     cfg.test_dataloader = loader_cfg(dataset_cfg(*split, classes, test_pipeline(imgsz), True), 1, workers, False)
     cfg.test_evaluator = coco_metric(split[0], outfile_prefix)
     cfg.test_cfg = dict(type="TestLoop")
