@@ -17,7 +17,7 @@ from wt_core.outputs import Output
 
 @command("wt-slow", "write")
 def write(parts: int = 3, delay: float = 0.0, out: Path | None = None, overwrite: bool = False,
-          resume: bool = False) -> DatasetManifest:
+          resume: bool = False, tags: list[str] | None = None) -> DatasetManifest:
     """Write `parts` files, one per `delay` seconds, then a dataset manifest.
 
     Args:
@@ -26,6 +26,7 @@ def write(parts: int = 3, delay: float = 0.0, out: Path | None = None, overwrite
         out: Output directory.
         overwrite: Replace an existing output.
         resume: Continue an unfinished output.
+        tags: Words recorded in the manifest's details.
     """
     o = Output("wt-slow", "write", out, overwrite=overwrite, resume=resume)
     for i in range(parts):
@@ -42,7 +43,7 @@ def write(parts: int = 3, delay: float = 0.0, out: Path | None = None, overwrite
     for i in range(parts):
         o.add(f"part{i}", f"parts/{i:03d}.txt")
     m = build(DatasetManifest, id=o.id, task="detect", classes=["a"],
-              splits={"all": DatasetSplit(annotations="split_all", image_root=".")})
+              splits={"all": DatasetSplit(annotations="split_all", image_root=".")}, details={"tags": tags or []})
     return o.commit(m)
 
 

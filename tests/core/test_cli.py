@@ -85,3 +85,10 @@ def test_verbose_shows_traceback(tmp_path, slow):
     loud = slow("read", "--data", tmp_path / "bad", "--verbose")
     assert quiet.returncode == loud.returncode == 2
     assert "Traceback" not in quiet.stderr and "Traceback" in loud.stderr
+
+
+def test_list_options_take_several_words(tmp_path, slow):
+    for i, argv in enumerate([["--tags", "a", "b", "--parts", "1"], ["--tags", "[a, b]"]]):
+        proc = slow("write", "--out", tmp_path / f"o{i}", *argv)
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads((tmp_path / f"o{i}" / "manifest.json").read_text())["details"]["tags"] == ["a", "b"]

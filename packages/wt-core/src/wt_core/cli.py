@@ -126,6 +126,38 @@ def expand_flags(parser, argv: list[str]) -> list[str]:
     return out
 
 
+def _is_list_hint(hint: Any) -> bool:
+    import typing
+
+    origin = typing.get_origin(hint)
+    if origin in (list, tuple, set):
+        return True
+    if origin is typing.Union or type(hint).__name__ == "UnionType":
+        return any(_is_list_hint(a) for a in typing.get_args(hint) if a is not type(None))
+    return False
+
+
+def gather_lists(parser, argv: list[str]) -> list[str]:
+    """Let list options take several words: `--evaluations a b c` means `--evaluations '["a", "b", "c"]'`."""
+    command = next((a for a in argv if not a.startswith("-")), None)
+    sub = parser._subcommands_action._name_parser_map.get(command) if command else None  # type: ignore[union-attr]
+    keys = {o for a in (sub or parser)._actions if _is_list_hint(getattr(a, "_typehint", None))
+            for o in a.option_strings if o.startswith("--")}
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        out.append(arg)
+        i += 1
+        if arg in keys:
+            items = []
+            while i < len(argv) and not argv[i].startswith("--"):
+                items.append(argv[i])
+                i += 1
+            out.append(items[0] if len(items) == 1 and items[0].lstrip().startswith("[") else json.dumps(items))
+    return out
+
+
 def _interrupt(signum, frame):  # noqa: ARG001
     raise KeyboardInterrupt
 
@@ -162,7 +194,7 @@ def run_tool(tool: str, description: str, commands: Commands,
         return EXIT_OK
     verbose = "--verbose" in argv or "--verbose=true" in argv
     parser = build_parser(tool, description, commands)
-    argv = expand_flags(parser, argv)
+    argv = gather_lists(parser, expand_flags(parser, argv))
     try:
         cfg = parser.parse_args(argv)
     except SystemExit as e:  # --help, --print_config
