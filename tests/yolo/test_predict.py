@@ -87,3 +87,30 @@ def test_val_reports_ultralytics_metrics_and_writes_predictions(run_dir, yolo_da
 
 def test_sliced_predict_reaches_no_network(sliced):
     assert_no_network(sliced[2])
+
+
+def test_every_sliced_box_is_a_tile_box_moved_by_its_tile_offset(run_dir, yolo_data):
+    """In-process, the same model: each merged box is exactly a box one tile found, shifted into the image."""
+    import cv2
+    from wt_core.geometry import tile_grid
+    from wt_yolo import SliceArgs, SlicedPredictor
+
+    ds = read_manifest(yolo_data.full, "dataset")
+    coco = json.loads(ds.artifact_path(ds.splits["val"].annotations).read_text())
+    path = ds.resolve(ds.splits["val"].image_root) / coco["images"][0]["file_name"]
+    image = cv2.imread(str(path))
+    predictor = SlicedPredictor(run_dir / "train" / "weights" / "best.pt", imgsz=320, conf=0.001, device="cpu",
+                                slicing=SliceArgs(tile=640, overlap=0.2, batch=4))
+    merged = next(predictor.predict_arrays([image]))
+    wins = tile_grid(image.shape[1], image.shape[0], 640, 640, overlap=0.2)
+    assert len(wins) > 1
+    boxes, classes = [], []
+    for (x0, y0, x1, y1), d in zip(wins, predictor.forward([image[y0:y1, x0:x1] for x0, y0, x1, y1 in wins]),
+                                   strict=True):
+        boxes.append(d.boxes + [x0, y0, x0, y0])
+        classes.append(d.classes)
+    boxes, classes = np.concatenate(boxes), np.concatenate(classes)
+    assert 0 < len(merged) <= len(boxes)
+    for b, c in zip(merged.boxes, merged.classes, strict=True):
+        same = np.abs(boxes[classes == c] - b).max(axis=1)
+        assert same.min() < 0.05, f"box {b} of class {c} is no tile's box"
