@@ -105,7 +105,8 @@ def test_every_sliced_box_is_a_tile_box_moved_by_its_tile_offset(run_dir, yolo_d
     wins = tile_grid(image.shape[1], image.shape[0], 640, 640, overlap=0.2)
     assert len(wins) > 1
     boxes, classes = [], []
-    for (x0, y0, x1, y1), d in zip(wins, predictor.forward([image[y0:y1, x0:x1] for x0, y0, x1, y1 in wins]),
+    crops = [image[y0:y1, x0:x1] for x0, y0, x1, y1 in wins]
+    for (x0, y0, _, _), d in zip(wins, predictor.forward(crops),
                                    strict=True):
         boxes.append(d.boxes + [x0, y0, x0, y0])
         classes.append(d.classes)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-
 from pathlib import Path
 
 from wt_core import console, offline
@@ -14,7 +13,14 @@ from wt_core.manifest_io import build
 from wt_core.outputs import Output
 
 from wt_yolo.args import SliceArgs
-from wt_yolo.data import SplitImage, folder_images, read_detect_dataset, read_run, run_weights, split_images
+from wt_yolo.data import (
+    SplitImage,
+    folder_images,
+    read_detect_dataset,
+    read_run,
+    run_weights,
+    split_images,
+)
 from wt_yolo.slicing import SlicedPredictor
 
 log = console.get_logger("wt-yolo")
