@@ -222,12 +222,16 @@ def fit(data: str, model: str = "yolo11n.yaml", ultralytics: UltralyticsArgs = U
                          details={"model": model, "train_split": train_split, "val_split": val_split,
                                   "epochs": int(trainer.epoch) + 1,
                                   "ultralytics_version": _ultralytics_version(),
-                                  "train_args": {k: _plain(v) for k, v in vars(trainer.args).items()}})
+                                  "train_args": {k: _plain(v) for k, v in vars(trainer.args).items()
+                                                 if k not in _OURS}})
         manifest = output.commit(manifest)
         for name in ("best", "config"):
             mlflow.log_artifact(str(manifest.artifact_path(name)), run_id=tracking.run_id)
         mlflow.log_artifact(str(manifest.path), run_id=tracking.run_id)
     return manifest
+
+
+_OURS = {"project", "name", "save_dir", "resume", "exist_ok", "mode"}  # set by wt-yolo (paths of the .partial dir)
 
 
 def _plain(v: Any) -> Any:
