@@ -1,4 +1,7 @@
-"""A real study over `wt-cls fit` (1 epoch, a tiny net on generated camera-trap images)."""
+"""A real study over `wt-cls fit` (1 epoch, a tiny net on generated camera-trap images, two workers).
+
+Also the tracking check: the study is a parent MLflow run, the trials' runs (made by wt-cls) its children.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ def test_wt_cls_study_and_its_best_yaml_is_the_targets_config(tmp_path):
     study = {"target": f"wt-cls fit --dataset {tmp_path / 'ds'} {FAST}",
              "space": {"optimizer.lr": {"type": "float", "low": 1e-3, "high": 1e-1, "log": True},
                        "data.batch_size": {"type": "categorical", "choices": [8, 16]}},
-             "objective": "val/acc", "n_trials": 2, "pruner": {"name": "none"}, "plots": False}
+             "objective": "val/acc", "n_trials": 2, "pruner": {"name": "none"}, "plots": False, "workers": 2}
     (tmp_path / "study.yaml").write_text(yaml.safe_dump(study))
     m = manifest_of(run_cli("wt-tune", "run", "--config", tmp_path / "study.yaml", "--out", tmp_path / "study",
                             check=True, timeout=600))
@@ -38,8 +41,16 @@ def test_wt_cls_study_and_its_best_yaml_is_the_targets_config(tmp_path):
     # each trial's MLflow run (made by wt-cls itself) is a child of the study's run
     import mlflow
 
-    child = mlflow.MlflowClient(m["tracking"]["uri"]).get_run(best_run["tracking"]["run_id"])
-    assert child.data.tags["mlflow.parentRunId"] == m["tracking"]["run_id"]
+    client = mlflow.MlflowClient(m["tracking"]["uri"])
+    run_id = m["tracking"]["run_id"]
+    children = client.search_runs([e.experiment_id for e in client.search_experiments()],
+                                  f"tags.mlflow.parentRunId = '{run_id}'")
+    assert len(children) == 2 and best_run["tracking"]["run_id"] in {r.info.run_id for r in children}
+    parent = client.get_run(run_id)
+    assert parent.info.status == "FINISHED"
+    assert parent.data.metrics["best_value"] == pytest.approx(m["best_value"])
+    assert parent.data.tags["best.trial"] == str(m["details"]["best_trial"])
+    assert {"trials.csv", "best.yaml"} <= {a.path for a in client.list_artifacts(run_id)}
     best = yaml.safe_load((tmp_path / "study" / "best.yaml").read_text())
     assert best["optimizer"]["lr"] == m["best_params"]["optimizer.lr"] and best["out"] is None
     # wt-cls takes best.yaml back unchanged (the real re-run of a best.yaml is in test_study with the toy target
