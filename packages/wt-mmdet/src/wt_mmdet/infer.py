@@ -114,7 +114,7 @@ def merge_tiles(parts: list[tuple[tuple[int, int], Detections]], s: SliceArgs, m
 class Detector:
     """An MMDetection model of a wt-mmdet run, in eval mode, predicting BGR arrays in batches."""
 
-    def __init__(self, run: RunManifest, *, weights: str = "best", checkpoint: Path | None = None,
+    def __init__(self, run: RunManifest | str | Path, *, weights: str = "best", checkpoint: Path | None = None,
                  imgsz: int | None = None, conf: float = 0.25, max_det: int = 300, slicing: SliceArgs | None = None,
                  device: str | None = None):
         import torch
@@ -122,6 +122,7 @@ class Detector:
         from wt_mmdet.compat import prepare
 
         prepare()
+        run = read_run(run.path if isinstance(run, RunManifest) else run)  # verified: its sha256 are trusted
         from mmdet.registry import MODELS
         from mmengine.dataset import Compose
         from mmengine.model.utils import revert_sync_batchnorm
