@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -40,6 +41,7 @@ def _check_numbers(n_trials: int, workers: int, timeout: float | None, trial_tim
 def _open_dir(final: Path, overwrite: bool) -> Output:
     """The study directory, continued when it holds this study, started over with --overwrite."""
     partial = final.with_name(final.name + PARTIAL)
+    study_id = None
     if overwrite:
         shutil.rmtree(partial, ignore_errors=True)
         shutil.rmtree(final, ignore_errors=True)
@@ -48,8 +50,10 @@ def _open_dir(final: Path, overwrite: bool) -> Output:
             raise BadInput("output directory exists and holds no study; pass --overwrite to replace it", final)
         if partial.exists():
             raise BadInput("both a finished and an unfinished study exist here; remove one", partial)
+        if (final / "manifest.json").is_file():  # the study keeps its id however often it is continued
+            study_id = json.loads((final / "manifest.json").read_text()).get("id")
         os.replace(final, partial)  # continue the finished study: it is unfinished again until committed
-    return Output("wt-tune", "run", final, resume=partial.exists(), id=final.name)
+    return Output("wt-tune", "run", final, resume=partial.exists(), id=study_id)
 
 
 def _same_study(old: Spec, new: Spec, directory: Path) -> None:
