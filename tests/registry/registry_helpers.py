@@ -56,7 +56,8 @@ def python(script: str, *args: str, env: dict[str, str] | None = None, timeout: 
                           env={**os.environ, **(env or {})})
 
 
-def make_evaluation(out: Path, parent_run: Path, dataset_id: str, split: str, metrics: dict[str, float]) -> Path:
+def make_evaluation(out: Path, parent_run: Path, dataset_id: str, split: str, metrics: dict[str, float],
+                    details: dict | None = None) -> Path:
     """An evaluation manifest of a run (as wt-eval writes them), for promote --if-better."""
     from wt_core.manifest import EvaluationManifest
     from wt_core.manifest_io import build, read_manifest
@@ -65,7 +66,7 @@ def make_evaluation(out: Path, parent_run: Path, dataset_id: str, split: str, me
     run = read_manifest(parent_run, "run")
     output = Output("wt-eval", "detect", out)
     m = build(EvaluationManifest, id=output.id, parents=[run], task="detect", dataset_id=dataset_id, split=split,
-              metrics=metrics)
+              metrics=metrics, details=details or {})
     return output.commit(m).path
 
 

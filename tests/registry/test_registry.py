@@ -176,6 +176,26 @@ def test_boxes_the_classifier_calls_background_are_dropped(champion, runs, tmp_p
     assert model.predict([runs["image"]]) == [[]]
 
 
+def test_calibration_sets_the_threshold_and_the_extra_nms(champion, runs, tmp_path, monkeypatch):
+    """A `wt-eval calibrate` manifest (details.calibration): its score threshold and class-agnostic NMS are used."""
+    from wt_core.geometry import box_iou
+
+    monkeypatch.chdir(tmp_path)
+    cal = make_evaluation(tmp_path / "cal", runs["detector"], champion["run"]["dataset_id"], "val",
+                          {"score_threshold": 0.001, "nms_iou": 0.3},
+                          {"calibration": {"metric": "f1", "score_threshold": 0.001, "nms_iou": 0.3,
+                                           "class_aware": False}})
+    m = register_py(name="aerial-cal", detector=str(runs["detector"]), calibration=str(cal), out=tmp_path / "m")
+    assert m.details["metadata"]["conf"] == 0.001 and m.details["metadata"]["post_nms_iou"] == 0.3
+    import wt_registry
+
+    dets = wt_registry.load("models:/aerial-cal/1").predict([runs["image"]])[0]
+    assert dets and min(d.score for d in dets) >= 0.001
+    iou = box_iou(np.array([d.box for d in dets]), np.array([d.box for d in dets]))
+    np.fill_diagonal(iou, 0)
+    assert iou.max() <= 0.3
+
+
 def test_alias_set_move_delete(champion, runs, tmp_path, monkeypatch, capfd):
     monkeypatch.chdir(tmp_path)
     register_py(name="aliased", detector=str(runs["detector"]), out=tmp_path / "v1")

@@ -28,16 +28,16 @@ def load(model: str, device: str | None = None) -> Predictor:
         d = p.parent if p.is_file() else p
         pred = Predictor.from_dir(d / "artifacts", device=device)
         return pred
-    from wt_registry.store import connect, parse_ref
+    from wt_registry.store import connect, parse_ref, resolve
 
     ref = parse_ref(model)
-    connect()
+    version = resolve(connect(), ref)  # an unknown model, version or alias is one clear BadInput
     if device:
         os.environ["WT_DEVICE"] = device
     import mlflow
 
-    pyfunc = mlflow.pyfunc.load_model(ref.uri)
+    pyfunc = mlflow.pyfunc.load_model(f"models:/{ref.name}/{version.version}")
     pred = pyfunc.unwrap_python_model().predictor
     pred.metadata = dict(pyfunc.metadata.metadata or {})
-    pred.uri = ref.uri
+    pred.uri, pred.version = ref.uri, str(version.version)
     return pred

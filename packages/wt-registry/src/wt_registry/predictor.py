@@ -136,6 +136,8 @@ class Predictor:
         self.task: str = config["task"]
         self.classes: list[str] = list(config["classes"])
         self.metadata: dict[str, Any] = {}
+        self.uri: str | None = None
+        self.version: str | None = None
         self.device = device
         self.detector = None
         self.classifier = None
@@ -173,6 +175,9 @@ class Predictor:
             raw = list(self.detector.predict_arrays(decoded))
         finally:
             self.detector.conf = float(det_cfg["conf"])
+        post = det_cfg.get("post_nms")
+        if post:
+            raw = [_post_nms(d, post) for d in raw]
         out = []
         for bgr, d in zip(decoded, raw, strict=True):
             if self.classifier is None:
@@ -229,3 +234,13 @@ def _label(image: Any, index: int) -> str:
     if isinstance(image, (str, Path)) and len(str(image)) < 4096 and Path(str(image)).expanduser().is_file():
         return str(image)
     return f"#{index}"
+
+
+def _post_nms(d, post: dict[str, Any]):
+    """The calibrated NMS on an image's merged boxes (class-aware or not)."""
+    from wt_core.geometry import nms
+
+    if not len(d):
+        return d
+    keep = nms(d.boxes, d.scores, iou=float(post["iou"]), classes=d.classes if post.get("class_aware", True) else None)
+    return type(d)(d.boxes[keep], d.scores[keep], d.classes[keep])

@@ -68,20 +68,25 @@ def run_weights(run: RunManifest, role: str = "best") -> Path:
     return run.artifact_path(name)
 
 
-def calibrated_conf(calibration: str | None) -> tuple[float | None, ManifestBase | None]:
-    """The score threshold a calibration (an evaluation manifest from `wt-eval calibrate`/`detect`) recommends."""
+def calibrated(calibration: str | None) -> tuple[float | None, dict[str, Any] | None, ManifestBase | None]:
+    """The score threshold and the extra NMS (or None) that a calibration recommends.
+
+    `wt-eval calibrate` records them in details.calibration (score_threshold, nms_iou, class_aware);
+    a `wt-eval detect` evaluation gives its best-F1 threshold.
+    """
     if calibration is None:
-        return None, None
+        return None, None, None
     m = read_manifest(calibration, "evaluation", expect=EvaluationManifest)
-    thresholds = m.details.get("thresholds") if isinstance(m.details.get("thresholds"), dict) else {}
-    for key in ("conf", "score", "score_threshold"):
-        if isinstance(thresholds.get(key), (int, float)):
-            return float(thresholds[key]), m
-    for key in ("calibrated_threshold", "best_f1_threshold"):
-        if key in m.metrics:
-            return float(m.metrics[key]), m
-    raise BadInput("this evaluation records no score threshold (details.thresholds.conf or metrics.best_f1_threshold)",
-                   m.path, "details.thresholds")
+    cal = m.details.get("calibration")
+    if isinstance(cal, dict) and isinstance(cal.get("score_threshold"), (int, float)):
+        post = None
+        if isinstance(cal.get("nms_iou"), (int, float)):
+            post = {"iou": float(cal["nms_iou"]), "class_aware": bool(cal.get("class_aware", True))}
+        return float(cal["score_threshold"]), post, m
+    if "best_f1_threshold" in m.metrics:
+        return float(m.metrics["best_f1_threshold"]), None, m
+    raise BadInput("this evaluation records no score threshold (details.calibration of wt-eval calibrate, or "
+                   "metrics.best_f1_threshold of wt-eval detect)", m.path, "details.calibration")
 
 
 def lineage_nodes(manifests: list[ManifestBase]) -> list[dict[str, Any]]:
@@ -154,7 +159,8 @@ def register(name: str, detector: str | None = None, classifier: str | None = No
         classifier: A classification run manifest (wt-cls fit): alone it labels whole images; with
             --detector it re-labels each box from its crop (score = detector x classifier).
         evaluation: An evaluation manifest (wt-eval) of this model, attached as metrics of its dataset split.
-        calibration: An evaluation manifest whose recommended score threshold becomes thresholds.conf.
+        calibration: A `wt-eval calibrate` manifest: its score threshold becomes thresholds.conf (unless
+            given) and its NMS, if any, is applied to the merged boxes.
         weights: Which weights of the runs: best or last.
         thresholds: Detector thresholds and input size.
         slicing: Tiling of full-size images.
@@ -182,12 +188,12 @@ def register(name: str, detector: str | None = None, classifier: str | None = No
     det = read_run(detector, "detector") if detector is not None else None
     cls = read_run(classifier, "classifier") if classifier is not None else None
     evals = [read_manifest(e, "evaluation", expect=EvaluationManifest) for e in ([evaluation] if evaluation else [])]
-    calib_conf, calib = calibrated_conf(calibration)
+    calib_conf, post_nms, calib = calibrated(calibration)
     check_reachable(tracking_uri())  # before any work: an unreachable server is one line within seconds
 
     output = Output("wt-registry", "register", out, overwrite=overwrite)
     try:
-        config, files = _stage(output, det, cls, weights, thresholds, calib_conf, slicing, relabel)
+        config, files = _stage(output, det, cls, weights, thresholds, calib_conf, post_nms, slicing, relabel)
     except BadInput:
         output.discard()
         raise
@@ -257,29 +263,29 @@ def _tracking(run):
 
 
 def _stage(output: Output, det: RunManifest | None, cls: RunManifest | None, weights: str, thresholds: Thresholds,
-           calib_conf: float | None, slicing: Slicing, relabel: Relabel) -> tuple[dict[str, Any], dict[str, Path]]:
+           calib_conf: float | None, post_nms: dict[str, Any] | None, slicing: Slicing,
+           relabel: Relabel) -> tuple[dict[str, Any], dict[str, Path]]:
     """Copy the weights into the output directory and write model.json; returns the config and the files."""
     files: dict[str, Path] = {}
     config: dict[str, Any] = {"format": CONFIG_FORMAT, "detector": None, "classifier": None}
+
+    def stage(run: RunManifest, role: str) -> str:
+        src = run_weights(run, weights)
+        name = f"{role}{src.suffix}"
+        shutil.copyfile(src, output.path(f"{MODEL_DIR}/{name}"))
+        files[name] = output.dir / MODEL_DIR / name
+        output.add(name, f"{MODEL_DIR}/{name}")
+        return name
+
     if det is not None:
-        src = run_weights(det, weights)
-        rel = f"{MODEL_DIR}/detector{src.suffix}"
-        shutil.copyfile(src, output.path(rel))
-        files[Path(rel).name] = output.dir / rel
-        output.add(Path(rel).name, rel)
         conf = thresholds.conf if thresholds.conf is not None else (calib_conf if calib_conf is not None else 0.25)
-        config["detector"] = {"framework": det.framework, "file": Path(rel).name, "run_id": det.id,
+        config["detector"] = {"framework": det.framework, "file": stage(det, "detector"), "run_id": det.id,
                               "classes": list(det.classes), "imgsz": int(thresholds.imgsz or det.imgsz or 640),
                               "conf": float(conf), "iou": thresholds.iou, "max_det": thresholds.max_det,
-                              "slicing": slicing.record()}
+                              "slicing": slicing.record(), "post_nms": post_nms}
     if cls is not None:
-        src = run_weights(cls, weights)
-        rel = f"{MODEL_DIR}/classifier{src.suffix}"
-        shutil.copyfile(src, output.path(rel))
-        files[Path(rel).name] = output.dir / rel
-        output.add(Path(rel).name, rel)
         has_bg = relabel.background in cls.classes
-        config["classifier"] = {"framework": cls.framework, "file": Path(rel).name, "run_id": cls.id,
+        config["classifier"] = {"framework": cls.framework, "file": stage(cls, "classifier"), "run_id": cls.id,
                                 "classes": list(cls.classes), "input_size": cls.imgsz,
                                 "background": relabel.background if has_bg else None,
                                 "keep_background": relabel.keep_background, "crop_margin": relabel.crop_margin,
@@ -312,6 +318,7 @@ def model_metadata(config: dict[str, Any], det: RunManifest | None, cls: RunMani
         "batch": d["slicing"]["batch"] if d else c["batch"],
         "conf": d["conf"] if d else None, "iou": d["iou"] if d else None, "max_det": d["max_det"] if d else None,
         "merge": d["slicing"]["merge"] if d else None, "merge_iou": d["slicing"]["merge_iou"] if d else None,
+        "post_nms_iou": (d.get("post_nms") or {}).get("iou") if d else None,
         "two_stage": bool(d and c), "classifier_classes": c["classes"] if c else None,
         "background": c["background"] if c else None,
         "dataset_ids": sorted({m.dataset_id for m in runs}), "run_ids": [m.id for m in runs],
