@@ -88,7 +88,7 @@ def test_weights_file_missing(small):
 
 
 def test_mistyped_option_suggests_the_right_one(small):
-    assert_bad_input(fit(small, "--model.backbon", "resnet18"), "unknown option --model.backbon",
+    assert_bad_input(fit(small, "--model.backbnoe", "resnet18"), "unknown option --model.backbnoe",
                      "did you mean --model.backbone")
 
 

@@ -18,7 +18,6 @@ def imbalanced(tmp_path_factory):
 
 def _minority_recall(dataset, *, sampler: str = "none", class_weights: str = "none", loss: str = "ce") -> float:
     import lightning as L
-
     from wt_cls import ClassificationDataModule, ClassifierModule
 
     L.seed_everything(0, verbose=False)

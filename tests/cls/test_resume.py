@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 from cls_helpers import FAST, fit, manifest_of, root
 from wt_core.metrics_log import read_metrics
@@ -21,13 +20,14 @@ def test_kill_9_then_resume_finishes_the_planned_epochs(sep_ds, tmp_path):
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline and proc.poll() is None:
-        if len(read_metrics(partial)) >= 1:  # epoch 1 is done (and checkpointed): kill mid-epoch 2
+        if (partial / "checkpoints" / "last.ckpt").is_file():  # epoch 1 is checkpointed: kill mid-epoch 2
+            time.sleep(0.5)  # let the checkpoint file be written whole
             break
         time.sleep(0.05)
     assert proc.poll() is None, "fit ended before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate()
-    assert (partial / "checkpoints" / "last.ckpt").is_file() and not out.exists()
+    assert not out.exists() and [r["epoch"] for r in read_metrics(partial)][:1] == [1]
     run_id = json.loads((partial / "tracking.json").read_text())["run_id"]
 
     m = manifest_of(fit(sep_ds, out, "--trainer.max_epochs", "3", "--resume"))

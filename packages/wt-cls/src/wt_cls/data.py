@@ -15,8 +15,8 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 from torchvision.transforms import v2
-
 from wt_core.errors import BadInput
+
 from wt_cls.config import IMAGENET_MEAN, IMAGENET_STD
 from wt_cls.dataset import ClassificationData, Item, holdout, read_classification
 

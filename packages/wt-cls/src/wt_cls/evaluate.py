@@ -12,7 +12,7 @@ from wt_core.manifest_io import build
 from wt_core.outputs import Output
 
 from wt_cls import __version__
-from wt_cls.dataset import check_images, read_classification, reraise_unreadable
+from wt_cls.dataset import check_images, read_classification
 from wt_cls.predictor import resolve_checkpoint
 
 log = get_logger("wt-cls")
@@ -52,7 +52,9 @@ def _evaluate(stage: str, ref: str, dataset: str | None, split: str, batch_size:
                                       batch_size=batch_size, num_workers=num_workers, val_split=split, test_split=split)
         trainer = L.Trainer(accelerator=accelerator, devices=1, logger=False, enable_progress_bar=False,
                             enable_model_summary=False, enable_checkpointing=False)
-        with reraise_unreadable():
+        from wt_cls.fit import guarded
+
+        with guarded(trainer):
             if stage == "validate":
                 raw = trainer.validate(module, dataloaders=dm.val_dataloader(), verbose=False)[0]
             else:

@@ -9,10 +9,13 @@ commit the run manifest with the best and last checkpoints.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -56,19 +59,50 @@ def mlflow_name(key: str) -> str:
 
 
 def _epoch_recorder(out_dir: Path, tracking: bool):
-    """A callback: one metrics.jsonl line and one MLflow step per finished epoch (rank 0)."""
+    """A callback: one metrics.jsonl line and one MLflow step per finished epoch (rank 0).
+
+    Its rows also travel in each checkpoint (callback state), so a run resumed
+    from last.ckpt rewrites metrics.jsonl to exactly the epochs that checkpoint
+    holds, wherever a SIGKILL landed.
+    """
     import lightning as L
 
     class EpochRecorder(L.Callback):
         def __init__(self) -> None:
             self.metrics_log = MetricsLog(out_dir)
+            self.rows: list[tuple[int, dict[str, float]]] = []
+            self.started = time.perf_counter()
+
+        def state_dict(self) -> dict:
+            return {"rows": self.rows}
+
+        def load_state_dict(self, state_dict: dict) -> None:
+            self.rows = [(int(e), dict(m)) for e, m in state_dict.get("rows", [])]
+
+        def on_train_start(self, trainer, pl_module) -> None:
+            if not trainer.is_global_zero:
+                return
+            self.metrics_log.path.unlink(missing_ok=True)  # a resumed run: the epochs its checkpoint holds
+            for epoch, metrics in self.rows:
+                self.metrics_log.write(epoch, metrics)
+            if tracking and self.rows:
+                self.backfill()
+
+        def backfill(self) -> None:
+            """Log to MLflow the restored epochs it lacks (a SIGKILL can land between the two writes)."""
+            import mlflow
+
+            run = mlflow.active_run()
+            if run is None:
+                return
+            key = mlflow_name(next(iter(self.rows[-1][1])))
+            have = {m.step for m in mlflow.MlflowClient().get_metric_history(run.info.run_id, key)}
+            for epoch, metrics in self.rows:
+                if epoch not in have:
+                    mlflow.log_metrics({mlflow_name(k): v for k, v in metrics.items() if math.isfinite(v)}, step=epoch)
 
         def on_train_epoch_start(self, trainer, pl_module) -> None:
             self.started = time.perf_counter()
-
-        def on_train_start(self, trainer, pl_module) -> None:
-            if trainer.is_global_zero and self.metrics_log.path.exists():
-                self.metrics_log.truncate_after(trainer.current_epoch)  # a resumed run rewrites later epochs
 
         def on_train_epoch_end(self, trainer, pl_module) -> None:
             if not trainer.is_global_zero or trainer.sanity_checking:
@@ -79,15 +113,29 @@ def _epoch_recorder(out_dir: Path, tracking: bool):
                 metrics["lr"] = float(opt.param_groups[0]["lr"])
             metrics["epoch_s"] = time.perf_counter() - self.started  # training and validation of this epoch
             epoch = trainer.current_epoch + 1
+            self.rows.append((epoch, metrics))
             self.metrics_log.write(epoch, metrics)
             shown = {k: round(v, 4) for k, v in metrics.items() if "." not in k}
             log.info("epoch %d/%s %s", epoch, trainer.max_epochs, shown)
             if tracking:
                 import mlflow
 
-                mlflow.log_metrics({mlflow_name(k): v for k, v in metrics.items()}, step=epoch)
+                mlflow.log_metrics({mlflow_name(k): v for k, v in metrics.items() if math.isfinite(v)}, step=epoch)
 
     return EpochRecorder()
+
+
+@contextmanager
+def guarded(trainer) -> Iterator[None]:
+    """Run a Trainer call: an undecodable image becomes one BadInput line; Ctrl-C or SIGTERM (which Lightning
+    turns into `sys.exit(1)`) becomes KeyboardInterrupt again, so the tool exits 130 with the output resumable."""
+    try:
+        with reraise_unreadable():
+            yield
+    except SystemExit:
+        if trainer.interrupted:
+            raise KeyboardInterrupt from None
+        raise
 
 
 def make_trainer(cfg: TrainerConfig, callbacks: list, *, default_root_dir: Path | None = None, **overrides):
@@ -173,6 +221,8 @@ def fit(
         experiment: MLflow experiment name.
         run_name: MLflow run name (default: the output directory's name).
     """
+    if model.weights and not Path(model.weights).expanduser().is_file():
+        raise BadInput("weights file not found", model.weights, "model.weights")
     ds = read_classification(dataset)
     train_items = ds.split(data.train_split)
     val_items = ds.splits.get(data.val_split)
@@ -245,7 +295,7 @@ def _fit_worker(ds, out, seed, model, loss, data, trainer, optimizer, scheduler,
     dm, module = _setup(ds, seed, model, loss, data, optimizer, scheduler)
     last = ckpt_dir / "last.ckpt"
     tr = make_trainer(trainer, _callbacks(ckpt_dir, checkpoint))
-    with reraise_unreadable():
+    with guarded(tr):
         tr.fit(module, dm, ckpt_path=str(last) if last.exists() else None)
     return None
 
@@ -261,12 +311,11 @@ def _fit(output: Output, ds, seed, model, loss, data, trainer_cfg, optimizer, sc
     resume_from = str(last) if output.resumed and last.exists() else None
     if output.resumed and resume_from is None:
         log.warning("no last checkpoint in %s: training starts over", output.dir)
-        (output.dir / METRICS_FILE).unlink(missing_ok=True)
     tracking_file = output.dir / TRACKING_FILE
     run_id = json.loads(tracking_file.read_text())["run_id"] if output.resumed and tracking_file.exists() else None
     counts = dm.train_counts()
     log.info("training %s on %d images (%s), validating on %d (%s); per class %s", model.backbone,
-             len(dm.train_items), data.train_split, len(dm.val_items), dm.val_source, dict(zip(ds.classes, counts)))
+             len(dm.train_items), data.train_split, len(dm.val_items), dm.val_source, dict(zip(ds.classes, counts, strict=True)))
     tags = {"wt.dataset_id": ds.manifest.id, "wt.tool": "wt-cls", "wt.output": str(output.final)}
     with training_run(experiment, run_name or output.final.name, params=config, tags=tags, run_id=run_id) as tracking:
         import mlflow
@@ -275,9 +324,9 @@ def _fit(output: Output, ds, seed, model, loss, data, trainer_cfg, optimizer, sc
         (output.dir / "config.json").write_text(json.dumps(config, indent=2))
         if run_id is None:
             mlflow.log_artifact(str(output.dir / "config.json"))
-        callbacks = [*_callbacks(ckpt_dir, checkpoint), _epoch_recorder(output.dir, tracking=True)]
+        callbacks = [_epoch_recorder(output.dir, tracking=True), *_callbacks(ckpt_dir, checkpoint)]
         tr = make_trainer(trainer_cfg, callbacks, default_root_dir=output.dir)
-        with reraise_unreadable():
+        with guarded(tr):
             tr.fit(module, dm, ckpt_path=resume_from)
         if tr.interrupted:
             raise KeyboardInterrupt
