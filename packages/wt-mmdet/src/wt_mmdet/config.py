@@ -103,6 +103,23 @@ def load_config(path: Path, field: str = "model"):
         raise BadInput(f"cannot read config file: {' '.join(str(e).split())[:300]}", path, field) from None
 
 
+def check_cfg_options(cfg, options: dict[str, Any] | None) -> None:
+    """Refuse an override whose parent key does not exist (mmengine would silently add it), with the closest name."""
+    for key in options or {}:
+        node, path = getattr(cfg, "_cfg_dict", cfg), []
+        for part in str(key).split(".")[:-1]:
+            path.append(part)
+            if isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            elif isinstance(node, dict) and part in node:
+                node = node[part]
+            else:
+                names = list(node) if isinstance(node, dict) else []
+                close = difflib.get_close_matches(part, names, n=1)
+                hint = f"; did you mean {'.'.join(path[:-1] + [close[0]])}?" if close else ""
+                raise BadInput(f"the model config has no key {'.'.join(path)!r}{hint}", None, f"cfg_options.{key}")
+
+
 def set_num_classes(node: Any, n: int, key: str = "") -> int:
     """Set `num_classes` in every head of a model config (not the class-agnostic RPN); returns how many."""
     count = 0

@@ -27,7 +27,7 @@ from wt_core.metrics_log import MetricsLog
 from wt_core.outputs import Output
 
 from wt_mmdet import checkpoints
-from wt_mmdet.config import TrainArgs, fit_config, load_config, resolve_model
+from wt_mmdet.config import TrainArgs, check_cfg_options, fit_config, load_config, resolve_model
 from wt_mmdet.data import pick_splits, read_detect_dataset, split_source
 
 log = console.get_logger("wt-mmdet")
@@ -110,6 +110,7 @@ def fit(data: str, model: str = "retinanet_r18_fpn", train: TrainArgs = TrainArg
         checkpoints.check_loadable(load_from)
     check_amp(train.amp)
     cfg = load_config(cfg_path)
+    check_cfg_options(cfg, cfg_options)
     from wt_mmdet.compat import prepare
 
     backend = prepare()
