@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
 
 import mlflow.pyfunc
 
@@ -31,7 +30,7 @@ class WildTrainModel(mlflow.pyfunc.PythonModel):
             config = json.load(f)
         self.predictor = Predictor(config, dict(context.artifacts), device=os.environ.get("WT_DEVICE") or None)
 
-    def predict(self, context, model_input, params: dict[str, Any] | None = None):
+    def predict(self, context, model_input, params=None):
         import pandas as pd
 
         if isinstance(model_input, pd.DataFrame):
