@@ -79,3 +79,13 @@ def test_objective_works_with_plain_optuna(tmp_path):
     assert [t.state.name for t in study.trials] == ["COMPLETE", "COMPLETE"]
     assert study.best_params == {"x": 0.3}
     assert (tmp_path / "trials" / "0000" / "manifest.json").is_file()
+
+
+def test_a_trial_at_the_last_epoch_is_not_pruned(tmp_path):
+    """One-epoch trials: a poor one has reached the length of the finished trials, so it finishes (not wasted)."""
+    space = {"x": {"type": "float", "low": 0.0, "high": 1.0}}
+    cfg = study_config(tmp_path / "study.yaml", target=toy("--epochs", "1", "--sleep", "0.8"), space=space,
+                       n_trials=2, poll=0.1, pruner={"name": "median", "startup_trials": 1},
+                       enqueue=[{"x": 0.3}, {"x": 1.0}])
+    m = manifest_of(run_cli("wt-tune", "run", "--config", cfg, "--out", tmp_path / "s", check=True, timeout=300))
+    assert m["details"]["states"] == {"COMPLETE": 2}

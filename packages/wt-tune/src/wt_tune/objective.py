@@ -156,7 +156,7 @@ class Objective:
                 if value is None or not math.isfinite(float(value)):
                     continue
                 trial.report(float(value), step=epoch)
-                if not done and trial.should_prune():
+                if not done and epoch < self._last_step(trial) and trial.should_prune():
                     stop(proc)
                     return epoch
             if done:
@@ -172,6 +172,15 @@ class Objective:
                 proc.wait(self.spec.poll)
             except subprocess.TimeoutExpired:
                 pass
+
+    @staticmethod
+    def _last_step(trial) -> float:
+        """The last epoch finished trials reached: a trial there is about to finish, so it is not stopped."""
+        from optuna.trial import TrialState
+
+        done = trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        steps = [max(t.intermediate_values) for t in done if t.intermediate_values]
+        return max(steps) if steps else math.inf
 
     def _evaluate(self, trial, run_manifest: Path):
         argv = [a.replace("{run}", str(run_manifest)) for a in self.spec.evaluate]
