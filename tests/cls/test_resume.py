@@ -8,11 +8,12 @@ import signal
 import subprocess
 import time
 
-from cls_helpers import FAST, fit, manifest_of, root
+from cls_helpers import FAST, camtrap_splits, fit, import_folder, manifest_of, root
 from wt_core.metrics_log import read_metrics
 
 
-def test_kill_9_then_resume_finishes_the_planned_epochs(sep_ds, tmp_path):
+def test_kill_9_then_resume_finishes_the_planned_epochs(tmp_path):
+    sep_ds = import_folder(camtrap_splits(tmp_path / "images", train=20, val=5, test=0), tmp_path / "ds")
     out = tmp_path / "run"
     partial = tmp_path / "run.partial"
     cmd = [root.tool_path("wt-cls"), "fit", "--dataset", str(sep_ds), "--out", str(out), *FAST,

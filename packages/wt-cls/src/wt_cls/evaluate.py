@@ -85,10 +85,16 @@ def _evaluate(stage: str, ref: str, dataset: str | None, split: str, batch_size:
     return output.commit(m)
 
 
-@command("wt-cls", "validate", __version__)
-def validate(run: str, dataset: str | None = None, split: str = "val", batch_size: int = 32, num_workers: int = 2,
-             accelerator: str = "auto", out: str | None = None, overwrite: bool = False) -> EvaluationManifest:
-    """Evaluate a trained classifier on the validation split: an evaluation manifest (accuracy, macro F1, per class).
+def _stage_command(stage: str, default_split: str):
+    """`validate` and `test`: the same command on a different default split."""
+
+    def run_stage(run: str, dataset: str | None = None, split: str = default_split, batch_size: int = 32,
+                  num_workers: int = 2, accelerator: str = "auto", out: str | None = None,
+                  overwrite: bool = False) -> EvaluationManifest:
+        return _evaluate(stage, run, dataset, split, batch_size, num_workers, accelerator, out, overwrite)
+
+    run_stage.__name__ = run_stage.__qualname__ = stage
+    run_stage.__doc__ = f"""Evaluate a trained classifier on the {default_split} split: an evaluation manifest (accuracy, macro F1, per class).
 
     Args:
         run: A wt-cls run manifest (file, directory or -) or a .ckpt file.
@@ -97,28 +103,12 @@ def validate(run: str, dataset: str | None = None, split: str = "val", batch_siz
         batch_size: Images per batch.
         num_workers: DataLoader workers.
         accelerator: cpu, gpu or auto.
-        out: Output directory (default runs/cls/validate/<id>).
+        out: Output directory (default runs/cls/{stage}/<id>).
         overwrite: Replace an existing output directory.
     """
-    return _evaluate("validate", run, dataset, split, batch_size, num_workers, accelerator, out, overwrite)
+    return command("wt-cls", stage, __version__)(run_stage)
 
 
-@command("wt-cls", "test", __version__)
-def test(run: str, dataset: str | None = None, split: str = "test", batch_size: int = 32, num_workers: int = 2,
-         accelerator: str = "auto", out: str | None = None, overwrite: bool = False) -> EvaluationManifest:
-    """Evaluate a trained classifier on the test split: an evaluation manifest (accuracy, macro F1, per class).
-
-    Args:
-        run: A wt-cls run manifest (file, directory or -) or a .ckpt file.
-        dataset: A classification dataset manifest (default: the run's own).
-        split: The split to evaluate.
-        batch_size: Images per batch.
-        num_workers: DataLoader workers.
-        accelerator: cpu, gpu or auto.
-        out: Output directory (default runs/cls/test/<id>).
-        overwrite: Replace an existing output directory.
-    """
-    return _evaluate("test", run, dataset, split, batch_size, num_workers, accelerator, out, overwrite)
-
-
+validate = _stage_command("validate", "val")
+test = _stage_command("test", "test")
 test.__test__ = False  # not a pytest test
