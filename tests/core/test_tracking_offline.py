@@ -70,6 +70,7 @@ offline.apply()
 from ultralytics.utils import SETTINGS, USER_CONFIG_DIR
 from ultralytics.utils.checks import check_font
 print(json.dumps({"settings": {k: SETTINGS[k] for k in ("sync", "mlflow", "tensorboard", "wandb", "comet")},
+                  "dirs": [SETTINGS["runs_dir"], SETTINGS["weights_dir"], SETTINGS["datasets_dir"]],
                   "config_dir": str(USER_CONFIG_DIR), "font": str(check_font("Arial.ttf")),
                   "env": {k: os.environ[k] for k in ("YOLO_OFFLINE", "YOLO_AUTOINSTALL", "MLFLOW_DISABLE_TELEMETRY")}}))
 """
@@ -84,6 +85,7 @@ def test_offline_switches_reach_ultralytics(tmp_path):
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["settings"] == {"sync": False, "mlflow": False, "tensorboard": False, "wandb": False, "comet": False}
     assert out["config_dir"] == str(home / "ultralytics" / "Ultralytics")
+    assert out["dirs"] == [str(home / "ultralytics" / d) for d in ("runs", "weights", "datasets")]
     assert out["font"] == str(home / "ultralytics" / "Ultralytics" / "Arial.ttf")  # in place: no download
     assert out["env"] == {"YOLO_OFFLINE": "1", "YOLO_AUTOINSTALL": "false", "MLFLOW_DISABLE_TELEMETRY": "true"}
 

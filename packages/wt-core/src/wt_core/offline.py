@@ -26,6 +26,8 @@ ULTRALYTICS_SETTINGS = {
     "tensorboard": False,
     "wandb": False,
 }
+# Ultralytics defaults these to the git root it is installed under; ours live in WT_HOME.
+ULTRALYTICS_DIRS = {"runs_dir": "runs", "weights_dir": "weights", "datasets_dir": "datasets"}
 ENV = {
     "YOLO_OFFLINE": "1",
     "YOLO_AUTOINSTALL": "false",
@@ -66,8 +68,9 @@ def ultralytics_config_dir() -> Path:
             settings = json.loads(settings_file.read_text())
         except ValueError:
             settings = {}
-    if any(settings.get(k) != v for k, v in ULTRALYTICS_SETTINGS.items()):
-        settings.update(ULTRALYTICS_SETTINGS)
+    wanted = {**ULTRALYTICS_SETTINGS, **{k: str(base / v) for k, v in ULTRALYTICS_DIRS.items()}}
+    if any(settings.get(k) != v for k, v in wanted.items()):
+        settings.update(wanted)
         tmp = settings_file.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(settings, indent=2))
         os.replace(tmp, settings_file)
