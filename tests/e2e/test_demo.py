@@ -38,6 +38,7 @@ def test_demo_pipeline(tmp_path):
         if re.search(r"\.partial|/views/", str(path)):
             continue
         kinds.add(read_manifest(path).kind)
-    assert "dataset" in kinds
+    assert kinds == {"dataset", "run", "predictions", "evaluation", "model"}, kinds
+    assert "models:/demo-aerial@champion found" in proc.stderr
     data = json.loads((tmp_path / "demo" / "datasets" / "aerial" / "manifest.json").read_text())
     assert data["splits"]["all"]["images"] == 8
