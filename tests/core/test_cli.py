@@ -92,3 +92,10 @@ def test_list_options_take_several_words(tmp_path, slow):
         proc = slow("write", "--out", tmp_path / f"o{i}", *argv)
         assert proc.returncode == 0, proc.stderr
         assert json.loads((tmp_path / f"o{i}" / "manifest.json").read_text())["details"]["tags"] == ["a", "b"]
+
+
+def test_help_of_a_script_tool_and_field_docstrings(slow):
+    proc = slow("write", "--help")
+    assert proc.returncode == 0 and "usage:" in proc.stdout and "How many part files to write." in proc.stdout
+    again = slow("write", "--help")  # answered from the help cache
+    assert again.stdout == proc.stdout

@@ -45,8 +45,10 @@ def load_command(ref: Callable[..., Any] | str) -> Callable[..., Any]:
 
 
 def build_parser(tool: str, description: str, commands: Commands):
-    from jsonargparse import ActionConfigFile, ArgumentParser
+    from jsonargparse import ActionConfigFile, ArgumentParser, set_parsing_settings
 
+    # dataclass sections document their fields with attribute docstrings: show them in --help
+    set_parsing_settings(docstring_parse_attribute_docstrings=True)
     commands = {name: load_command(ref) for name, ref in commands.items()}
 
     parser = ArgumentParser(prog=tool, description=description, exit_on_error=False)

@@ -34,9 +34,19 @@ def _package_dirs(commands: dict[str, Callable[..., Any] | str]) -> set[Path]:
     dirs = {Path(__file__).parent}
     for ref in commands.values():
         module = ref.partition(":")[0] if isinstance(ref, str) else getattr(ref, "__module__", "")
-        spec = importlib.util.find_spec(module.split(".")[0]) if module else None
+        loaded = sys.modules.get(module)
+        if loaded is not None and getattr(loaded, "__spec__", None) is None:  # a script run as __main__
+            if getattr(loaded, "__file__", None):
+                dirs.add(Path(loaded.__file__).resolve().parent)
+            continue
+        try:
+            spec = importlib.util.find_spec(module.split(".")[0]) if module else None
+        except (ImportError, ValueError):
+            spec = None
         if spec is not None and spec.submodule_search_locations:
             dirs.update(Path(p) for p in spec.submodule_search_locations)
+        elif spec is not None and spec.origin:
+            dirs.add(Path(spec.origin).parent)
     return dirs
 
 
