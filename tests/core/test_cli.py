@@ -87,6 +87,13 @@ def test_verbose_shows_traceback(tmp_path, slow):
     assert "Traceback" not in quiet.stderr and "Traceback" in loud.stderr
 
 
+def test_dashed_option_names_are_accepted(tmp_path, slow):
+    proc = slow("write", "--out", tmp_path / "o", "--parts", "1", "--over-write")
+    assert proc.returncode == 2 and "did you mean --overwrite?" in proc.stderr
+    proc = slow("write", "--parts", "4", "--print-config")
+    assert proc.returncode == 0 and "parts: 4" in proc.stdout
+
+
 def test_list_options_take_several_words(tmp_path, slow):
     for i, argv in enumerate([["--tags", "a", "b", "--parts", "1"], ["--tags", "[a, b]"]]):
         proc = slow("write", "--out", tmp_path / f"o{i}", *argv)

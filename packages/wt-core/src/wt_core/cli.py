@@ -114,6 +114,19 @@ def _bool_keys(parser, command: str | None) -> set[str]:
     return keys
 
 
+def accept_dashes(parser, argv: list[str]) -> list[str]:
+    """`--if-better` is read as `--if_better` (option names follow the parameters' underscores)."""
+    command = next((a for a in argv if not a.startswith("-")), None)
+    known = set(_known_keys(parser, command))
+    out = []
+    for arg in argv:
+        key, eq, value = arg.partition("=")
+        if key.startswith("--") and "-" in key[2:] and key[2:] not in known and key[2:].replace("-", "_") in known:
+            arg = "--" + key[2:].replace("-", "_") + eq + value
+        out.append(arg)
+    return out
+
+
 def expand_flags(parser, argv: list[str]) -> list[str]:
     """Let boolean options stand alone as flags: `--overwrite` means `--overwrite true`."""
     command = next((a for a in argv if not a.startswith("-")), None)
@@ -196,7 +209,7 @@ def run_tool(tool: str, description: str, commands: Commands,
         return EXIT_OK
     verbose = "--verbose" in argv or "--verbose=true" in argv
     parser = build_parser(tool, description, commands)
-    argv = gather_lists(parser, expand_flags(parser, argv))
+    argv = gather_lists(parser, expand_flags(parser, accept_dashes(parser, argv)))
     try:
         cfg = parser.parse_args(argv)
     except SystemExit as e:  # --help, --print_config
