@@ -2,39 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Literal
+from dataclasses import dataclass
 
+from wt_core.slicing import Slicing
 
-@dataclass
-class Slicing:
-    """Sliced inference on full-size images: tiles, overlap, batching, the merge across tiles."""
-
-    tile: int = 640
-    """Tile size in pixels; 0 predicts each image whole (resized to the input size)."""
-    overlap: float = 0.2
-    """Overlap of neighbouring tiles, as a fraction of the tile size."""
-    batch: int = 8
-    """Tiles per forward pass."""
-    merge: Literal["nms", "greedy"] = "nms"
-    """How boxes several tiles found of one animal become one: the best (nms) or their union (greedy)."""
-    merge_iou: float = 0.5
-    """Overlap above which two boxes of one class in different tiles are one animal."""
-    merge_metric: Literal["ios", "iou"] = "ios"
-    """Overlap measure: intersection over the smaller box (ios) or over the union (iou)."""
-
-    def __post_init__(self) -> None:
-        if self.tile < 0:
-            raise ValueError(f"slicing.tile must be 0 (off) or positive, got {self.tile}")
-        if not 0 <= self.overlap < 1:
-            raise ValueError(f"slicing.overlap must be in [0, 1), got {self.overlap}")
-        if self.batch < 1:
-            raise ValueError(f"slicing.batch must be positive, got {self.batch}")
-        if not 0 < self.merge_iou <= 1:
-            raise ValueError(f"slicing.merge_iou must be in (0, 1], got {self.merge_iou}")
-
-    def record(self) -> dict:
-        return asdict(self)
+__all__ = ["Relabel", "Slicing", "Thresholds"]
 
 
 @dataclass

@@ -10,7 +10,8 @@ project, name, resume, save, exist_ok) are not listed.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Literal
+
+from wt_core.slicing import Slicing
 
 
 @dataclass
@@ -129,28 +130,4 @@ class UltralyticsArgs:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
-@dataclass
-class SliceArgs:
-    """Sliced prediction: cut large images into overlapping tiles, predict, merge across tiles."""
-
-    tile: int = 640
-    """Tile size in pixels; 0 predicts each image whole (resized to imgsz)."""
-    overlap: float = 0.2
-    """Overlap between neighbouring tiles, as a fraction of the tile size."""
-    batch: int = 8
-    """Tiles per forward pass."""
-    merge: Literal["nms", "greedy"] = "nms"
-    """How boxes found by several tiles become one: keep the best (nms) or their union (greedy)."""
-    merge_iou: float = 0.5
-    """Overlap above which two boxes of the same class across tiles are one animal."""
-    merge_metric: Literal["ios", "iou"] = "ios"
-    """Overlap measure: intersection over the smaller box (ios: a box cut by a tile edge is
-    inside the whole one) or intersection over union."""
-
-    def __post_init__(self) -> None:
-        if self.tile < 0:
-            raise ValueError(f"slicing.tile must be 0 (off) or positive, got {self.tile}")
-        if not 0 <= self.overlap < 1:
-            raise ValueError(f"slicing.overlap must be in [0, 1), got {self.overlap}")
-        if self.batch < 1:
-            raise ValueError(f"slicing.batch must be positive, got {self.batch}")
+SliceArgs = Slicing  # the slicing options are shared with wt-mmdet and the registry

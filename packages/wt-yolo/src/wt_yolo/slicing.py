@@ -1,114 +1,20 @@
 """Sliced prediction: large images cut into overlapping tiles, predicted in batches, merged back.
 
-A detector trained on 640-pixel tiles sees a 6000x4000 survey image the same
-way: the image is cut with `wt_core.geometry.tile_grid`, each tile predicted,
-each box shifted by its tile's offset into full-image pixels, and the boxes
-that several tiles found of one animal merged into one (class-aware NMS, or
-greedy merging that keeps their union). `stitch` is that last step alone.
+The framework-free steps (tiles, batching, stitching) live in `wt_core.slicing`;
+here is the Ultralytics forward pass plugged into them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
-from wt_core.geometry import merge_greedy, nms, tile_grid
+from wt_core.slicing import Detections, Forward, predict_sliced, stitch, windows
 
 from wt_yolo.args import SliceArgs
 
-
-@dataclass
-class Detections:
-    """Boxes of one image in full-image pixels: xyxy (N, 4), scores (N,), class ids (N,)."""
-
-    boxes: np.ndarray
-    scores: np.ndarray
-    classes: np.ndarray
-
-    @classmethod
-    def empty(cls) -> Detections:
-        return cls(np.zeros((0, 4)), np.zeros(0), np.zeros(0, dtype=np.int64))
-
-    def __len__(self) -> int:
-        return len(self.scores)
-
-    def coco(self, image_id: int) -> list[dict]:
-        """COCO results: one {image_id, category_id (0-based class id), bbox [x, y, w, h], score} per box."""
-        return [{"image_id": int(image_id), "category_id": int(c),
-                 "bbox": [round(float(b[0]), 2), round(float(b[1]), 2),
-                          round(float(b[2] - b[0]), 2), round(float(b[3] - b[1]), 2)],
-                 "score": round(float(s), 5)}
-                for b, s, c in zip(self.boxes, self.scores, self.classes, strict=True)]
-
-
-def stitch(tiles: Iterable[tuple[tuple[int, int], Detections]], *, method: str = "nms", iou: float = 0.5,
-           metric: str = "ios", max_det: int = 300) -> Detections:
-    """Boxes of several tiles of one image, shifted by each tile's (x0, y0) and merged class by class."""
-    boxes, scores, classes = [], [], []
-    for (x0, y0), det in tiles:
-        if len(det):
-            boxes.append(det.boxes + np.array([x0, y0, x0, y0], dtype=np.float64))
-            scores.append(det.scores)
-            classes.append(det.classes)
-    if not boxes:
-        return Detections.empty()
-    b, s, c = np.concatenate(boxes), np.concatenate(scores), np.concatenate(classes).astype(np.int64)
-    if method == "greedy":
-        b, s, kept = merge_greedy(b, s, iou=iou, classes=c, metric=metric)
-        c = c[kept]
-    else:
-        kept = nms(b, s, iou=iou, classes=c, metric=metric)
-        b, s, c = b[kept], s[kept], c[kept]
-    order = np.argsort(-s, kind="stable")[:max_det]
-    return Detections(b[order], s[order], c[order])
-
-
-def windows(width: int, height: int, slicing: SliceArgs) -> list[tuple[int, int, int, int]]:
-    """The tile windows of one image (the whole image when slicing is off)."""
-    t = slicing.tile
-    if t == 0:
-        return [(0, 0, width, height)]
-    return tile_grid(width, height, t, t, overlap=slicing.overlap)
-
-
-Forward = Callable[[list[np.ndarray]], list[Detections]]
-
-
-def predict_sliced(images: Iterable[np.ndarray], forward: Forward, slicing: SliceArgs,
-                   max_det: int = 300) -> Iterator[Detections]:
-    """Detections of each image, in order: tiles of several images go through `forward` `slicing.batch` at a
-    time, each image's tiles are stitched as soon as all are predicted. Knows no framework: `forward` maps
-    a list of HxWx3 crops to their boxes in crop pixels."""
-    pending: list[tuple[int, tuple[int, int], np.ndarray]] = []  # (image index, tile offset, crop)
-    parts: dict[int, list[tuple[tuple[int, int], Detections]]] = {}
-    expected: dict[int, int] = {}
-    done = 0
-
-    def flush() -> None:
-        for (idx, offset, _), det in zip(pending, forward([c for _, _, c in pending]), strict=True):
-            parts[idx].append((offset, det))
-        pending.clear()
-
-    def ready() -> Iterator[Detections]:
-        nonlocal done
-        while done in expected and len(parts[done]) == expected[done]:
-            yield stitch(parts.pop(done), method=slicing.merge, iou=slicing.merge_iou, metric=slicing.merge_metric,
-                         max_det=max_det)
-            done += 1
-
-    for idx, img in enumerate(images):
-        wins = windows(img.shape[1], img.shape[0], slicing)
-        parts[idx], expected[idx] = [], len(wins)
-        for x0, y0, x1, y1 in wins:
-            pending.append((idx, (x0, y0), np.ascontiguousarray(img[y0:y1, x0:x1])))
-            if len(pending) >= slicing.batch:
-                flush()
-                yield from ready()
-    if pending:
-        flush()
-    yield from ready()
+__all__ = ["Detections", "Forward", "SlicedPredictor", "predict_sliced", "stitch", "windows"]
 
 
 class SlicedPredictor:

@@ -1,0 +1,146 @@
+"""Sliced prediction, framework-free: large images cut into overlapping tiles, predicted in batches, merged back.
+
+A detector trained on 640-pixel tiles sees a 6000x4000 survey image the same
+way: the image is cut with `geometry.tile_grid`, each tile predicted, each box
+shifted by its tile's offset into full-image pixels, and the boxes that several
+tiles found of one animal merged into one (class-aware NMS, or greedy merging
+that keeps their union). Every detector tool (wt-yolo, wt-mmdet) and the
+registry's predictor plug their own `forward` into `predict_sliced`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+import numpy as np
+
+from wt_core.geometry import merge_greedy, nms, tile_grid
+
+
+@dataclass
+class Slicing:
+    """Sliced prediction: cut large images into overlapping tiles, predict, merge across tiles."""
+
+    tile: int = 640
+    """Tile size in pixels; 0 predicts each image whole (resized to the input size)."""
+    overlap: float = 0.2
+    """Overlap between neighbouring tiles, as a fraction of the tile size."""
+    batch: int = 8
+    """Tiles per forward pass."""
+    merge: Literal["nms", "greedy"] = "nms"
+    """How boxes found by several tiles become one: keep the best (nms) or their union (greedy)."""
+    merge_iou: float = 0.5
+    """Overlap above which two boxes of the same class across tiles are one animal."""
+    merge_metric: Literal["ios", "iou"] = "ios"
+    """Overlap measure: intersection over the smaller box (ios: a box cut by a tile edge is
+    inside the whole one) or intersection over union."""
+
+    def __post_init__(self) -> None:
+        if self.tile < 0:
+            raise ValueError(f"slicing.tile must be 0 (off) or positive, got {self.tile}")
+        if not 0 <= self.overlap < 1:
+            raise ValueError(f"slicing.overlap must be in [0, 1), got {self.overlap}")
+        if self.batch < 1:
+            raise ValueError(f"slicing.batch must be positive, got {self.batch}")
+        if not 0 < self.merge_iou <= 1:
+            raise ValueError(f"slicing.merge_iou must be in (0, 1], got {self.merge_iou}")
+
+    def record(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Detections:
+    """Boxes of one image in full-image pixels: xyxy (N, 4), scores (N,), class ids (N,)."""
+
+    boxes: np.ndarray
+    scores: np.ndarray
+    classes: np.ndarray
+
+    @classmethod
+    def empty(cls) -> Detections:
+        return cls(np.zeros((0, 4)), np.zeros(0), np.zeros(0, dtype=np.int64))
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def coco(self, image_id: int) -> list[dict]:
+        """COCO results: one {image_id, category_id (0-based class id), bbox [x, y, w, h], score} per box."""
+        return [{"image_id": int(image_id), "category_id": int(c),
+                 "bbox": [round(float(b[0]), 2), round(float(b[1]), 2),
+                          round(float(b[2] - b[0]), 2), round(float(b[3] - b[1]), 2)],
+                 "score": round(float(s), 5)}
+                for b, s, c in zip(self.boxes, self.scores, self.classes, strict=True)]
+
+
+def stitch(tiles: Iterable[tuple[tuple[int, int], Detections]], *, method: str = "nms", iou: float = 0.5,
+           metric: str = "ios", max_det: int = 300) -> Detections:
+    """Boxes of several tiles of one image, shifted by each tile's (x0, y0) and merged class by class."""
+    boxes, scores, classes = [], [], []
+    for (x0, y0), det in tiles:
+        if len(det):
+            boxes.append(det.boxes + np.array([x0, y0, x0, y0], dtype=np.float64))
+            scores.append(det.scores)
+            classes.append(det.classes)
+    if not boxes:
+        return Detections.empty()
+    b, s, c = np.concatenate(boxes), np.concatenate(scores), np.concatenate(classes).astype(np.int64)
+    if method == "greedy":
+        b, s, kept = merge_greedy(b, s, iou=iou, classes=c, metric=metric)
+        c = c[kept]
+    else:
+        kept = nms(b, s, iou=iou, classes=c, metric=metric)
+        b, s, c = b[kept], s[kept], c[kept]
+    order = np.argsort(-s, kind="stable")[:max_det]
+    return Detections(b[order], s[order], c[order])
+
+
+def windows(width: int, height: int, slicing: Slicing) -> list[tuple[int, int, int, int]]:
+    """The tile windows of one image (the whole image when slicing is off)."""
+    t = slicing.tile
+    if t == 0:
+        return [(0, 0, width, height)]
+    return tile_grid(width, height, t, t, overlap=slicing.overlap)
+
+
+Forward = Callable[[list[np.ndarray]], list[Detections]]
+
+
+def predict_sliced(images: Iterable[np.ndarray], forward: Forward, slicing: Slicing,
+                   max_det: int = 300) -> Iterator[Detections]:
+    """Detections of each image, in order.
+
+    Tiles of several images go through `forward` `slicing.batch` at a time; each
+    image's tiles are stitched as soon as all are predicted. `forward` maps a list
+    of HxWx3 crops to their boxes in crop pixels.
+    """
+    pending: list[tuple[int, tuple[int, int], np.ndarray]] = []  # (image index, tile offset, crop)
+    parts: dict[int, list[tuple[tuple[int, int], Detections]]] = {}
+    expected: dict[int, int] = {}
+    done = 0
+
+    def flush() -> None:
+        for (idx, offset, _), det in zip(pending, forward([c for _, _, c in pending]), strict=True):
+            parts[idx].append((offset, det))
+        pending.clear()
+
+    def ready() -> Iterator[Detections]:
+        nonlocal done
+        while done in expected and len(parts[done]) == expected[done]:
+            yield stitch(parts.pop(done), method=slicing.merge, iou=slicing.merge_iou, metric=slicing.merge_metric,
+                         max_det=max_det)
+            done += 1
+
+    for idx, img in enumerate(images):
+        wins = windows(img.shape[1], img.shape[0], slicing)
+        parts[idx], expected[idx] = [], len(wins)
+        for x0, y0, x1, y1 in wins:
+            pending.append((idx, (x0, y0), np.ascontiguousarray(img[y0:y1, x0:x1])))
+            if len(pending) >= slicing.batch:
+                flush()
+                yield from ready()
+    if pending:
+        flush()
+    yield from ready()
