@@ -46,6 +46,22 @@ def latest_checkpoint(work_dir: Path) -> tuple[Path, int] | None:
     return work_dir / name, epoch
 
 
+def relog_missing_epochs(metrics_log: MetricsLog, run_id: str) -> None:
+    """Epochs kept in metrics.jsonl that a kill stopped before they reached MLflow are logged now."""
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    rows = metrics_log.read()
+    keys = [k for r in rows for k in r if k != "epoch"]
+    if not keys:
+        return
+    have = {m.step for m in MlflowClient().get_metric_history(run_id, keys[0])}
+    for row in rows:
+        if row["epoch"] not in have:
+            values = {k: float(v) for k, v in row.items() if k != "epoch" and v is not None}
+            mlflow.log_metrics(values, step=int(row["epoch"]), run_id=run_id)
+
+
 def check_amp(amp: bool) -> None:
     if amp:
         import torch
@@ -143,6 +159,8 @@ def fit(data: str, model: str = "retinanet_r18_fpn", train: TrainArgs = TrainArg
                       tags={"wt.dataset_id": ds.id, "wt.command": "wt-mmdet fit", "wt.output": str(output.final)},
                       run_id=state.get("mlflow_run_id")) as tracking:
         state_file.write_text(json.dumps({"mlflow_run_id": tracking.run_id}))
+        if resume_from is not None:
+            relog_missing_epochs(metrics_log, tracking.run_id)
         hook = WildTrainHook(output.dir, work_dir, tracking.run_id)
         with checkpoints.safe_loading():
             runner = Runner.from_cfg(cfg)
