@@ -10,7 +10,6 @@ torch = pytest.importorskip("torch")
 
 from wt_core.errors import BadInput  # noqa: E402
 from wt_core.hashing import file_sha256  # noqa: E402
-
 from wt_mmdet import checkpoints  # noqa: E402
 
 

@@ -8,6 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+
 from tests.conftest import BIN, manifest_of, run_cli
 
 
