@@ -41,7 +41,7 @@ CASES = {
     "missing dataset manifest": (["--data", "{files}/nowhere"], ["manifest not found"]),
     "unknown split": (["--val_split", "valid"], ["no split 'valid'"]),
     "AMP on a machine without GPU": (["--train.amp", "true"], ["needs a GPU"]),
-    "cfg_options key under a missing section": (["--cfg_options", '{"model.nek.out_channels": 64}'],
+    "cfg_options key under a missing section": (["--cfg_options", '{{"model.nek.out_channels": 64}}'],
                                                 ["no key 'model.nek'", "did you mean model.neck?"]),
     "mistyped option": (["--train.epocs", "2"], ["did you mean --train.epochs"]),
 }
