@@ -233,6 +233,9 @@ def fit(
     if missing:
         raise BadInput(f"no training images for class(es) {', '.join(missing)}", ds.manifest.path,
                        f"splits.{data.train_split}")
+    from wt_cls.backbones import check_backbone
+
+    check_backbone(model.backbone)  # before Lightning's slow import
     rank = _rank()
     if rank > 0:
         return _fit_worker(ds, out, seed, model, loss, data, trainer, optimizer, scheduler, checkpoint)
@@ -255,10 +258,9 @@ def _counts(items, n: int) -> list[int]:
 def _setup(ds, seed, model, loss, data, optimizer, scheduler):
     import lightning as L
 
+    from wt_cls.backbones import default_preprocessing
     from wt_cls.data import ClassificationDataModule
-    from wt_cls.model import check_backbone, default_preprocessing
 
-    check_backbone(model.backbone)
     L.seed_everything(seed, workers=True, verbose=False)
     d_mean, d_std = default_preprocessing(model.backbone)
     mean, std = model.mean or d_mean, model.std or d_std

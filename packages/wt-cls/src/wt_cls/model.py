@@ -7,7 +7,6 @@ backbone, head, input size, mean, std), so a checkpoint alone is enough:
 
 from __future__ import annotations
 
-import difflib
 import math
 from typing import Any
 
@@ -25,27 +24,7 @@ from torchmetrics.classification import (
 )
 from wt_core.errors import BadInput
 
-from wt_cls.config import IMAGENET_MEAN, IMAGENET_STD
-
-
-def check_backbone(name: str) -> None:
-    """Refuse an unknown timm name, suggesting the closest ones."""
-    if timm.is_model(name):
-        return
-    close = difflib.get_close_matches(name, timm.list_models(), n=3, cutoff=0.5)
-    hint = f"; closest: {', '.join(close)}" if close else "; see timm.list_models()"
-    raise BadInput(f"unknown timm backbone {name!r}{hint}", None, "model.backbone")
-
-
-def default_preprocessing(backbone: str) -> tuple[list[float], list[float]]:
-    """The backbone's own normalisation, else ImageNet's."""
-    try:
-        cfg = timm.get_pretrained_cfg(backbone)
-        if cfg is not None:
-            return [float(v) for v in cfg.mean], [float(v) for v in cfg.std]
-    except Exception:  # noqa: BLE001 - a model without a pretrained config
-        pass
-    return list(IMAGENET_MEAN), list(IMAGENET_STD)
+from wt_cls.backbones import check_backbone, default_preprocessing
 
 
 def create_backbone(name: str, pretrained: bool, weights: str | None) -> nn.Module:
