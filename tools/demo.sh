@@ -35,8 +35,8 @@ PRED=$(wt-yolo predict --run "$RUN" --data "$SPLIT" --split test --conf 0.01 --i
 EVAL=$(wt-eval detect --dataset "$SPLIT" --predictions "$PRED" --split test --out evaluations/yolo-test --overwrite)
 
 say "train a second-stage classifier on the crops and evaluate it"
-CLS=$(wt-cls fit --dataset "$CROPS" --model.backbone resnet10t --model.input_size 64 --data.batch_size 16 \
-      --trainer.max_epochs 2 --out runs/cls --overwrite)
+CLS=$(wt-cls fit --dataset "$CROPS" --model.backbone test_efficientnet_gn --model.input_size 64 --data.batch_size 8 \
+      --data.num_workers 0 --data.augment none --optimizer.lr 0.005 --trainer.max_epochs 2 --out runs/cls --overwrite)
 CLS_PRED=$(wt-cls predict --run "$CLS" --dataset "$CROPS" --splits "[test]" --out predictions/cls-test --overwrite)
 CLS_EVAL=$(wt-eval classify --dataset "$CROPS" --predictions "$CLS_PRED" --split test --out evaluations/cls-test --overwrite)
 

@@ -61,6 +61,7 @@ def test_print_config_round_trips(tmp_path, slow):
 
 @pytest.mark.parametrize("argv,fragment", [
     (["write", "--prts", "3"], "did you mean --parts?"),
+    (["write", "--par", "3"], "did you mean --parts?"),  # no abbreviations
     (["write", "--parts", "many"], "parts"),
     (["wirte"], "did you mean write?"),
     (["read"], "data"),

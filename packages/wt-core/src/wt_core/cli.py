@@ -51,11 +51,13 @@ def build_parser(tool: str, description: str, commands: Commands):
     set_parsing_settings(docstring_parse_attribute_docstrings=True)
     commands = {name: load_command(ref) for name, ref in commands.items()}
 
-    parser = ArgumentParser(prog=tool, description=description, exit_on_error=False)
+    # no abbreviations: a typo such as --model.backbon must be refused, not taken for --model.backbone
+    parser = ArgumentParser(prog=tool, description=description, exit_on_error=False, allow_abbrev=False)
     subs = parser.add_subcommands(dest="command", required=True)
     for name, fn in commands.items():
         doc = (fn.__doc__ or "").strip()
-        sub = ArgumentParser(prog=f"{tool} {name}", description=doc.split("\n\n")[0], exit_on_error=False)
+        sub = ArgumentParser(prog=f"{tool} {name}", description=doc.split("\n\n")[0], exit_on_error=False,
+                             allow_abbrev=False)
         sub.add_argument("--config", action=ActionConfigFile, help="A YAML or JSON config file (see --print_config).")
         sub.add_function_arguments(fn, fail_untyped=True, sub_configs=True)
         sub.add_argument("--verbose", type=bool, default=False, help="Show tracebacks and debug logs.")
