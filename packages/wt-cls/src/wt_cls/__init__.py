@@ -6,6 +6,8 @@ LightningModule and the LightningDataModule (they work with a plain
 gives the commands as functions. Torch and Lightning are imported on first use.
 """
 
+from wt_core.lazy import lazy_attributes
+
 __version__ = "0.1.0"
 
 _LAZY = {
@@ -22,9 +24,4 @@ _LAZY = {
 __all__ = ["__version__", *_LAZY]
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'wt_cls' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from wt_core.lazy import lazy_attributes
 
 __version__ = "0.1.0"
 
@@ -28,12 +28,5 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        from importlib import import_module
-
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'wt_data' has no attribute {name!r}")
-
-
+__getattr__ = lazy_attributes(__name__, _LAZY)
 __all__ = list(_LAZY)

@@ -9,6 +9,8 @@
 imported on first use, so `import wt_eval` stays light.
 """
 
+from wt_core.lazy import lazy_attributes
+
 __version__ = "0.1.0"
 
 _LAZY = {
@@ -22,9 +24,4 @@ _LAZY = {
 __all__ = ["__version__", *_LAZY]
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'wt_eval' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)

@@ -8,6 +8,8 @@
 functions. mlflow, torch and the trainers are imported on first use.
 """
 
+from wt_core.lazy import lazy_attributes
+
 __version__ = "0.1.0"
 
 _LAZY = {
@@ -24,9 +26,4 @@ _LAZY = {
 __all__ = ["__version__", *_LAZY]
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'wt_registry' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)
