@@ -107,3 +107,10 @@ def test_help_of_a_script_tool_and_field_docstrings(slow):
     assert proc.returncode == 0 and "usage:" in proc.stdout and "How many part files to write." in proc.stdout
     again = slow("write", "--help")  # answered from the help cache
     assert again.stdout == proc.stdout
+
+
+def test_lazy_package_keeps_functions_named_like_their_modules():
+    proc = subprocess.run([sys.executable, "-c", "import wt_eval.detect, wt_yolo.fit, wt_eval, wt_yolo, sys; "
+                           "print(callable(wt_eval.detect), callable(wt_yolo.fit), 'torch' in sys.modules)"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.stdout.split()[:2] == ["True", "True"], proc.stderr[-2000:]

@@ -32,11 +32,13 @@ def test_print_config_round_trips(tmp_path):
 
 
 def test_list_options_take_several_words():
-    from wt_eval.cli import gather_lists
+    from wt_core.cli import build_parser, gather_lists
+    from wt_eval.cli import COMMANDS
 
-    assert gather_lists(["compare", "--evaluations", "a", "b", "--json"]) == \
+    parser = build_parser("wt-eval", "", COMMANDS)
+    assert gather_lists(parser, ["compare", "--evaluations", "a", "b", "--json"]) == \
         ["compare", "--evaluations", '["a", "b"]', "--json"]
-    assert gather_lists(["compare", "--evaluations", "[a,b]"]) == ["compare", "--evaluations", "[a,b]"]
+    assert gather_lists(parser, ["compare", "--evaluations", "[a,b]"]) == ["compare", "--evaluations", "[a,b]"]
 
 
 def test_mistyped_option_suggests():

@@ -3,17 +3,13 @@
 from wt_core.cli import main_for, version_command
 
 from wt_cls import __version__
-from wt_cls.evaluate import test, validate
-from wt_cls.export import export
-from wt_cls.fit import fit
-from wt_cls.predict import predict
 
 COMMANDS = {
-    "fit": fit,
-    "validate": validate,
-    "test": test,
-    "predict": predict,
-    "export": export,
+    "fit": "wt_cls.fit:fit",
+    "validate": "wt_cls.evaluate:validate",
+    "test": "wt_cls.evaluate:test",
+    "predict": "wt_cls.predict:predict",
+    "export": "wt_cls.export:export",
     "version": version_command("wt-cls", __version__),
 }
 

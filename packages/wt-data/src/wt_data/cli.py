@@ -3,25 +3,17 @@
 from wt_core.cli import main_for, version_command
 
 from wt_data import __version__
-from wt_data.cropping import crops
-from wt_data.exporting import export
-from wt_data.importing import import_
-from wt_data.remapping import merge, remap
-from wt_data.splitting import split
-from wt_data.summary import stats
-from wt_data.tiling import tile
-from wt_data.validating import validate
 
 COMMANDS = {
-    "import": import_,
-    "validate": validate,
-    "stats": stats,
-    "split": split,
-    "tile": tile,
-    "crops": crops,
-    "remap": remap,
-    "merge": merge,
-    "export": export,
+    "import": "wt_data.importing:import_",
+    "validate": "wt_data.validating:validate",
+    "stats": "wt_data.summary:stats",
+    "split": "wt_data.splitting:split",
+    "tile": "wt_data.tiling:tile",
+    "crops": "wt_data.cropping:crops",
+    "remap": "wt_data.remapping:remap",
+    "merge": "wt_data.remapping:merge",
+    "export": "wt_data.exporting:export",
     "version": version_command("wt-data", __version__),
 }
 

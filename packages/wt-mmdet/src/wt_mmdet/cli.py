@@ -3,14 +3,11 @@
 from wt_core.cli import main_for, version_command
 
 from wt_mmdet import __version__
-from wt_mmdet.evaluate import test
-from wt_mmdet.fit import fit
-from wt_mmdet.predict import predict
 
 COMMANDS = {
-    "fit": fit,
-    "test": test,
-    "predict": predict,
+    "fit": "wt_mmdet.fit:fit",
+    "test": "wt_mmdet.evaluate:test",
+    "predict": "wt_mmdet.predict:predict",
     "version": version_command("wt-mmdet", __version__),
 }
 

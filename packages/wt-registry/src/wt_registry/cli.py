@@ -3,19 +3,15 @@
 from wt_core.cli import main_for, version_command
 
 from wt_registry import __version__
-from wt_registry.aliases import alias, promote
-from wt_registry.inspect_ import lineage, list_, show
-from wt_registry.pulling import pull
-from wt_registry.registration import register
 
 COMMANDS = {
-    "register": register,
-    "alias": alias,
-    "promote": promote,
-    "list": list_,
-    "show": show,
-    "lineage": lineage,
-    "pull": pull,
+    "register": "wt_registry.registration:register",
+    "alias": "wt_registry.aliases:alias",
+    "promote": "wt_registry.aliases:promote",
+    "list": "wt_registry.inspect_:list_",
+    "show": "wt_registry.inspect_:show",
+    "lineage": "wt_registry.inspect_:lineage",
+    "pull": "wt_registry.pulling:pull",
     "version": version_command("wt-registry", __version__),
 }
 

@@ -3,12 +3,10 @@
 from wt_core.cli import main_for, version_command
 
 from wt_tune import __version__
-from wt_tune.showing import show
-from wt_tune.tuning import run
 
 COMMANDS = {
-    "run": run,
-    "show": show,
+    "run": "wt_tune.tuning:run",
+    "show": "wt_tune.showing:show",
     "version": version_command("wt-tune", __version__),
 }
 

@@ -1,15 +1,24 @@
 """wt-yolo: Ultralytics YOLO fit, val, predict (sliced) and export on WildTrain manifests.
 
     from wt_yolo import fit, predict, SlicedPredictor
+
+Everything is imported on first use, so `import wt_yolo` (and `wt-yolo --help`) stays light.
 """
+
+from wt_core.lazy import lazy_attributes
 
 __version__ = "0.1.0"
 
-from wt_yolo.args import SliceArgs, UltralyticsArgs  # noqa: E402
-from wt_yolo.export import export  # noqa: E402
-from wt_yolo.fit import fit  # noqa: E402
-from wt_yolo.predict import predict  # noqa: E402
-from wt_yolo.slicing import Detections, SlicedPredictor, stitch  # noqa: E402
-from wt_yolo.val import val  # noqa: E402
-
-__all__ = ["Detections", "SliceArgs", "SlicedPredictor", "UltralyticsArgs", "export", "fit", "predict", "stitch", "val"]
+_LAZY = {
+    "SliceArgs": "wt_yolo.args",
+    "UltralyticsArgs": "wt_yolo.args",
+    "export": "wt_yolo.export",
+    "fit": "wt_yolo.fit",
+    "predict": "wt_yolo.predict",
+    "val": "wt_yolo.val",
+    "Detections": "wt_yolo.slicing",
+    "SlicedPredictor": "wt_yolo.slicing",
+    "stitch": "wt_yolo.slicing",
+}
+__all__ = ["__version__", *_LAZY]
+__getattr__ = lazy_attributes(__name__, _LAZY)

@@ -3,16 +3,12 @@
 from wt_core.cli import main_for, version_command
 
 from wt_yolo import __version__
-from wt_yolo.export import export
-from wt_yolo.fit import fit
-from wt_yolo.predict import predict
-from wt_yolo.val import val
 
 COMMANDS = {
-    "fit": fit,
-    "val": val,
-    "predict": predict,
-    "export": export,
+    "fit": "wt_yolo.fit:fit",
+    "val": "wt_yolo.val:val",
+    "predict": "wt_yolo.predict:predict",
+    "export": "wt_yolo.export:export",
     "version": version_command("wt-yolo", __version__),
 }
 
