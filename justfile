@@ -24,3 +24,7 @@ bench *args:
 # JSON Schema of every manifest kind.
 schema out="schema":
     python -m wt_core schema "{{out}}"
+
+# Optional: the MMDetection step of the demo (RetinaNet on the demo's tiles, evaluated by wt-eval). Run `demo` first.
+demo-mmdet out="demo-out":
+    bash tools/demo_mmdet.sh "{{out}}"
