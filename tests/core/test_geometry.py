@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
-
 from wt_core.geometry import clip_to_window, merge_greedy, nms, tile_grid, tile_starts
 
 

@@ -7,13 +7,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from wt_core.errors import BadInput
 from wt_core.hashing import file_sha256, manifest_digest
 from wt_core.invocation import command
 from wt_core.manifest import SCHEMA, DatasetManifest, DatasetSplit, RunManifest, json_schemas
 from wt_core.manifest_io import build, lineage, read_manifest
 from wt_core.outputs import Output
+
 
 @command("wt-test", "make")
 def make_dataset(out: Path, classes: tuple[str, ...] = ("zebra", "giraffe")) -> DatasetManifest:

@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 
-
 def test_stdout_is_one_line_and_logs_go_to_stderr(tmp_path, slow, slow_script):
     proc = slow("write", "--out", tmp_path / "o", "--parts", 2)
     assert proc.returncode == 0, proc.stderr

@@ -9,7 +9,6 @@ import sys
 import time
 
 import pytest
-
 from wt_core.errors import BadInput
 from wt_core.metrics_log import MetricsLog, read_metrics
 
