@@ -10,7 +10,7 @@ import time
 
 import pytest
 from wt_core.errors import BadInput
-from wt_core.metrics_log import MetricsLog, read_metrics
+from wt_core.metrics_log import MetricsLog, finite_metrics, read_metrics
 
 
 def test_metrics_log_appends_one_line_per_epoch(tmp_path):
@@ -22,6 +22,12 @@ def test_metrics_log_appends_one_line_per_epoch(tmp_path):
     assert read_metrics(tmp_path) == [{"epoch": 0, "loss": 1.5, "acc": 0.5}, {"epoch": 1, "loss": 1.0, "acc": None}]
     log.truncate_after(0)
     assert [r["epoch"] for r in log.read()] == [0]
+
+
+def test_finite_metrics_keeps_finite_numbers_renamed():
+    got = finite_metrics({"metrics/mAP50(B)": "0.5", "loss": float("inf"), "lr": None, "name": "x", "n": 3},
+                         lambda k: k.removeprefix("metrics/"))
+    assert got == {"mAP50(B)": 0.5, "n": 3.0}
 
 
 LOCAL_RUN = """

@@ -4,10 +4,24 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 METRICS_FILE = "metrics.jsonl"
+
+
+def finite_metrics(metrics: dict[str, Any], rename: Callable[[str], str] = str) -> dict[str, float]:
+    """The metrics that are finite numbers, as floats, their names passed through `rename`."""
+    out: dict[str, float] = {}
+    for k, v in metrics.items():
+        try:
+            f = float(v)
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(f):
+            out[rename(k)] = f
+    return out
 
 
 class MetricsLog:

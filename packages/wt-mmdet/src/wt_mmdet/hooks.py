@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from mmengine.hooks import Hook
 from wt_core import console
-from wt_core.metrics_log import MetricsLog
+from wt_core.metrics_log import MetricsLog, finite_metrics
 
 from wt_mmdet import checkpoints
 
@@ -20,15 +19,7 @@ def clean_key(key: str) -> str:
 
 
 def finite(metrics: dict) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for k, v in metrics.items():
-        try:
-            f = float(v)
-        except (TypeError, ValueError):
-            continue
-        if math.isfinite(f):
-            out[clean_key(k)] = f
-    return out
+    return finite_metrics(metrics, clean_key)
 
 
 class WildTrainHook(Hook):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from wt_core import console, offline
 from wt_core.invocation import command, current
 from wt_core.manifest import RunManifest
 from wt_core.manifest_io import build
-from wt_core.metrics_log import MetricsLog
+from wt_core.metrics_log import MetricsLog, finite_metrics
 from wt_core.outputs import Output
 
 from wt_yolo.args import UltralyticsArgs
@@ -39,16 +38,8 @@ def clean_metric_name(key: str) -> str:
     return key.replace("(", "_").replace(")", "")
 
 
-def finite(metrics: dict[str, Any]) -> dict[str, float]:
-    out = {}
-    for k, v in metrics.items():
-        try:
-            f = float(v)
-        except (TypeError, ValueError):
-            continue
-        if math.isfinite(f):
-            out[clean_metric_name(k)] = f
-    return out
+def finite(metrics: dict) -> dict[str, float]:
+    return finite_metrics(metrics, clean_metric_name)
 
 
 class EpochRecorder:
