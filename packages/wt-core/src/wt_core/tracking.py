@@ -108,3 +108,28 @@ def training_run(experiment: str, run_name: str, *, params: dict[str, Any], tags
         if run_id is None:
             mlflow.log_params(flatten(params))
         yield Tracking(uri=uri, experiment_id=run.info.experiment_id, run_id=run.info.run_id)
+
+
+def log_missing_epochs(run_id: str, rows: list[dict[str, Any]]) -> int:
+    """Log the epochs of metrics.jsonl `rows` that run `run_id` lacks (a kill can land between the two writes).
+
+    An epoch counts as logged when the first metric of its row has a value at that step. Returns how many
+    epochs were logged now.
+    """
+    import mlflow
+
+    client = mlflow.MlflowClient()
+    steps: dict[str, set[int]] = {}  # metric -> the steps the run has
+    logged = 0
+    for row in rows:
+        values = {k: float(v) for k, v in row.items() if k != "epoch" and v is not None}
+        if not values:
+            continue
+        epoch, first = int(row["epoch"]), next(iter(values))
+        if first not in steps:
+            steps[first] = {m.step for m in client.get_metric_history(run_id, first)}
+        if epoch not in steps[first]:
+            mlflow.log_metrics(values, step=epoch, run_id=run_id)
+            logged += 1
+    return logged
+

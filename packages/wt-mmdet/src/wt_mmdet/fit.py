@@ -46,22 +46,6 @@ def latest_checkpoint(work_dir: Path) -> tuple[Path, int] | None:
     return work_dir / name, epoch
 
 
-def relog_missing_epochs(metrics_log: MetricsLog, run_id: str) -> None:
-    """Epochs kept in metrics.jsonl that a kill stopped before they reached MLflow are logged now."""
-    import mlflow
-    from mlflow.tracking import MlflowClient
-
-    rows = metrics_log.read()
-    keys = [k for r in rows for k in r if k != "epoch"]
-    if not keys:
-        return
-    have = {m.step for m in MlflowClient().get_metric_history(run_id, keys[0])}
-    for row in rows:
-        if row["epoch"] not in have:
-            values = {k: float(v) for k, v in row.items() if k != "epoch" and v is not None}
-            mlflow.log_metrics(values, step=int(row["epoch"]), run_id=run_id)
-
-
 def check_amp(amp: bool) -> None:
     if amp:
         import torch
@@ -151,7 +135,7 @@ def fit(data: str, model: str = "retinanet_r18_fpn", train: TrainArgs = TrainArg
     log.info("mmcv ops backend: %s", backend)
 
     from mmengine.runner import Runner
-    from wt_core.tracking import training_run
+    from wt_core.tracking import log_missing_epochs, training_run
 
     from wt_mmdet.hooks import WildTrainHook
 
@@ -160,7 +144,7 @@ def fit(data: str, model: str = "retinanet_r18_fpn", train: TrainArgs = TrainArg
                       run_id=state.get("mlflow_run_id")) as tracking:
         state_file.write_text(json.dumps({"mlflow_run_id": tracking.run_id}))
         if resume_from is not None:
-            relog_missing_epochs(metrics_log, tracking.run_id)
+            log_missing_epochs(tracking.run_id, metrics_log.read())
         hook = WildTrainHook(output.dir, work_dir, tracking.run_id)
         with checkpoints.safe_loading():
             runner = Runner.from_cfg(cfg)

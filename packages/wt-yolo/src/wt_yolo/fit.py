@@ -19,6 +19,7 @@ from wt_core.invocation import command, current
 from wt_core.manifest import RunManifest
 from wt_core.manifest_io import build
 from wt_core.metrics_log import MetricsLog, finite_metrics
+from wt_core.mlflow_process import MlflowProcess, mlflow_helper
 from wt_core.outputs import Output
 
 from wt_yolo.args import UltralyticsArgs
@@ -50,9 +51,9 @@ class EpochRecorder:
     `on_train_epoch_end`, which is how the two are told apart.
     """
 
-    def __init__(self, metrics_log: MetricsLog, mlflow_run_id: str | None):
+    def __init__(self, metrics_log: MetricsLog, run: MlflowProcess):
         self.metrics_log = metrics_log
-        self.run_id = mlflow_run_id
+        self.run = run
         self.pending: int | None = None
         self.final: dict[str, float] = {}
         self.last_epoch: dict[str, float] = {}
@@ -74,31 +75,15 @@ class EpochRecorder:
         self.metrics_log.write(epoch, row)
         self.last_epoch = row
         self.epochs_logged += 1
-        if self.run_id:
-            import mlflow
-
-            mlflow.log_metrics(row, step=epoch, run_id=self.run_id)
+        self.run.log_metrics(row, step=epoch)
         log.info("epoch %d: %s", epoch, ", ".join(f"{k}={v:.4g}" for k, v in row.items() if "/" not in k))
-
-    def sync_mlflow(self) -> None:
-        """Log to MLflow the epochs of metrics.jsonl it lacks (a kill can land between the two writes)."""
-        if not self.run_id:
-            return
-        import mlflow
-
-        client = mlflow.MlflowClient()
-        for row in self.metrics_log.read():
-            epoch = row.pop("epoch")
-            values = {k: v for k, v in row.items() if v is not None}
-            if values and not any(m.step == epoch for m in client.get_metric_history(self.run_id, next(iter(values)))):
-                mlflow.log_metrics(values, step=epoch, run_id=self.run_id)
 
     def attach(self, model) -> None:
         model.add_callback("on_train_epoch_end", self.on_train_epoch_end)
         model.add_callback("on_fit_epoch_end", self.on_fit_epoch_end)
 
 
-def backfill_from_results_csv(csv_path: Path, metrics_log: MetricsLog, run_id: str | None) -> dict[str, float]:
+def backfill_from_results_csv(csv_path: Path, metrics_log: MetricsLog, run: MlflowProcess) -> dict[str, float]:
     """Epoch metrics from Ultralytics' results.csv when our callbacks did not run (DDP children)."""
     if not csv_path.exists():
         return {}
@@ -110,15 +95,17 @@ def backfill_from_results_csv(csv_path: Path, metrics_log: MetricsLog, run_id: s
             rec.pop("time", None)
             last = finite(rec)
             metrics_log.write(epoch, last)
-            if run_id:
-                import mlflow
-
-                mlflow.log_metrics(last, step=epoch, run_id=run_id)
+            run.log_metrics(last, step=epoch)
     return last
 
 
-def _train(model_spec: str, data_yaml: Path, out: Output, u: UltralyticsArgs, recorder: EpochRecorder) -> Any:
-    """Start Ultralytics' training, or continue it from last.pt when resuming."""
+def _train(model_spec: str, data_yaml: Path, out: Output, u: UltralyticsArgs, recorder: EpochRecorder,
+           state_file: Path) -> Any:
+    """Start Ultralytics' training, or continue it from last.pt when resuming.
+
+    Ultralytics is imported and the model built while the MLflow helper starts the run; its id is
+    waited for only when it is written to `state_file`, just before training starts.
+    """
     from ultralytics import YOLO
 
     last = out.dir / TRAIN_DIR / "weights" / "last.pt"
@@ -129,19 +116,20 @@ def _train(model_spec: str, data_yaml: Path, out: Output, u: UltralyticsArgs, re
         done = int(ckpt.get("epoch", -1)) + 1
         log.info("resuming from %s after %d epochs", last, done)
         recorder.metrics_log.truncate_after(done)
-        recorder.sync_mlflow()
+        recorder.run.log_missing_epochs(recorder.metrics_log.read())
         model = YOLO(str(last))
-        recorder.attach(model)
         # Ultralytics restores every argument from the checkpoint; data is the view path (same dataset)
-        model.train(resume=str(last), data=str(data_yaml), workers=u.workers, device=u.device)
-        return model
-    if out.resumed:  # killed before the first epoch ended: start this run's training over
-        log.info("no last.pt yet in %s: starting the training over", out.dir)
-        recorder.metrics_log.path.unlink(missing_ok=True)
-    model = YOLO(model_spec)
+        train_kwargs = {"resume": str(last), "data": str(data_yaml), "workers": u.workers, "device": u.device}
+    else:
+        if out.resumed:  # killed before the first epoch ended: start this run's training over
+            log.info("no last.pt yet in %s: starting the training over", out.dir)
+            recorder.metrics_log.path.unlink(missing_ok=True)
+        model = YOLO(model_spec)
+        train_kwargs = {"data": str(data_yaml), "project": str(out.dir), "name": TRAIN_DIR, "exist_ok": True,
+                        **u.to_train_kwargs()}
+    state_file.write_text(json.dumps({"mlflow_run_id": recorder.run.tracking.run_id}))
     recorder.attach(model)
-    model.train(data=str(data_yaml), project=str(out.dir), name=TRAIN_DIR, exist_ok=True,
-                **u.to_train_kwargs())
+    model.train(**train_kwargs)
     return model
 
 
@@ -168,27 +156,24 @@ def fit(data: str, model: str = "yolo11n.yaml", ultralytics: UltralyticsArgs = U
     offline.apply()
     if isinstance(ultralytics, dict):  # called from Python with a plain dict
         ultralytics = UltralyticsArgs(**ultralytics)
-    ds = read_detect_dataset(data)
-    train_split, val_split = check_trainable(ds)
-    model_spec = resolve_model(model)
-    output = Output("wt-yolo", "fit", out, overwrite=overwrite, resume=resume)
-    data_yaml = yolo_data_yaml(ds)
-    state_file = output.dir / STATE
-    state = json.loads(state_file.read_text()) if output.resumed and state_file.exists() else {}
-    metrics_log = MetricsLog(output.dir)
-    config = current().config
-
-    from wt_core.tracking import training_run
-
-    with training_run(experiment, run_name or output.final.name, params=config,
-                      tags={"wt.dataset_id": ds.id, "wt.command": "wt-yolo fit", "wt.output": str(output.final)},
-                      run_id=state.get("mlflow_run_id")) as tracking:
-        state_file.write_text(json.dumps({"mlflow_run_id": tracking.run_id}))
-        recorder = EpochRecorder(metrics_log, tracking.run_id)
-        trained = _train(model_spec, data_yaml, output, ultralytics, recorder)
+    with mlflow_helper() as run:  # imports mlflow in its own process while the inputs are checked
+        ds = read_detect_dataset(data)
+        train_split, val_split = check_trainable(ds)
+        model_spec = resolve_model(model)
+        output = Output("wt-yolo", "fit", out, overwrite=overwrite, resume=resume)
+        data_yaml = yolo_data_yaml(ds)
+        state_file = output.dir / STATE
+        state = json.loads(state_file.read_text()) if output.resumed and state_file.exists() else {}
+        metrics_log = MetricsLog(output.dir)
+        config = current().config
+        run.start(experiment, run_name or output.final.name, params=config,
+                  tags={"wt.dataset_id": ds.id, "wt.command": "wt-yolo fit", "wt.output": str(output.final)},
+                  run_id=state.get("mlflow_run_id"))
+        recorder = EpochRecorder(metrics_log, run)
+        trained = _train(model_spec, data_yaml, output, ultralytics, recorder, state_file)
         trainer = trained.trainer
         if recorder.epochs_logged == 0 and not metrics_log.read():
-            recorder.last_epoch = backfill_from_results_csv(Path(trainer.csv), metrics_log, tracking.run_id)
+            recorder.last_epoch = backfill_from_results_csv(Path(trainer.csv), metrics_log, run)
         final = recorder.final or recorder.last_epoch
         weights_dir = output.dir / TRAIN_DIR / "weights"
         if not (weights_dir / "best.pt").exists():
@@ -203,13 +188,11 @@ def fit(data: str, model: str = "yolo11n.yaml", ultralytics: UltralyticsArgs = U
 
         output.path("config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
         output.add("config", "config.yaml")
-        import mlflow
-
-        mlflow.log_metrics({f"final/{k}": v for k, v in final.items()}, run_id=tracking.run_id)
+        run.log_metrics({f"final/{k}": v for k, v in final.items()})
         state_file.unlink(missing_ok=True)
         manifest = build(RunManifest, id=output.id, parents=[ds], framework="yolo", task="detect",
                          classes=list(ds.classes), dataset_id=ds.id, weights={"best": "best", "last": "last"},
-                         imgsz=int(trainer.args.imgsz), metrics=final, tracking=tracking,
+                         imgsz=int(trainer.args.imgsz), metrics=final, tracking=run.tracking,
                          details={"model": model, "train_split": train_split, "val_split": val_split,
                                   "epochs": int(trainer.epoch) + 1,
                                   "ultralytics_version": _ultralytics_version(),
@@ -217,8 +200,8 @@ def fit(data: str, model: str = "yolo11n.yaml", ultralytics: UltralyticsArgs = U
                                                  if k not in _OURS}})
         manifest = output.commit(manifest)
         for name in ("best", "config"):
-            mlflow.log_artifact(str(manifest.artifact_path(name)), run_id=tracking.run_id)
-        mlflow.log_artifact(str(manifest.path), run_id=tracking.run_id)
+            run.log_artifact(manifest.artifact_path(name))
+        run.log_artifact(manifest.path)
     return manifest
 
 
