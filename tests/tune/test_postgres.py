@@ -38,3 +38,37 @@ def test_two_workers_share_a_postgresql_study(postgres, tmp_path):
     for m in manifests:
         assert m["details"]["states"] == {"COMPLETE": 4} and m["details"]["storage"] == postgres.url
         assert m["best_value"] == max(t.value for t in trials)
+
+
+def test_a_trial_whose_remote_worker_went_silent_is_failed_by_its_heartbeat(postgres, tmp_path):
+    """A worker on another machine claimed a trial and died: no pid to check, only its stale heartbeat tells."""
+    import optuna
+    import sqlalchemy
+    from optuna.trial import TrialState
+    from wt_tune.study import TICKETS_ATTR, open_storage
+
+    cfg = study_config(tmp_path / "study.yaml", target=toy("--epochs", "1"), n_trials=2, pruner={"name": "none"},
+                       storage=postgres.url, study="hb-study", poll=0.2)
+    argv = [tool_path("wt-tune"), "run", "--config", str(cfg), "--out", str(tmp_path / "here")]
+    first = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr[-3000:]
+    # the other machine raised n_trials to 3, claimed ticket 2, beat once, and fell silent an hour ago
+    storage = open_storage(postgres.url)
+    study = optuna.load_study(study_name="hb-study", storage=storage)
+    study.enqueue_trial({}, user_attrs={"ticket": 2})
+    study.set_user_attr(TICKETS_ATTR, 3)
+    (waiting,) = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+    assert storage.set_trial_state_values(waiting._trial_id, state=TrialState.RUNNING)
+    storage.set_trial_user_attr(waiting._trial_id, "worker", "survey-node-7:4242")
+    storage.record_heartbeat(waiting._trial_id)
+    with storage.engine.begin() as db:
+        db.execute(sqlalchemy.text("UPDATE trial_heartbeats SET heartbeat = heartbeat - interval '1 hour'"))
+
+    cfg = study_config(tmp_path / "study.yaml", target=toy("--epochs", "1"), n_trials=3, pruner={"name": "none"},
+                       storage=postgres.url, study="hb-study", poll=0.2)
+    again = subprocess.run([*argv[:-1], str(tmp_path / "later")], capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr[-3000:]
+    m = manifest_of(again)
+    assert m["details"]["states"] == {"COMPLETE": 2, "FAIL": 1}
+    trials = trials_of(tmp_path / "later", "hb-study", postgres.url)
+    assert [(t.number, t.state.name) for t in trials] == [(0, "COMPLETE"), (1, "COMPLETE"), (2, "FAIL")]
