@@ -50,6 +50,12 @@ def test_neighbours_that_only_touch_stay_two_animals():
     assert len(out) == 2
 
 
+def test_an_image_predicted_whole_keeps_the_detectors_own_boxes():
+    nested = det([[0, 0, 100, 100], [10, 10, 30, 30]], [0.9, 0.8], [0, 0])  # a calf beside its mother: ios 1
+    assert len(stitch([((0, 0), nested)])) == 2
+    assert len(stitch([((0, 0), nested), ((500, 0), Detections.empty())])) == 1  # across tiles: merged
+
+
 def test_sorted_by_score_and_capped_at_max_det():
     tiles = [((i * 100, 0), det([[0, 0, 10, 10]], [i / 10], [0])) for i in range(1, 8)]
     out = stitch(tiles, max_det=3)

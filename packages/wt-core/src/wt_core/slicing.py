@@ -77,9 +77,14 @@ class Detections:
 
 def stitch(tiles: Iterable[tuple[tuple[int, int], Detections]], *, method: str = "nms", iou: float = 0.5,
            metric: str = "ios", max_det: int = 300) -> Detections:
-    """Boxes of several tiles of one image, shifted by each tile's (x0, y0) and merged class by class."""
+    """Boxes of several tiles of one image, shifted by each tile's (x0, y0) and merged class by class.
+
+    An image predicted in one piece keeps the detector's own boxes: there is nothing to merge across tiles.
+    """
     boxes, scores, classes = [], [], []
+    n_tiles = 0
     for (x0, y0), det in tiles:
+        n_tiles += 1
         if len(det):
             boxes.append(det.boxes + np.array([x0, y0, x0, y0], dtype=np.float64))
             scores.append(det.scores)
@@ -87,7 +92,9 @@ def stitch(tiles: Iterable[tuple[tuple[int, int], Detections]], *, method: str =
     if not boxes:
         return Detections.empty()
     b, s, c = np.concatenate(boxes), np.concatenate(scores), np.concatenate(classes).astype(np.int64)
-    if method == "greedy":
+    if n_tiles == 1:
+        pass
+    elif method == "greedy":
         b, s, kept = merge_greedy(b, s, iou=iou, classes=c, metric=metric)
         c = c[kept]
     else:

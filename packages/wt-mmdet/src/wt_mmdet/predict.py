@@ -12,8 +12,9 @@ from wt_core.invocation import command
 from wt_core.manifest import ManifestBase, PredictionsManifest
 from wt_core.manifest_io import build
 from wt_core.outputs import Output
+from wt_core.slicing import Slicing
 
-from wt_mmdet.infer import Detector, SliceArgs, read_run
+from wt_mmdet.infer import Detector, default_slicing, read_run
 
 log = console.get_logger("wt-mmdet")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
@@ -38,7 +39,8 @@ def folder_images(folder: Path) -> list[tuple[int, Path]]:
 
 @command("wt-mmdet", "predict")
 def predict(run: str, data: str | None = None, split: str = "val", images: Path | None = None,
-            slicing: SliceArgs = SliceArgs(), conf: float = 0.25, max_det: int = 300, imgsz: int | None = None,
+            slicing: Slicing = default_slicing(),  # noqa: B008
+            conf: float = 0.25, max_det: int = 300, imgsz: int | None = None,
             weights: Literal["best", "last"] = "best", checkpoint: Path | None = None, device: str | None = None,
             out: Path | None = None, overwrite: bool = False) -> PredictionsManifest:
     """Predict boxes with a wt-mmdet run on a dataset split or an image folder (sliced for large images).
@@ -63,7 +65,7 @@ def predict(run: str, data: str | None = None, split: str = "val", images: Path 
     """
     offline.apply()
     if isinstance(slicing, dict):
-        slicing = SliceArgs(**slicing)
+        slicing = default_slicing(**slicing)
     if (data is None) == (images is None):
         raise BadInput("give exactly one of --data (with --split) or --images", None, "data")
     if not 0 <= conf <= 1:
