@@ -2,39 +2,26 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Literal
 
 from wt_core import console, offline
 from wt_core.errors import BadInput
 from wt_core.invocation import command
-from wt_core.manifest import ManifestBase, PredictionsManifest
-from wt_core.manifest_io import build
+from wt_core.manifest import PredictionsManifest
 from wt_core.outputs import Output
+from wt_core.predictions import (
+    commit_predictions,
+    folder_images,
+    split_images,
+    write_image_index,
+    write_predictions,
+)
 from wt_core.slicing import Slicing
 
 from wt_mmdet.infer import Detector, default_slicing, read_run
 
 log = console.get_logger("wt-mmdet")
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
-
-
-def dataset_images(ds, split: str) -> list[tuple[int, Path]]:
-    from wt_data.dataset import image_path, load_split
-
-    coco, root = load_split(ds, split)
-    return [(im["id"], image_path(root, im)) for im in coco["images"]]
-
-
-def folder_images(folder: Path) -> list[tuple[int, Path]]:
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise BadInput("not a folder of images", folder, "images")
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-    if not files:
-        raise BadInput("no images in this folder", folder, "images")
-    return [(i + 1, p.resolve()) for i, p in enumerate(files)]
 
 
 @command("wt-mmdet", "predict")
@@ -76,35 +63,13 @@ def predict(run: str, data: str | None = None, split: str = "val", images: Path 
         from wt_mmdet.data import read_detect_dataset
 
         ds = read_detect_dataset(data)
-        if split not in ds.splits:
-            raise BadInput(f"no split {split!r} (splits: {', '.join(ds.splits)})", ds.path, "splits")
-    todo = dataset_images(ds, split) if ds is not None else folder_images(images)
+    todo = split_images(ds, split) if ds is not None else folder_images(images)
     key = split if ds is not None else "images"
     detector = Detector(r, weights=weights, checkpoint=checkpoint, imgsz=imgsz, conf=conf, max_det=max_det,
                         slicing=slicing, device=device)
     output = Output("wt-mmdet", "predict", out, overwrite=overwrite)
-    results: list[dict] = []
-    dets = detector.predict_files(p for _, p in todo)
-    for (image_id, _), det in zip(console.progress(todo, desc=f"predicting {key}", logger=log), dets, strict=True):
-        results.extend(det.coco(image_id))
-    rel = f"predictions/{key}.json"
-    output.path(rel).write_text(json.dumps(results))
-    output.add(f"predictions.{key}", rel)
-    log.info("%s: %d boxes on %d images", key, len(results), len(todo))
+    name = write_predictions(output, key, todo, detector.predict_files(im.path for im in todo), log)
     details: dict = {"weights": weights if checkpoint is None else str(Path(checkpoint).resolve())}
     if ds is None:
-        import cv2
-
-        index = []
-        for image_id, p in todo:
-            h, w = cv2.imread(str(p), cv2.IMREAD_UNCHANGED).shape[:2]
-            index.append({"id": image_id, "file_name": str(p), "width": w, "height": h})
-        output.path("images.json").write_text(json.dumps(index))
-        output.add("images", "images.json")
-        details["image_folder"] = str(Path(images).resolve())
-    rec = detector.record()
-    parents: list[ManifestBase] = [r] + ([ds] if ds is not None else [])
-    m = build(PredictionsManifest, id=output.id, parents=parents, task="detect", classes=list(r.classes),
-              dataset_id=ds.id if ds else None, run_id=r.id, splits={key: f"predictions.{key}"},
-              thresholds=rec["thresholds"], slicing=rec["slicing"], details=details)
-    return output.commit(m)
+        details.update(write_image_index(output, todo, images))
+    return commit_predictions(output, r, ds, {key: name}, detector.record(), details)

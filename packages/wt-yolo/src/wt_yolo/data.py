@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from pathlib import Path
 
 from wt_core.errors import BadInput
 from wt_core.manifest import DatasetManifest, RunManifest
 from wt_core.manifest_io import read_manifest
+from wt_core.predictions import ImageRef, folder_images, split_images  # noqa: F401  (wt-yolo reads them here)
 
 
 def read_detect_dataset(ref: str | Path) -> DatasetManifest:
@@ -57,45 +56,7 @@ def run_weights(run: RunManifest, role: str = "best") -> Path:
     return run.artifact_path(name)
 
 
-@dataclass
-class SplitImage:
-    id: int
-    path: Path
-    file_name: str
-    width: int
-    height: int
-
-
-def split_images(ds: DatasetManifest, split: str) -> list[SplitImage]:
-    """The images of one split, with the ids of its COCO JSON."""
-    if split not in ds.splits:
-        raise BadInput(f"no split {split!r} (splits: {', '.join(ds.splits)})", ds.path, "splits")
-    rec = ds.splits[split]
-    coco = json.loads(ds.artifact_path(rec.annotations).read_text())
-    root = ds.resolve(rec.image_root)
-    return [SplitImage(int(im["id"]), root / im["file_name"], im["file_name"], int(im["width"]), int(im["height"]))
-            for im in coco["images"]]
-
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp"}
-
-
-def folder_images(folder: str | Path) -> list[SplitImage]:
-    """The images of a folder (recursively, sorted), numbered from 1."""
-    root = Path(folder).expanduser()
-    if not root.is_dir():
-        raise BadInput("image folder not found", root, "images")
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-    if not files:
-        raise BadInput("no images in this folder", root, "images")
-    from PIL import Image
-
-    out = []
-    for i, p in enumerate(files, 1):
-        with Image.open(p) as im:
-            w, h = im.size
-        out.append(SplitImage(i, p.resolve(), p.relative_to(root).as_posix(), w, h))
-    return out
+SplitImage = ImageRef  # the images to predict are wt-core's, shared with wt-mmdet
 
 
 def yolo_data_yaml(ds: DatasetManifest) -> Path:

@@ -2,52 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from wt_core import console, offline
 from wt_core.errors import BadInput
 from wt_core.invocation import command
-from wt_core.manifest import DatasetManifest, ManifestBase, PredictionsManifest, RunManifest
-from wt_core.manifest_io import build
+from wt_core.manifest import PredictionsManifest
 from wt_core.outputs import Output
+from wt_core.predictions import commit_predictions, write_image_index, write_predictions
 
 from wt_yolo.args import SliceArgs
-from wt_yolo.data import (
-    SplitImage,
-    folder_images,
-    read_detect_dataset,
-    read_run,
-    run_weights,
-    split_images,
-)
+from wt_yolo.data import folder_images, read_detect_dataset, read_run, run_weights, split_images
 from wt_yolo.slicing import SlicedPredictor
 
 log = console.get_logger("wt-yolo")
-
-
-def write_predictions(output: Output, predictor: SlicedPredictor, split: str, images: list[SplitImage]) -> str:
-    """Predict every image, write COCO results JSON for `split`; returns its artifact name."""
-    results: list[dict] = []
-    dets = predictor.predict_files(im.path for im in images)
-    for im, det in zip(console.progress(images, desc=f"predicting {split}", logger=log), dets, strict=True):
-        results.extend(det.coco(im.id))
-    name = f"predictions.{split}"
-    rel = f"predictions/{split}.json"
-    output.path(rel).write_text(json.dumps(results))
-    output.add(name, rel)
-    log.info("%s: %d boxes on %d images", split, len(results), len(images))
-    return name
-
-
-def predictions_manifest(output: Output, run: RunManifest, ds: DatasetManifest | None, predictor: SlicedPredictor,
-                         splits: dict[str, str], details: dict | None = None) -> PredictionsManifest:
-    parents: list[ManifestBase] = [run] + ([ds] if ds is not None else [])
-    rec = predictor.record()
-    m = build(PredictionsManifest, id=output.id, parents=parents, task="detect", classes=list(run.classes),
-              dataset_id=ds.id if ds else None, run_id=run.id, splits=splits, thresholds=rec["thresholds"],
-              slicing=rec["slicing"], details=details or {})
-    return output.commit(m)
 
 
 @command("wt-yolo", "predict")
@@ -87,14 +55,9 @@ def predict(run: str, data: str | None = None, split: str = "val", images: Path 
     output = Output("wt-yolo", "predict", out, overwrite=overwrite)
     predictor = SlicedPredictor(run_weights(r), imgsz=imgsz or r.imgsz or 640, conf=conf, iou=iou, max_det=max_det,
                                 slicing=slicing, device=device)
-    name = write_predictions(output, predictor, key, todo)
-    details = {}
-    if ds is None:
-        index = [{"id": im.id, "file_name": str(im.path), "width": im.width, "height": im.height} for im in todo]
-        output.path("images.json").write_text(json.dumps(index))
-        output.add("images", "images.json")
-        details["image_folder"] = str(Path(images).resolve())
-    return predictions_manifest(output, r, ds, predictor, {key: name}, details)
+    name = write_predictions(output, key, todo, predictor.predict_files(im.path for im in todo), log)
+    details = write_image_index(output, todo, images) if ds is None else {}
+    return commit_predictions(output, r, ds, {key: name}, predictor.record(), details)
 
 
 def _check_conf(conf: float, iou: float) -> None:

@@ -9,11 +9,11 @@ from wt_core.errors import BadInput
 from wt_core.invocation import command
 from wt_core.manifest import PredictionsManifest
 from wt_core.outputs import Output
+from wt_core.predictions import commit_predictions, write_predictions
 
 from wt_yolo.args import SliceArgs
 from wt_yolo.data import read_detect_dataset, read_run, run_weights, split_images, yolo_data_yaml
 from wt_yolo.fit import finite
-from wt_yolo.predict import predictions_manifest, write_predictions
 from wt_yolo.slicing import SlicedPredictor
 
 log = console.get_logger("wt-yolo")
@@ -76,5 +76,5 @@ def val(run: str, data: str, split: str = "val", conf: float = 0.001, iou: float
                         ["metric", "value"], [[k, v] for k, v in quick.items()])
     predictor = SlicedPredictor(weights, imgsz=size, conf=conf, iou=iou, max_det=max_det, slicing=slicing,
                                 device=device)
-    name = write_predictions(output, predictor, split, images)
-    return predictions_manifest(output, r, ds, predictor, {split: name}, {"ultralytics_metrics": quick})
+    name = write_predictions(output, split, images, predictor.predict_files(im.path for im in images), log)
+    return commit_predictions(output, r, ds, {split: name}, predictor.record(), {"ultralytics_metrics": quick})
