@@ -92,6 +92,9 @@ def main() -> None:
             bare_t.append(run([sys.executable, "-c", bare_code, data_yaml, str(work / f"bare{i}")], env, work))
             wt_t.append(run([tool("wt-yolo"), "fit", "--data", str(tiles), "--model", "yolo11n.yaml", *settings,
                              "--out", str(work / f"wt{i}")], env, work))
+        for i, (b, w) in enumerate(zip(bare_t, wt_t, strict=True)):
+            print(f"# repeat {i}: bare {b[0]:.2f} s wall {b[1]:.2f} s cpu; wt-yolo {w[0]:.2f} s wall {w[1]:.2f} s cpu",
+                  file=sys.stderr)
         bare, ours = (statistics.median(t[0] for t in bare_t), statistics.median(t[0] for t in wt_t))
         bare_cpu, ours_cpu = (statistics.median(t[1] for t in bare_t), statistics.median(t[1] for t in wt_t))
         n_tiles = sum(1 for _ in (tiles / "images").rglob("*.jpg")) if (tiles / "images").exists() else "?"
