@@ -110,3 +110,13 @@ def test_synthetic_data_is_deterministic(tmp_path):
     assert len(coco["annotations"]) == sum(len(r["boxes"]) for r in a["images"])
     counts = synth.make_camtrap(tmp_path / "c", per_class=20, imbalance=10, seed=0)
     assert counts == {"deer": 20, "fox": 6, "boar": 2}
+
+
+def test_ultralytics_logs_carry_no_colour_codes_into_a_log_file(tmp_path):
+    code = ("from wt_core import offline; offline.apply()\n"
+            "from ultralytics.utils import LOGGER, colorstr\n"
+            "LOGGER.info(colorstr('engine/trainer:') + ' epochs=2')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "WT_HOME": str(tmp_path / "home")})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "engine/trainer: epochs=2" in proc.stdout and "\x1b[" not in proc.stdout

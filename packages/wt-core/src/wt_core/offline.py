@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import os
+import re
 import shutil
+import sys
 from pathlib import Path
 
 ULTRALYTICS_SETTINGS = {
@@ -92,4 +95,28 @@ def apply() -> None:
     for k, v in ENV.items():
         os.environ[k] = v
     os.environ["YOLO_CONFIG_DIR"] = str(ultralytics_config_dir())
+    plain_ultralytics_logs()
     _applied = True
+
+
+class _NoColour(logging.Filter):
+    """Drops the ANSI colour codes Ultralytics puts in its log messages."""
+
+    CODES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and "\x1b[" in record.msg:
+            record.msg = self.CODES.sub("", record.msg)
+        return True
+
+
+def plain_ultralytics_logs() -> None:
+    """Ultralytics' messages without colour codes when stderr is not a terminal (a log file, a CI job).
+
+    The filter goes on the `ultralytics` logger before Ultralytics is imported; its own setup keeps it.
+    """
+    if sys.stderr.isatty():
+        return
+    logger = logging.getLogger("ultralytics")
+    if not any(isinstance(f, _NoColour) for f in logger.filters):
+        logger.addFilter(_NoColour())
