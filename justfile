@@ -9,9 +9,9 @@ default:
 demo out="demo-out":
     bash tools/demo.sh "{{out}}"
 
-# The whole test suite (what CI runs).
+# The whole test suite (what CI runs): the test folders spread over the cores (pytest-xdist, one group per folder).
 test *args:
-    pytest {{args}}
+    pytest -n auto --dist loadgroup {{args}}
 
 # Lint.
 lint:

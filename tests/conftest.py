@@ -98,3 +98,15 @@ def camtrap(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("camtrap")
     synth.make_camtrap(out, per_class=30, seed=0)
     return out
+
+
+def pytest_collection_modifyitems(config, items):
+    """One xdist group per test folder (`just test` runs `pytest -n auto --dist loadgroup`).
+
+    A folder's session fixtures (its one trained run, its servers) are then made once, by the
+    worker that runs that folder, while the other folders run beside it.
+    """
+    tests = Path(__file__).parent
+    for item in items:
+        parts = Path(str(item.path)).relative_to(tests).parts
+        item.add_marker(pytest.mark.xdist_group(parts[0] if len(parts) > 1 else "root"))
