@@ -15,6 +15,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests draw the same examples on every run (CI must not fail at random on a new draw);
+# `pytest --hypothesis-profile explore` draws new ones.
+settings.register_profile("wildtrain", derandomize=True, database=None)
+settings.register_profile("explore", max_examples=1000)
+settings.load_profile("wildtrain")
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = ROOT / "tools"

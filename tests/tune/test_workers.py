@@ -40,9 +40,11 @@ def test_two_workers_exact_trials_and_a_killed_worker(tmp_path):
     deadline = time.monotonic() + 240
     while victim is None and time.monotonic() < deadline:  # a worker that is mid-trial (an epoch written)
         time.sleep(0.3)
-        if not (partial / "journal.log").exists():
+        try:
+            trials = trials_of(partial, "s")
+        except (FileNotFoundError, KeyError):  # no journal yet, or the study not yet in it
             continue
-        for t in trials_of(partial, "s"):
+        for t in trials:
             metrics = partial / "trials" / f"{t.number:04d}.partial" / "metrics.jsonl"
             if t.state.name == "RUNNING" and "worker" in t.user_attrs and metrics.exists() and metrics.read_text():
                 victim, number = int(t.user_attrs["worker"].rsplit(":", 1)[1]), t.number
