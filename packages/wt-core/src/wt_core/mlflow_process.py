@@ -85,6 +85,19 @@ class MlflowProcess:
         finally:
             self.close()
 
+    def abandon(self) -> None:
+        """No run was asked for (a bad input came first): stop the helper now, mid-import if need be."""
+        self.proc.kill()
+        self.proc.wait()
+        self._close_pipes()
+
+    def _close_pipes(self) -> None:
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            try:
+                pipe.close()
+            except OSError:
+                pass
+
     def close(self) -> None:
         if self.proc.stdin and not self.proc.stdin.closed:
             try:
@@ -96,6 +109,7 @@ class MlflowProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        self._close_pipes()
 
     def _call(self, request: dict[str, Any]) -> Any:
         self.tracking  # noqa: B018  (the start's reply comes first)
@@ -144,7 +158,7 @@ def mlflow_helper() -> Iterator[MlflowProcess]:
         raise
     finally:
         if not helper.requested:
-            helper.close()
+            helper.abandon()
         elif status == "FINISHED":
             helper.end(status)
         else:  # the error that stopped the block is the one to report

@@ -24,6 +24,7 @@ from wt_core.invocation import command, current
 from wt_core.manifest import RunManifest
 from wt_core.manifest_io import build
 from wt_core.metrics_log import MetricsLog
+from wt_core.mlflow_process import MlflowProcess, mlflow_helper
 from wt_core.outputs import Output
 
 from wt_mmdet import checkpoints
@@ -103,6 +104,13 @@ def fit(data: str, model: str = "retinanet_r18_fpn", train: TrainArgs = TrainArg
     offline.apply()
     if isinstance(train, dict):  # called from Python with a plain dict
         train = TrainArgs(**train)
+    with mlflow_helper() as run:  # imports mlflow in its own process while MMDetection is imported
+        return _fit(data, model, train, load_from, cfg_options, train_split, val_split, out, overwrite, resume,
+                    experiment, run_name, run)
+
+
+def _fit(data, model, train, load_from, cfg_options, train_split, val_split, out, overwrite, resume, experiment,
+         run_name, run: MlflowProcess) -> RunManifest:
     ds = read_detect_dataset(data)
     tr, va = pick_splits(ds, train_split, val_split)
     cfg_path, is_preset = resolve_model(model)
@@ -134,48 +142,45 @@ def fit(data: str, model: str = "retinanet_r18_fpn", train: TrainArgs = TrainArg
     config = current().config
     log.info("mmcv ops backend: %s", backend)
 
+    run.start(experiment, run_name or output.final.name, params=config,
+              tags={"wt.dataset_id": ds.id, "wt.command": "wt-mmdet fit", "wt.output": str(output.final)},
+              run_id=state.get("mlflow_run_id"))
     from mmengine.runner import Runner
-    from wt_core.tracking import log_missing_epochs, training_run
 
     from wt_mmdet.hooks import WildTrainHook
 
-    with training_run(experiment, run_name or output.final.name, params=config,
-                      tags={"wt.dataset_id": ds.id, "wt.command": "wt-mmdet fit", "wt.output": str(output.final)},
-                      run_id=state.get("mlflow_run_id")) as tracking:
-        state_file.write_text(json.dumps({"mlflow_run_id": tracking.run_id}))
-        if resume_from is not None:
-            log_missing_epochs(tracking.run_id, metrics_log.read())
-        hook = WildTrainHook(output.dir, work_dir, tracking.run_id)
-        with checkpoints.safe_loading():
-            runner = Runner.from_cfg(cfg)
-            runner.register_hook(hook)
-            runner.train()
-        weights = finish_weights(work_dir, output, train.epochs)
-        metrics_log.path.touch()
-        output.add("metrics", metrics_log.path.name)
-        cfg.dump(str(output.path("mmdet_config.py")))
-        output.add("mmdet_config", "mmdet_config.py")
-        import yaml
+    if resume_from is not None:
+        run.log_missing_epochs(metrics_log.read())
+    hook = WildTrainHook(output.dir, work_dir, run)
+    with checkpoints.safe_loading():
+        runner = Runner.from_cfg(cfg)
+        runner.register_hook(hook)
+        state_file.write_text(json.dumps({"mlflow_run_id": run.tracking.run_id}))
+        runner.train()
+    weights = finish_weights(work_dir, output, train.epochs)
+    metrics_log.path.touch()
+    output.add("metrics", metrics_log.path.name)
+    cfg.dump(str(output.path("mmdet_config.py")))
+    output.add("mmdet_config", "mmdet_config.py")
+    import yaml
 
-        output.path("config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-        output.add("config", "config.yaml")
-        final = metrics_log.read()[-1] if metrics_log.read() else {}
-        final = {k: float(v) for k, v in final.items() if k != "epoch" and v is not None}
-        import mlflow
-
-        mlflow.log_metrics({f"final/{k}": v for k, v in final.items()}, run_id=tracking.run_id)
-        state_file.unlink(missing_ok=True)
-        manifest = build(RunManifest, id=output.id, parents=[ds], framework="mmdet", task="detect",
-                         classes=list(ds.classes), dataset_id=ds.id, weights=weights, imgsz=train.imgsz,
-                         metrics=final, tracking=tracking,
-                         details={"model": model, "preset": is_preset, "model_type": cfg.model.get("type"),
-                                  "ops_backend": backend, "train_split": tr, "val_split": va,
-                                  "epochs": train.epochs, "mmdet_version": _mmdet_version(),
-                                  "category_ids": "view 1-based (class i = id i+1); labels = class ids"})
-        manifest = output.commit(manifest)
-        for name in ("best", "config", "mmdet_config"):
-            mlflow.log_artifact(str(manifest.artifact_path(name)), run_id=tracking.run_id)
-        mlflow.log_artifact(str(manifest.path), run_id=tracking.run_id)
+    output.path("config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    output.add("config", "config.yaml")
+    final = metrics_log.read()[-1] if metrics_log.read() else {}
+    final = {k: float(v) for k, v in final.items() if k != "epoch" and v is not None}
+    run.log_metrics({f"final/{k}": v for k, v in final.items()})
+    state_file.unlink(missing_ok=True)
+    manifest = build(RunManifest, id=output.id, parents=[ds], framework="mmdet", task="detect",
+                     classes=list(ds.classes), dataset_id=ds.id, weights=weights, imgsz=train.imgsz,
+                     metrics=final, tracking=run.tracking,
+                     details={"model": model, "preset": is_preset, "model_type": cfg.model.get("type"),
+                              "ops_backend": backend, "train_split": tr, "val_split": va,
+                              "epochs": train.epochs, "mmdet_version": _mmdet_version(),
+                              "category_ids": "view 1-based (class i = id i+1); labels = class ids"})
+    manifest = output.commit(manifest)
+    for name in ("best", "config", "mmdet_config"):
+        run.log_artifact(manifest.artifact_path(name))
+    run.log_artifact(manifest.path)
     return manifest
 
 

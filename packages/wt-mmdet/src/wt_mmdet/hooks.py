@@ -7,6 +7,7 @@ from pathlib import Path
 from mmengine.hooks import Hook
 from wt_core import console
 from wt_core.metrics_log import MetricsLog, finite_metrics
+from wt_core.mlflow_process import MlflowProcess
 
 from wt_mmdet import checkpoints
 
@@ -31,10 +32,10 @@ class WildTrainHook(Hook):
 
     priority = "LOWEST"
 
-    def __init__(self, out_dir: Path, work_dir: Path, mlflow_run_id: str | None):
+    def __init__(self, out_dir: Path, work_dir: Path, run: MlflowProcess):
         self.metrics_log = MetricsLog(out_dir)
         self.ledger_dir = Path(work_dir)
-        self.run_id = mlflow_run_id
+        self.run = run
         self.sums: dict[str, float] = {}
         self.count = 0
         self.lr: float | None = None
@@ -88,8 +89,5 @@ class WildTrainHook(Hook):
         self.metrics_log.write(epoch, row)
         self.last = row
         self.epochs_logged += 1
-        if self.run_id:
-            import mlflow
-
-            mlflow.log_metrics(row, step=epoch, run_id=self.run_id)
+        self.run.log_metrics(row, step=epoch)
         log.info("epoch %d: %s", epoch, ", ".join(f"{k}={v:.4g}" for k, v in row.items()))
