@@ -92,12 +92,10 @@ def stitch(tiles: Iterable[tuple[tuple[int, int], Detections]], *, method: str =
     if not boxes:
         return Detections.empty()
     b, s, c = np.concatenate(boxes), np.concatenate(scores), np.concatenate(classes).astype(np.int64)
-    if n_tiles == 1:
-        pass
-    elif method == "greedy":
+    if n_tiles > 1 and method == "greedy":
         b, s, kept = merge_greedy(b, s, iou=iou, classes=c, metric=metric)
         c = c[kept]
-    else:
+    elif n_tiles > 1:
         kept = nms(b, s, iou=iou, classes=c, metric=metric)
         b, s, c = b[kept], s[kept], c[kept]
     order = np.argsort(-s, kind="stable")[:max_det]

@@ -7,7 +7,7 @@ from pathlib import Path
 from wt_core.errors import BadInput
 from wt_core.manifest import DatasetManifest, RunManifest
 from wt_core.manifest_io import read_manifest
-from wt_core.predictions import ImageRef, folder_images, split_images  # noqa: F401  (wt-yolo reads them here)
+from wt_core.predictions import folder_images, split_images  # noqa: F401  (wt-yolo reads them here)
 
 
 def read_detect_dataset(ref: str | Path) -> DatasetManifest:
@@ -56,7 +56,6 @@ def run_weights(run: RunManifest, role: str = "best") -> Path:
     return run.artifact_path(name)
 
 
-SplitImage = ImageRef  # the images to predict are wt-core's, shared with wt-mmdet
 
 
 def yolo_data_yaml(ds: DatasetManifest) -> Path:
