@@ -12,8 +12,8 @@ run_cli, manifest_of, assert_bad_input = root.run_cli, root.manifest_of, root.as
 
 # A tiny timm net with GroupNorm (batch-norm statistics lag behind after a few dozen steps; GroupNorm has none)
 BACKBONE = "test_efficientnet_gn"
-FAST = ["--model.backbone", BACKBONE, "--model.input_size", "64", "--data.batch_size", "8",
-        "--data.num_workers", "0", "--data.augment", "none", "--optimizer.lr", "0.005",
+FAST = ["--model.backbone", BACKBONE, "--model.input_size", "64", "--loader.batch_size", "8",
+        "--loader.num_workers", "0", "--loader.augment", "none", "--optimizer.lr", "0.005",
         "--trainer.progress_bar", "false"]
 
 

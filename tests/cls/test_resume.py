@@ -1,4 +1,4 @@
-"""`wt-cls fit --resume` after SIGKILL mid-training finishes the planned epochs, in the same MLflow run."""
+"""`wt-cls fit --resume` after SIGKILL: refused when an option changed that may not, continued with more epochs."""
 
 from __future__ import annotations
 
@@ -8,11 +8,19 @@ import signal
 import subprocess
 import time
 
-from cls_helpers import FAST, camtrap_splits, fit, import_folder, manifest_of, root
+from cls_helpers import (
+    FAST,
+    assert_bad_input,
+    camtrap_splits,
+    fit,
+    import_folder,
+    manifest_of,
+    root,
+)
 from wt_core.metrics_log import read_metrics
 
 
-def test_kill_9_then_resume_finishes_the_planned_epochs(tmp_path):
+def test_kill_9_then_resume_checks_options_and_finishes_more_epochs(tmp_path):
     sep_ds = import_folder(camtrap_splits(tmp_path / "images", train=20, val=5, test=0), tmp_path / "ds")
     out = tmp_path / "run"
     partial = tmp_path / "run.partial"
@@ -29,12 +37,27 @@ def test_kill_9_then_resume_finishes_the_planned_epochs(tmp_path):
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate()
     assert not out.exists() and [r["epoch"] for r in read_metrics(partial)][:1] == [1]
-    run_id = json.loads((partial / "tracking.json").read_text())["run_id"]
+    state = json.loads((partial / "wt-state.json").read_text())
+    before = sorted(p.name for p in partial.rglob("*"))
 
-    m = manifest_of(fit(sep_ds, out, "--trainer.max_epochs", "3", "--resume"))
+    # another backbone, another dataset, fewer epochs: refused with one line naming the option, nothing touched
+    other_ds = import_folder(camtrap_splits(tmp_path / "other", train=4, val=2, test=0), tmp_path / "ds2")
+    for args, option in ((["--model.backbone", "resnet10t"], "model.backbone"),
+                         (["--model.input_size", "48"], "model.input_size"),
+                         (["--trainer.max_epochs", "2"], "trainer.max_epochs")):
+        proc = fit(sep_ds, out, "--trainer.max_epochs", "3", *args, "--resume", check=False)
+        line = assert_bad_input(proc, f"--{option} differs from the interrupted run's", option)
+        assert len(line) < 500, line  # one readable line
+    proc = fit(other_ds, out, "--trainer.max_epochs", "3", "--resume", check=False)
+    assert_bad_input(proc, "another dataset", "dataset")
+    assert sorted(p.name for p in partial.rglob("*")) == before
+
+    # more epochs may change: the same MLflow run continues to epoch 4, and the manifest says what changed
+    m = manifest_of(fit(sep_ds, out, "--trainer.max_epochs", "4", "--resume"))
     assert m["details"]["resumed"] is True
+    assert m["details"]["changed_on_resume"] == {"trainer.max_epochs": {"from": 3, "to": 4}}
     rows = read_metrics(out)
-    assert [r["epoch"] for r in rows] == [1, 2, 3]
-    assert m["metrics"]["epochs"] == 3.0
-    assert m["tracking"]["run_id"] == run_id
+    assert [r["epoch"] for r in rows] == [1, 2, 3, 4]
+    assert m["details"]["epochs"] == 4
+    assert m["tracking"]["run_id"] == state["mlflow_run_id"]
     assert not partial.exists()

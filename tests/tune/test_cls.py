@@ -13,7 +13,7 @@ import yaml
 from tests.conftest import manifest_of, run_cli
 
 pytest.importorskip("wt_cls")
-FAST = ("--data.train_split all --model.backbone resnet10t --model.input_size 32 --data.num_workers 0 "
+FAST = ("--loader.train_split all --model.backbone resnet10t --model.input_size 32 --loader.num_workers 0 "
         "--trainer.max_epochs 1 --trainer.progress_bar false")
 
 
@@ -26,8 +26,8 @@ def test_wt_cls_study_of_4_trials_and_its_best_yaml_reruns_the_target(tmp_path):
                              "--out", tmp_path / "ds", check=True))
     study = {"target": f"wt-cls fit --dataset {tmp_path / 'ds'} {FAST}",
              "space": {"optimizer.lr": {"type": "float", "low": 1e-3, "high": 1e-1, "log": True},
-                       "data.batch_size": {"type": "categorical", "choices": [8, 16]}},
-             "objective": "val/acc", "n_trials": 4, "pruner": {"name": "none"}, "plots": False, "workers": 2}
+                       "loader.batch_size": {"type": "categorical", "choices": [8, 16]}},
+             "objective": "acc", "n_trials": 4, "pruner": {"name": "none"}, "plots": False, "workers": 2}
     (tmp_path / "study.yaml").write_text(yaml.safe_dump(study))
     m = manifest_of(run_cli("wt-tune", "run", "--config", tmp_path / "study.yaml", "--out", tmp_path / "study",
                             check=True, timeout=600))
@@ -36,7 +36,7 @@ def test_wt_cls_study_of_4_trials_and_its_best_yaml_reruns_the_target(tmp_path):
     (parent,) = m["parents"]
     best_run = json.loads((tmp_path / "study" / parent["path"]).read_text())
     assert best_run["kind"] == "run" and best_run["dataset_id"] == ds["id"]
-    assert best_run["metrics"]["val/acc"] == m["best_value"]
+    assert best_run["metrics"]["acc"] == m["best_value"]
     # each trial's MLflow run (made by wt-cls itself) is a child of the study's run
     import mlflow
 
@@ -56,6 +56,6 @@ def test_wt_cls_study_of_4_trials_and_its_best_yaml_reruns_the_target(tmp_path):
     rerun = manifest_of(run_cli("wt-cls", "fit", "--config", tmp_path / "study" / "best.yaml",
                                 "--out", tmp_path / "rerun", check=True, timeout=600))
     assert rerun["producer"]["config"]["optimizer"]["lr"] == m["best_params"]["optimizer.lr"]
-    assert rerun["producer"]["config"]["data"]["batch_size"] == m["best_params"]["data.batch_size"]
+    assert rerun["producer"]["config"]["loader"]["batch_size"] == m["best_params"]["loader.batch_size"]
     assert rerun["dataset_id"] == ds["id"]
-    assert rerun["metrics"]["val/acc"] == pytest.approx(m["best_value"], abs=1e-6)
+    assert rerun["metrics"]["acc"] == pytest.approx(m["best_value"], abs=1e-6)

@@ -71,8 +71,8 @@ class LossConfig:
 
 
 @dataclass
-class DataConfig:
-    """Loading, sampling and augmentation."""
+class LoaderConfig:
+    """Loading, sampling and augmentation (the `--loader.*` section; `--data.*` is its deprecated spelling)."""
 
     batch_size: int = 32
     """Images per batch (per device)."""
@@ -97,9 +97,9 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
-            raise BadInput(f"batch_size must be at least 1, got {self.batch_size}", None, "data.batch_size")
+            raise BadInput(f"batch_size must be at least 1, got {self.batch_size}", None, "loader.batch_size")
         if not 0.0 < self.val_fraction < 1.0:
-            raise BadInput(f"val_fraction must be in (0, 1), got {self.val_fraction}", None, "data.val_fraction")
+            raise BadInput(f"val_fraction must be in (0, 1), got {self.val_fraction}", None, "loader.val_fraction")
 
 
 @dataclass
@@ -108,10 +108,11 @@ class TrainerConfig:
 
     max_epochs: int = 10
     """Epochs to train."""
-    accelerator: str = "auto"
-    """cpu, gpu, mps or auto."""
+    accelerator: str | None = None
+    """Deprecated: use the top-level --device (cpu, gpu, mps, auto, or GPU indices such as 0,1)."""
     devices: int | str = "auto"
-    """Number of devices, a list like "0,1", or auto."""
+    """How many devices (or DDP processes on CPU) when --device names a kind (cpu, gpu, auto); GPU indices given
+    to --device override it."""
     strategy: str = "auto"
     """auto, ddp, ddp_spawn, fsdp, ... (Lightning's strategies; several GPUs use its DDP)."""
     num_nodes: int = 1
@@ -168,3 +169,19 @@ class CheckpointConfig:
     """Whether a larger or a smaller monitored value is better."""
     patience: int = 0
     """Stop after this many epochs without improvement (0: no early stopping)."""
+
+
+DataConfig = LoaderConfig  # the section's old name, for Python callers of one release
+
+
+def lightning_device(device: str, devices: int | str) -> tuple[str, int | str | list[int]]:
+    """`--device` as Lightning's (accelerator, devices): 'cpu', 'gpu', 'mps', 'auto', or GPU indices '0', '0,1'."""
+    text = str(device).strip().lower().removeprefix("cuda:")
+    if text and all(part.strip().isdigit() for part in text.split(",")):
+        return "gpu", [int(part) for part in text.split(",")]
+    if text not in ("cpu", "gpu", "cuda", "mps", "auto", "tpu"):
+        raise BadInput(f"unknown device {device!r}: use cpu, gpu, mps, auto, or GPU indices such as 0 or 0,1",
+                       None, "device")
+    if isinstance(devices, str) and devices.isdigit():
+        devices = int(devices)
+    return ("gpu" if text == "cuda" else text), devices

@@ -1,17 +1,14 @@
-"""The mmengine hook that connects a Runner to WildTrain: metrics.jsonl, MLflow, checkpoint ledger."""
+"""The mmengine hook that connects a Runner to the training harness: epochs, and the checkpoint ledger."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from mmengine.hooks import Hook
-from wt_core import console
-from wt_core.metrics_log import MetricsLog, finite_metrics
-from wt_core.mlflow_process import MlflowProcess
+from wt_core.metrics_log import finite_metrics
+from wt_core.training import Training
 
 from wt_mmdet import checkpoints
-
-log = console.get_logger("wt-mmdet")
 
 
 def clean_key(key: str) -> str:
@@ -19,29 +16,25 @@ def clean_key(key: str) -> str:
     return key.removeprefix("coco/")
 
 
-def finite(metrics: dict) -> dict[str, float]:
-    return finite_metrics(metrics, clean_key)
-
-
 class WildTrainHook(Hook):
-    """One line per epoch in metrics.jsonl (train losses, lr, validation metrics), the same to MLflow,
-    and every checkpoint the Runner saved recorded in the ledger `--resume` trusts.
+    """Each finished epoch (mean train losses, lr, validation metrics) to the harness, and every checkpoint
+    the Runner saved recorded in the ledger `--resume` trusts.
 
     Runs after CheckpointHook ('VERY_LOW'), so the epoch's checkpoint is on disk when it looks.
     """
 
     priority = "LOWEST"
 
-    def __init__(self, out_dir: Path, work_dir: Path, run: MlflowProcess):
-        self.metrics_log = MetricsLog(out_dir)
+    def __init__(self, t: Training, work_dir: Path):
+        self.t = t
         self.ledger_dir = Path(work_dir)
-        self.run = run
         self.sums: dict[str, float] = {}
         self.count = 0
         self.lr: float | None = None
         self.pending: dict[str, float] | None = None
-        self.last: dict[str, float] = {}
-        self.epochs_logged = 0
+
+    def before_train(self, runner) -> None:
+        self.t.restart_after(runner.epoch)  # the epochs a resumed checkpoint holds
 
     def before_train_epoch(self, runner) -> None:
         self.sums, self.count = {}, 0
@@ -71,10 +64,7 @@ class WildTrainHook(Hook):
     def after_train_epoch(self, runner) -> None:
         self._record_checkpoints()
         done = runner.epoch + 1
-        row = {k: v / max(self.count, 1) for k, v in self.sums.items()}
-        if self.lr is not None:
-            row["lr"] = self.lr
-        self.pending = row
+        self.pending = {k: v / max(self.count, 1) for k, v in self.sums.items()}
         if not self._val_follows(runner, done):
             self._write(done, {})
 
@@ -84,10 +74,5 @@ class WildTrainHook(Hook):
             self._write(runner.epoch, metrics or {})
 
     def _write(self, epoch: int, metrics: dict) -> None:
-        row = finite({**(self.pending or {}), **metrics})
-        self.pending = None
-        self.metrics_log.write(epoch, row)
-        self.last = row
-        self.epochs_logged += 1
-        self.run.log_metrics(row, step=epoch)
-        log.info("epoch %d: %s", epoch, ", ".join(f"{k}={v:.4g}" for k, v in row.items()))
+        train, self.pending = self.pending or {}, None
+        self.t.epoch(epoch, finite_metrics(metrics, clean_key), train=train, lr=self.lr)

@@ -1,34 +1,36 @@
 """`wt-yolo fit`: train an Ultralytics YOLO detector on a dataset manifest.
 
-The recipe, in order: read the dataset, resolve the model (offline), open the
-output (`DIR.partial`), start or resume the one MLflow run, train with
-Ultralytics into `DIR.partial/train` (our callbacks append `metrics.jsonl` and
-log each epoch to MLflow), then record best and last weights, the config and
-the final validation metrics in the run manifest, written last.
+The harness (`wt_core.training`) owns the output, resume state, metrics.jsonl,
+MLflow run and run manifest; this module supplies Ultralytics' loop and one
+callback. Ultralytics trains into `DIR.partial/train`; the callback hands each
+epoch to the harness from inside `trainer.validate`, before Ultralytics saves
+its weights, so best.pt follows the harness's selection metric (by default
+Ultralytics' own `fitness`).
 """
 
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 from typing import Any
 
-from wt_core import console, offline
-from wt_core.invocation import command, current
+from wt_core import offline
+from wt_core.errors import BadInput
+from wt_core.invocation import command
 from wt_core.manifest import RunManifest
-from wt_core.manifest_io import build
-from wt_core.metrics_log import MetricsLog, finite_metrics
-from wt_core.mlflow_process import MlflowProcess, mlflow_helper
-from wt_core.outputs import Output
+from wt_core.metrics_log import finite_metrics
+from wt_core.training import ANY, MORE, Select, TrainerSpec, Training, deprecated_option
 
 from wt_yolo.args import UltralyticsArgs
 from wt_yolo.data import check_trainable, read_detect_dataset, yolo_data_yaml
 from wt_yolo.model import resolve_model
 
-log = console.get_logger("wt-yolo")
 TRAIN_DIR = "train"  # Ultralytics' save_dir inside the partial output
-STATE = "wt-yolo-state.json"  # what --resume needs besides last.pt: the MLflow run id
+SPEC = TrainerSpec(
+    tool="wt-yolo", framework="yolo", task="detect", select=Select("fitness", "max"),
+    standard={"mAP50": "mAP50", "mAP50_95": "mAP50-95", "precision": "precision", "recall": "recall"},
+    may_change={"ultralytics.epochs": MORE, "device": ANY, "ultralytics.workers": ANY, "ultralytics.patience": ANY,
+                "ultralytics.plots": ANY, "ultralytics.save_period": ANY})
 
 
 def clean_metric_name(key: str) -> str:
@@ -43,166 +45,140 @@ def finite(metrics: dict) -> dict[str, float]:
     return finite_metrics(metrics, clean_metric_name)
 
 
-class EpochRecorder:
-    """Ultralytics callbacks: each finished epoch goes to metrics.jsonl and the MLflow run.
+class EpochCallback:
+    """Ultralytics callbacks that hand each finished epoch to the harness.
 
-    `on_fit_epoch_end` runs after every epoch and once more after training for
-    the final validation of best.pt; only an epoch is preceded by
-    `on_train_epoch_end`, which is how the two are told apart.
+    The epoch is recorded inside `trainer.validate` (wrapped at train start), so the harness decides which
+    weights are best before Ultralytics saves them: the fitness it returns is the selection metric's value.
+    An epoch without validation is recorded with its training losses at `on_fit_epoch_end`.
     """
 
-    def __init__(self, metrics_log: MetricsLog, run: MlflowProcess):
-        self.metrics_log = metrics_log
-        self.run = run
+    def __init__(self, t: Training, epochs: int):
+        self.t = t
+        self.epochs = epochs
         self.pending: int | None = None
-        self.final: dict[str, float] = {}
-        self.last_epoch: dict[str, float] = {}
-        self.epochs_logged = 0
+
+    def on_pretrain_routine_start(self, trainer) -> None:
+        if trainer.epochs < self.epochs:  # a resume that asks for more epochs (Ultralytics keeps the old count)
+            trainer.epochs = trainer.args.epochs = self.epochs
+
+    def on_train_start(self, trainer) -> None:
+        self.t.restart_after(trainer.start_epoch)
+        validate = trainer.validate
+
+        def validate_and_select():
+            metrics, fitness = validate()
+            if metrics is None or self.pending is None:
+                return metrics, fitness
+            rec = self._record(trainer, {**finite(metrics), "fitness": float(fitness)})
+            value = rec.row.get(SPEC.select.metric)
+            if value is None:
+                return metrics, fitness
+            best = self.t.best_value
+            sign = 1.0 if SPEC.select.mode == "max" else -1.0
+            trainer.best_fitness = sign * best if best is not None else None
+            return metrics, sign * value  # equal to best_fitness exactly when the harness chose this epoch
+
+        trainer.validate = validate_and_select
 
     def on_train_epoch_end(self, trainer) -> None:
-        self.pending = trainer.epoch
+        self.pending = trainer.epoch + 1  # epochs counted from 1, as in Ultralytics' results.csv
 
     def on_fit_epoch_end(self, trainer) -> None:
-        if self.pending is None:  # the final validation of best.pt
-            self.final = finite(trainer.metrics or {})
-            return
-        epoch = self.pending + 1  # epochs counted from 1, as in Ultralytics' results.csv
-        self.pending = None
-        row = {**trainer.label_loss_items(trainer.tloss), **(trainer.metrics or {}), **(trainer.lr or {})}
-        if trainer.fitness is not None:
-            row["fitness"] = trainer.fitness
-        row = finite(row)
-        self.metrics_log.write(epoch, row)
-        self.last_epoch = row
-        self.epochs_logged += 1
-        self.run.log_metrics(row, step=epoch)
-        log.info("epoch %d: %s", epoch, ", ".join(f"{k}={v:.4g}" for k, v in row.items() if "/" not in k))
+        if self.pending is not None:  # not validated this epoch
+            self._record(trainer, {})
+
+    def _record(self, trainer, val: dict[str, float]):
+        epoch, self.pending = self.pending, None
+        return self.t.epoch(epoch, val, train=trainer.label_loss_items(trainer.tloss), lr=trainer.lr or None)
 
     def attach(self, model) -> None:
-        model.add_callback("on_train_epoch_end", self.on_train_epoch_end)
-        model.add_callback("on_fit_epoch_end", self.on_fit_epoch_end)
+        for event in ("on_pretrain_routine_start", "on_train_start", "on_train_epoch_end", "on_fit_epoch_end"):
+            model.add_callback(event, getattr(self, event))
 
 
-def backfill_from_results_csv(csv_path: Path, metrics_log: MetricsLog, run: MlflowProcess) -> dict[str, float]:
-    """Epoch metrics from Ultralytics' results.csv when our callbacks did not run (DDP children)."""
-    if not csv_path.exists():
-        return {}
-    last: dict[str, float] = {}
-    with open(csv_path, newline="") as f:
+def results_csv_rows(path: Path) -> list[dict[str, Any]]:
+    """Epoch rows of Ultralytics' results.csv, for when the callbacks did not run (DDP children)."""
+    if not path.exists():
+        return []
+    rows = []
+    with open(path, newline="") as f:
         for rec in csv.DictReader(f):
             rec = {k.strip(): v for k, v in rec.items()}
             epoch = int(float(rec.pop("epoch")))
             rec.pop("time", None)
-            last = finite(rec)
-            metrics_log.write(epoch, last)
-            run.log_metrics(last, step=epoch)
-    return last
+            rows.append({"epoch": epoch, **finite(rec)})
+    return rows
 
 
-def _train(model_spec: str, data_yaml: Path, out: Output, u: UltralyticsArgs, recorder: EpochRecorder,
-           state_file: Path) -> Any:
-    """Start Ultralytics' training, or continue it from last.pt when resuming.
-
-    Ultralytics is imported and the model built while the MLflow helper starts the run; its id is
-    waited for only when it is written to `state_file`, just before training starts.
-    """
+def _train(t: Training, model_spec: str, data_yaml: Path, u: UltralyticsArgs, device: str | None) -> Any:
+    """Start Ultralytics' training, or continue it from last.pt when resuming."""
     from ultralytics import YOLO
 
-    last = out.dir / TRAIN_DIR / "weights" / "last.pt"
-    if out.resumed and last.exists():
-        import torch
-
-        ckpt = torch.load(last, map_location="cpu", weights_only=False)
-        done = int(ckpt.get("epoch", -1)) + 1
-        log.info("resuming from %s after %d epochs", last, done)
-        recorder.metrics_log.truncate_after(done)
-        recorder.run.log_missing_epochs(recorder.metrics_log.read())
+    last = t.dir / TRAIN_DIR / "weights" / "last.pt"
+    if t.resumed and last.exists():
         model = YOLO(str(last))
-        # Ultralytics restores every argument from the checkpoint; data is the view path (same dataset)
-        train_kwargs = {"resume": str(last), "data": str(data_yaml), "workers": u.workers, "device": u.device}
+        # Ultralytics restores every argument from the checkpoint; the harness has checked that only these changed
+        kwargs = {"resume": str(last), "data": str(data_yaml), "workers": u.workers, "device": device,
+                  "patience": u.patience, "plots": u.plots, "save_period": u.save_period}
     else:
-        if out.resumed:  # killed before the first epoch ended: start this run's training over
-            log.info("no last.pt yet in %s: starting the training over", out.dir)
-            recorder.metrics_log.path.unlink(missing_ok=True)
+        if t.resumed:
+            t.log_restart()
         model = YOLO(model_spec)
-        train_kwargs = {"data": str(data_yaml), "project": str(out.dir), "name": TRAIN_DIR, "exist_ok": True,
-                        **u.to_train_kwargs()}
-    state_file.write_text(json.dumps({"mlflow_run_id": recorder.run.tracking.run_id}))
-    recorder.attach(model)
-    model.train(**train_kwargs)
-    return model
+        kwargs = {"data": str(data_yaml), "project": str(t.dir), "name": TRAIN_DIR, "exist_ok": True,
+                  **u.to_train_kwargs(), "device": device}
+    EpochCallback(t, u.epochs).attach(model)
+    model.train(**{k: v for k, v in kwargs.items() if v is not None})
+    return model.trainer
 
 
 @command("wt-yolo", "fit")
-def fit(data: str, model: str = "yolo11n.yaml", ultralytics: UltralyticsArgs = UltralyticsArgs(),
-        out: Path | None = None, overwrite: bool = False, resume: bool = False, experiment: str = "wt-yolo",
-        run_name: str | None = None) -> RunManifest:
+def fit(dataset: str | None = None, model: str = "yolo11n.yaml", ultralytics: UltralyticsArgs = UltralyticsArgs(),
+        device: str | None = None, out: Path | None = None, overwrite: bool = False, resume: bool = False,
+        experiment: str = "wt-yolo", run_name: str | None = None, data: str | None = None) -> RunManifest:
     """Train an Ultralytics YOLO detector on a detection dataset manifest.
 
     One MLflow run records the config as params, the metrics of every epoch, best.pt, the config and
-    the run manifest. Several GPUs: `--ultralytics.device 0,1` trains with Ultralytics' own DDP.
+    the run manifest. Several GPUs: `--device 0,1` trains with Ultralytics' own DDP.
 
     Args:
-        data: The detection dataset manifest (file, directory, or '-' to read its path from stdin).
+        dataset: The detection dataset manifest (file, directory, or '-' to read its path from stdin).
         model: A model yaml (`yolo11n.yaml`: from scratch), a weights file, or a pretrained name
             (`yolo11n.pt`) found in the current directory or WT_HOME/weights; nothing is downloaded.
         ultralytics: Ultralytics' train arguments, passed through unchanged.
+        device: 'cpu', '0', '0,1' (several GPUs through Ultralytics' DDP), 'mps'; default: Ultralytics picks.
         out: The output directory (default runs/yolo/fit/<id>).
         overwrite: Replace an existing output directory.
-        resume: Continue an interrupted run (same --out) from its last.pt.
+        resume: Continue an interrupted run (same --out) from its last.pt; only more epochs, the device, workers,
+            patience, plots and save_period may change.
         experiment: The MLflow experiment name.
         run_name: The MLflow run name (default: the output directory's name).
+        data: Deprecated spelling of --dataset.
     """
     offline.apply()
     if isinstance(ultralytics, dict):  # called from Python with a plain dict
         ultralytics = UltralyticsArgs(**ultralytics)
-    with mlflow_helper() as run:  # imports mlflow in its own process while the inputs are checked
-        ds = read_detect_dataset(data)
+    dataset = deprecated_option("data", data, "dataset", dataset)
+    device = deprecated_option("ultralytics.device", ultralytics.device, "device", device)
+    if dataset is None:
+        raise BadInput("a dataset manifest is required", None, "dataset")
+    with Training(SPEC) as t:  # the MLflow helper imports mlflow in its own process while the inputs are checked
+        ds = read_detect_dataset(dataset)
         train_split, val_split = check_trainable(ds)
         model_spec = resolve_model(model)
-        output = Output("wt-yolo", "fit", out, overwrite=overwrite, resume=resume)
-        data_yaml = yolo_data_yaml(ds)
-        state_file = output.dir / STATE
-        state = json.loads(state_file.read_text()) if output.resumed and state_file.exists() else {}
-        metrics_log = MetricsLog(output.dir)
-        config = current().config
-        run.start(experiment, run_name or output.final.name, params=config,
-                  tags={"wt.dataset_id": ds.id, "wt.command": "wt-yolo fit", "wt.output": str(output.final)},
-                  run_id=state.get("mlflow_run_id"))
-        recorder = EpochRecorder(metrics_log, run)
-        trained = _train(model_spec, data_yaml, output, ultralytics, recorder, state_file)
-        trainer = trained.trainer
-        if recorder.epochs_logged == 0 and not metrics_log.read():
-            recorder.last_epoch = backfill_from_results_csv(Path(trainer.csv), metrics_log, run)
-        final = recorder.final or recorder.last_epoch
-        weights_dir = output.dir / TRAIN_DIR / "weights"
-        if not (weights_dir / "best.pt").exists():
-            raise RuntimeError(f"Ultralytics finished without writing {weights_dir / 'best.pt'}")
-        for role in ("best", "last"):
-            output.add(role, f"{TRAIN_DIR}/weights/{role}.pt")
-        if (Path(trainer.csv)).exists():
-            output.add("results", f"{TRAIN_DIR}/{Path(trainer.csv).name}")
-        metrics_log.path.touch()
-        output.add("metrics", metrics_log.path.name)
-        import yaml
-
-        output.path("config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-        output.add("config", "config.yaml")
-        run.log_metrics({f"final/{k}": v for k, v in final.items()})
-        state_file.unlink(missing_ok=True)
-        manifest = build(RunManifest, id=output.id, parents=[ds], framework="yolo", task="detect",
-                         classes=list(ds.classes), dataset_id=ds.id, weights={"best": "best", "last": "last"},
-                         imgsz=int(trainer.args.imgsz), metrics=final, tracking=run.tracking,
-                         details={"model": model, "train_split": train_split, "val_split": val_split,
-                                  "epochs": int(trainer.epoch) + 1,
-                                  "ultralytics_version": _ultralytics_version(),
-                                  "train_args": {k: _plain(v) for k, v in vars(trainer.args).items()
-                                                 if k not in _OURS}})
-        manifest = output.commit(manifest)
-        for name in ("best", "config"):
-            run.log_artifact(manifest.artifact_path(name))
-        run.log_artifact(manifest.path)
-    return manifest
+        t.open(ds, ds.classes, out=out, overwrite=overwrite, resume=resume, experiment=experiment, run_name=run_name)
+        trainer = _train(t, model_spec, yolo_data_yaml(ds), ultralytics, device)
+        if not t.rows:  # Ultralytics' DDP trained in child processes our callbacks never saw
+            t.backfill(results_csv_rows(Path(trainer.csv)))
+        weights = f"{TRAIN_DIR}/weights"
+        if not (t.dir / weights / "best.pt").exists():
+            raise RuntimeError(f"Ultralytics finished without writing {t.dir / weights / 'best.pt'}")
+        artifacts = {"results": f"{TRAIN_DIR}/{Path(trainer.csv).name}"} if Path(trainer.csv).exists() else {}
+        return t.finish({"best": f"{weights}/best.pt", "last": f"{weights}/last.pt"}, imgsz=int(trainer.args.imgsz),
+                        artifacts=artifacts,
+                        details={"model": model, "train_split": train_split, "val_split": val_split,
+                                 "ultralytics_version": _ultralytics_version(),
+                                 "train_args": {k: _plain(v) for k, v in vars(trainer.args).items() if k not in _OURS}})
 
 
 _OURS = {"project", "name", "save_dir", "resume", "exist_ok", "mode"}  # set by wt-yolo (paths of the .partial dir)

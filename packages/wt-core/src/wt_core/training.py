@@ -1,0 +1,428 @@
+"""One harness for every training command: output, resume state, metrics.jsonl, MLflow, config, run manifest.
+
+Modelled on TorchGeo's `BaseTask`: what every trainer shares lives here once;
+wt-yolo, wt-mmdet and wt-cls fit supply only their framework's loop and one
+callback that hands each finished epoch to the harness. So a run means the
+same whatever trained it.
+
+The shape of every fit:
+
+    spec = TrainerSpec(tool="wt-yolo", framework="yolo", task="detect", standard=DETECT_NAMES_OF_YOLO,
+                       select=Select("fitness", "max"), may_change={"ultralytics.epochs": MORE, "device": ANY})
+    with Training(spec) as t:            # the MLflow helper process starts importing mlflow now
+        ds = read_dataset(dataset)       # check the inputs: a bad input here leaves nothing behind
+        t.open(ds, ds.classes, out=out, overwrite=overwrite, resume=resume, experiment=..., run_name=...)
+        ...                              # build the framework's model and loop; its callback calls
+        t.restart_after(done)            #   once, when training starts (done: epochs in the checkpoint)
+        t.epoch(n, val={...}, train={...}, lr={...})   # once per finished epoch -> EpochRecord
+        return t.finish(weights={"best": "w/best.pt", "last": "w/last.pt"}, imgsz=..., details={...})
+
+What the harness owns:
+
+- **Output**: `DIR.partial` (`t.dir`), renamed into place by `finish` after the
+  manifest is written last. A bad input raised before training started (no
+  `restart_after` yet) in a fresh run removes the partial directory again.
+- **Resume state**: one file, `wt-state.json` in the partial directory: the
+  MLflow run id, the dataset id and the resolved config of the interrupted
+  run. On `--resume` the new config is compared with it key by key (dotted
+  names). A key in `spec.may_change` may differ (`MORE`: only a larger number,
+  such as more epochs; `ANY`: any value, such as the device or the loader's
+  worker count); the changes are recorded in the manifest's
+  `details.changed_on_resume`. Any other difference, or another dataset, is
+  refused with exit 2 and one line naming the option.
+- **metrics.jsonl**: one row per epoch, `{"epoch": n, <validation metrics>,
+  <standard names>, "train/<loss>": ..., "lr...": ..., "epoch_s": ...}`. A
+  resumed run keeps the rows of the epochs its checkpoint holds
+  (`restart_after`) and logs to MLflow those the run lacks (a kill can land
+  between the two writes).
+- **Epoch hooks**: `t.add_epoch_hook(fn)`; `fn(epoch, row)` runs before the
+  row is written or logged and may return metrics to add to it (validation
+  metrics, e.g. a full-image validation's `full/mAP50`). They take part in the
+  selection like any other metric.
+- **Selection**: `Select(metric, mode)` names the metric that picks the best
+  weights. `t.epoch` answers `is_best` (strictly better than every earlier
+  epoch, so the earliest of equal epochs wins, as in Ultralytics, Lightning and
+  mmengine); the trainer's callback saves its best weights when it is true.
+- **MLflow**: exactly one run, logged from a helper process
+  (`wt_core.mlflow_process`) whose `import mlflow` overlaps the trainer's own
+  imports. The resolved config as params; the tags `wt.tool`, `wt.command`,
+  `wt.framework`, `wt.task`, `wt.dataset_id`, `wt.output`; every epoch row as
+  metrics at step `epoch`; the best epoch's metrics as `best/<name>`; the
+  best weights, `config.yaml`, `metrics.jsonl` and the run manifest as
+  artifacts. A kill -9 leaves the run KILLED; `--resume` reopens it.
+- **Config artifact**: `config.yaml`, the resolved config exactly as
+  `--config` takes it back.
+- **Run manifest**: `metrics` is the validation of the weights the run
+  selected as best (the selected epoch's row without `train/*`, `lr*` and
+  `epoch_s`), with the standard names of its task beside the framework's own
+  keys: detection `mAP50`, `mAP50_95`, `precision`, `recall`; classification
+  `acc`, `f1_macro` (a name is present when the framework measures it).
+  `details` adds `select`, `best_epoch`, `epochs`, `resumed` and
+  `changed_on_resume` to the trainer's own details.
+- **Several processes** (Lightning's DDP): only global rank 0 writes files and
+  talks to MLflow; other ranks find the partial directory through the
+  `WT_TRAINING_DIR` variable rank 0 sets before the framework launches them,
+  and their `epoch`/`finish` calls record nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from wt_core import console, invocation
+from wt_core.errors import BadInput
+from wt_core.jsonable import to_jsonable
+from wt_core.manifest import ManifestBase, RunManifest
+from wt_core.manifest_io import build
+from wt_core.metrics_log import METRICS_FILE, MetricsLog, finite_metrics
+from wt_core.outputs import PARTIAL, Output
+
+log = console.get_logger("wt-core")
+STATE_FILE = "wt-state.json"
+CONFIG_FILE = "config.yaml"
+DIR_ENV = "WT_TRAINING_DIR"  # rank 0's partial directory, inherited by the ranks a framework launches
+STANDARD_NAMES = {"detect": ("mAP50", "mAP50_95", "precision", "recall"), "classify": ("acc", "f1_macro")}
+MORE, ANY = "more", "any"  # how an option may change on --resume
+ALWAYS_MAY_CHANGE = {"resume": ANY, "overwrite": ANY, "out": ANY, "dataset": ANY}  # dataset: compared by id
+
+
+@dataclass(frozen=True)
+class Select:
+    """The metric that selects the best weights, and whether larger (`max`) or smaller (`min`) is better."""
+
+    metric: str
+    mode: Literal["max", "min"] = "max"
+
+    def better(self, value: float, than: float | None) -> bool:
+        return than is None or (value > than if self.mode == "max" else value < than)
+
+
+@dataclass
+class TrainerSpec:
+    """What a trainer tells the harness about itself."""
+
+    tool: str
+    framework: Literal["yolo", "mmdet", "cls"]
+    task: Literal["detect", "classify"]
+    select: Select
+    standard: dict[str, str] = field(default_factory=dict)
+    """Standard name -> the framework's key for it (e.g. 'mAP50_95': 'mAP50-95')."""
+    may_change: dict[str, str] = field(default_factory=dict)
+    """Dotted config keys that may differ on --resume: MORE (only a larger number) or ANY."""
+
+
+@dataclass
+class EpochRecord:
+    epoch: int
+    row: dict[str, float]
+    is_best: bool
+
+
+def rank() -> int:
+    """This process's global rank under DDP (0 when not distributed)."""
+    for key in ("RANK", "SLURM_PROCID", "LOCAL_RANK"):
+        if os.environ.get(key, "").isdigit():
+            return int(os.environ[key])
+    return 0
+
+
+def flat(config: Any, prefix: str = "") -> dict[str, Any]:
+    """A nested config as dotted keys (an empty section is a value)."""
+    if not isinstance(config, dict) or not config:
+        return {prefix.rstrip("."): config} if prefix else {}
+    out: dict[str, Any] = {}
+    for k, v in config.items():
+        out.update(flat(v, f"{prefix}{k}."))
+    return out
+
+
+def is_validation_key(key: str) -> bool:
+    """Whether a metrics.jsonl key is a validation metric (not a training loss, a learning rate or a time)."""
+    return not (key == "epoch" or key == "epoch_s" or key.startswith(("train/", "lr")))
+
+
+class Training:
+    """One training command's harness (see the module docstring)."""
+
+    def __init__(self, spec: TrainerSpec):
+        self.spec = spec
+        self.log = console.get_logger(spec.tool)
+        self.rank = rank()
+        self.run = None
+        if self.rank == 0:
+            from wt_core.mlflow_process import MlflowProcess
+
+            self.run = MlflowProcess()
+        self.output: Output | None = None
+        self.dir: Path | None = None
+        self.resumed = False
+        self.changed: dict[str, dict[str, Any]] = {}
+        self.dataset: ManifestBase | None = None
+        self.classes: list[str] = []
+        self.config: dict[str, Any] = {}
+        self.started_training = False
+        self.hooks: list[Callable[[int, dict[str, float]], dict[str, float] | None]] = []
+        self.rows: list[dict[str, Any]] = []
+        self._best: dict[str, Any] | None = None
+        self._epoch_started = time.perf_counter()
+        self.metrics_log: MetricsLog | None = None
+
+    # ---- the block -----------------------------------------------------------------------------------------
+
+    def __enter__(self) -> Training:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self.run is None:
+            return
+        if exc_type is None:
+            status = "FINISHED"
+        elif issubclass(exc_type, KeyboardInterrupt):
+            status = "KILLED"
+        else:
+            status = "FAILED"
+        if exc_type is not None and issubclass(exc_type, BadInput) and self.output is not None \
+                and not self.resumed and not self.started_training:
+            self.output.discard()  # refused before any training: leave nothing behind
+        if not self.run.requested:
+            self.run.abandon()
+            return
+        try:
+            self.run.end(status)
+        except Exception:
+            if exc_type is None:
+                raise  # otherwise the error that stopped the block is the one to report
+
+    # ---- opening -------------------------------------------------------------------------------------------
+
+    def open(self, dataset: ManifestBase, classes: list[str], *, out: str | Path | None, overwrite: bool,
+             resume: bool, experiment: str, run_name: str | None) -> Path:
+        """Open the output (or continue it), check a resume's options, start or reopen the MLflow run."""
+        self.dataset, self.classes = dataset, list(classes)
+        self.config = invocation.current().config
+        if self.rank > 0:
+            shared = os.environ.get(DIR_ENV)
+            if not shared and out is None:
+                raise BadInput("several processes need a shared output: pass --out", None, "out")
+            final = Path(out).expanduser().absolute() if not shared else None
+            self.dir = Path(shared) if shared else final.with_name(final.name + PARTIAL)
+            return self.dir
+        self.output = Output(self.spec.tool, "fit", out, overwrite=overwrite, resume=resume)
+        self.dir = self.output.dir
+        self.resumed = self.output.resumed
+        os.environ[DIR_ENV] = str(self.dir)
+        state = self._read_state()
+        if self.resumed:
+            self.changed = self._check_resume(state)
+        self.metrics_log = MetricsLog(self.dir)
+        self._write_state(state.get("mlflow_run_id"))
+        tags = {"wt.tool": self.spec.tool, "wt.command": f"{self.spec.tool} fit", "wt.framework": self.spec.framework,
+                "wt.task": self.spec.task, "wt.dataset_id": dataset.id, "wt.output": str(self.output.final)}
+        self.run.start(experiment, run_name or self.output.final.name, params=self.config, tags=tags,
+                       run_id=state.get("mlflow_run_id"))
+        return self.dir
+
+    @property
+    def state_file(self) -> Path:
+        return self.dir / STATE_FILE
+
+    def _read_state(self) -> dict[str, Any]:
+        if not self.resumed or not self.state_file.is_file():
+            return {}
+        try:
+            return json.loads(self.state_file.read_text())
+        except ValueError:
+            return {}
+
+    def _write_state(self, run_id: str | None) -> None:
+        state = {"tool": self.spec.tool, "mlflow_run_id": run_id, "dataset_id": self.dataset.id,
+                 "config": to_jsonable(self.config)}
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=2))
+        os.replace(tmp, self.state_file)
+
+    def _check_resume(self, state: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """The options that changed since the interrupted run, when all of them may; else BadInput naming one."""
+        if "config" not in state:
+            self.log.warning("%s has no record of the interrupted run's options: they are not checked", self.dir)
+            return {}
+        if state.get("dataset_id") not in (None, self.dataset.id):
+            raise BadInput(f"--dataset is another dataset ({self.dataset.id}) than the interrupted run's "
+                           f"({state['dataset_id']}); only a new run (without --resume) can train on it",
+                           self.state_file, "dataset")
+        old, new = flat(state["config"]), flat(to_jsonable(self.config))
+        rules = {**ALWAYS_MAY_CHANGE, **self.spec.may_change}
+        changed: dict[str, dict[str, Any]] = {}
+        for key in sorted(old.keys() | new.keys()):
+            a, b = old.get(key), new.get(key)
+            if a == b:
+                continue
+            rule = rules.get(key) or next((r for k, r in rules.items() if key.startswith(k + ".")), None)
+            if rule == ANY or (rule == MORE and isinstance(a, (int, float)) and isinstance(b, (int, float))
+                               and b >= a):
+                if key not in ALWAYS_MAY_CHANGE:
+                    changed[key] = {"from": a, "to": b}
+                continue
+            allowed = ", ".join(k + (" (larger)" if r == MORE else "") for k, r in self.spec.may_change.items())
+            raise BadInput(f"--{key} differs from the interrupted run's ({a!r} there, {b!r} now); --resume may "
+                           f"change only {allowed}", self.state_file, key)
+        if changed:
+            self.log.info("resuming with changed options: %s",
+                     ", ".join(f"{k} {v['from']!r} -> {v['to']!r}" for k, v in changed.items()))
+        return changed
+
+    # ---- epochs --------------------------------------------------------------------------------------------
+
+    def add_epoch_hook(self, fn: Callable[[int, dict[str, float]], dict[str, float] | None]) -> None:
+        """`fn(epoch, row)` runs before each epoch row is written; the metrics it returns join the row."""
+        self.hooks.append(fn)
+
+    def restart_after(self, done: int) -> None:
+        """Training starts after `done` epochs (0: from scratch): keep those rows, log those MLflow lacks."""
+        self.started_training = True
+        if self.rank > 0:
+            return
+        self.rows = [r for r in self.metrics_log.read() if int(r["epoch"]) <= done]
+        self.metrics_log.path.write_text("".join(json.dumps(r) + "\n" for r in self.rows))
+        self._best = None
+        for row in self.rows:
+            self._consider(row)
+        if done:
+            self.log.info("resuming after epoch %d", done)
+            self.run.log_missing_epochs(self.rows)
+        self._write_state(self.run.tracking.run_id)  # waits for the run, now that the framework is ready
+        self._epoch_started = time.perf_counter()
+
+    def log_restart(self) -> None:
+        """A resumed run whose framework left no checkpoint yet: its training starts over."""
+        self.log.info("no checkpoint yet in %s: the training starts over", self.dir)
+
+    def epoch(self, epoch: int, val: dict[str, Any], train: dict[str, Any] | None = None,
+              lr: dict[str, Any] | float | None = None) -> EpochRecord:
+        """Record a finished epoch: hooks, standard names, metrics.jsonl, MLflow; whether it is the best so far."""
+        row: dict[str, float] = finite_metrics(val)
+        for k, v in finite_metrics(train or {}).items():
+            row[k if k.startswith("train/") else f"train/{k}"] = v
+        if isinstance(lr, dict):
+            row.update({k if k.startswith("lr") else f"lr/{k}": v for k, v in finite_metrics(lr).items()})
+        elif lr is not None:
+            row["lr"] = float(lr)
+        if self.rank > 0:
+            return EpochRecord(epoch, row, False)
+        for hook in self.hooks:
+            row.update(finite_metrics(hook(epoch, dict(row)) or {}))
+        for std, key in self.spec.standard.items():
+            if std not in row and key in row:
+                row[std] = row[key]
+        now = time.perf_counter()
+        row["epoch_s"] = now - self._epoch_started
+        self._epoch_started = now
+        self.rows = [r for r in self.rows if int(r["epoch"]) < epoch]
+        self.metrics_log.write(epoch, row)
+        full = {"epoch": epoch, **row}
+        self.rows.append(full)
+        is_best = self._consider(full)
+        self.run.log_metrics(row, step=epoch)
+        shown = {k: round(v, 4) for k, v in row.items() if is_validation_key(k) and "." not in k}
+        self.log.info("epoch %d: %s%s", epoch, shown, " (best)" if is_best else "")
+        return EpochRecord(epoch, row, is_best)
+
+    def backfill(self, rows: list[dict[str, Any]]) -> None:
+        """Epoch rows the callback never saw (a framework's DDP children), e.g. read from its results file."""
+        have = {int(r["epoch"]) for r in self.rows}
+        for r in rows:
+            e = int(r["epoch"])
+            if e not in have:
+                self.epoch(e, {k: v for k, v in r.items() if k != "epoch" and is_validation_key(k)},
+                           train={k: v for k, v in r.items() if k.startswith("train/")},
+                           lr={k: v for k, v in r.items() if k.startswith("lr")})
+
+    def _consider(self, row: dict[str, Any]) -> bool:
+        value = row.get(self.spec.select.metric)
+        if value is None:
+            return False
+        if self._best is None or self.spec.select.better(float(value), self._best[self.spec.select.metric]):
+            self._best = row
+            return True
+        return False
+
+    @property
+    def best(self) -> dict[str, Any] | None:
+        """The selected epoch's row (None while no epoch has the selection metric)."""
+        return self._best
+
+    @property
+    def best_value(self) -> float | None:
+        return None if self._best is None else float(self._best[self.spec.select.metric])
+
+    # ---- finishing -----------------------------------------------------------------------------------------
+
+    def finish(self, weights: dict[str, str], *, imgsz: int | None, details: dict[str, Any],
+               artifacts: dict[str, str] | None = None) -> RunManifest | None:
+        """Write config.yaml and the run manifest (last), move the output into place, log the artifacts."""
+        if self.rank > 0:
+            return None
+        import yaml
+
+        out = self.output
+        for role, rel in weights.items():
+            out.add(role, rel)
+        for name, rel in (artifacts or {}).items():
+            out.add(name, rel)
+        self.metrics_log.path.touch()
+        out.add("metrics", METRICS_FILE)
+        out.path(CONFIG_FILE).write_text(yaml.safe_dump(to_jsonable(self.config), sort_keys=False))
+        out.add("config", CONFIG_FILE)
+        best = self._best
+        if best is None and self.rows:
+            self.log.warning("no epoch has the selection metric %r: the run's metrics are its last epoch's",
+                        self.spec.select.metric)
+            best = self.rows[-1]
+        metrics = {k: float(v) for k, v in (best or {}).items() if is_validation_key(k) and v is not None}
+        if metrics:
+            self.run.log_metrics({f"best/{k}": v for k, v in metrics.items()})
+        manifest = build(RunManifest, id=out.id, parents=[self.dataset], framework=self.spec.framework,
+                         task=self.spec.task, classes=self.classes, dataset_id=self.dataset.id,
+                         weights={role: role for role in weights}, imgsz=imgsz, metrics=metrics,
+                         tracking=self.run.tracking,
+                         details={**details, "select": {"metric": self.spec.select.metric,
+                                                        "mode": self.spec.select.mode},
+                                  "best_epoch": None if best is None else int(best["epoch"]),
+                                  "epochs": len(self.rows), "resumed": self.resumed,
+                                  "changed_on_resume": self.changed})
+        self.state_file.unlink(missing_ok=True)
+        manifest = out.commit(manifest)
+        os.environ.pop(DIR_ENV, None)
+        self.run.log_artifact(manifest.artifact_path("best"), "weights")
+        for name in ("config", "metrics"):
+            self.run.log_artifact(manifest.artifact_path(name))
+        self.run.log_artifact(manifest.path)
+        best_line = f"{self.spec.select.metric} = {self.best_value:.4g} at epoch {best['epoch']}" if self._best else ""
+        self.log.info("finished %d epochs%s", len(self.rows), f"; best {best_line}" if best_line else "")
+        return manifest
+
+
+def deprecated_option(old_key: str, old_value: Any, new_key: str, new_value: Any) -> Any:
+    """The value of an option given under its old spelling (with one deprecation line on stderr), else the new one's.
+
+    The recorded config keeps only the new key, so the manifest, config.yaml and the resume check see one
+    spelling. Keys are dotted (`ultralytics.device`).
+    """
+    if old_value is None:
+        return new_value
+    log.warning("--%s is deprecated; use --%s", old_key, new_key)
+    cfg = invocation.current().config
+    *parents, last = old_key.split(".")
+    section = cfg
+    for p in parents:
+        section = section.get(p) if isinstance(section, dict) else None
+    if isinstance(section, dict):
+        section.pop(last, None) if not parents else section.__setitem__(last, None)
+    cfg[new_key] = to_jsonable(old_value)
+    return old_value
