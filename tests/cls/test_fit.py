@@ -13,7 +13,12 @@ def test_two_epochs_on_separable_classes_reach_val_accuracy_0_8(trained):
     rows = read_metrics(Path(trained["_path"]).parent)
     assert [r["epoch"] for r in rows] == [1, 2]
     assert rows[-1]["val/acc"] >= 0.8, rows
-    assert trained["metrics"]["val/f1_macro"] == max(r["val/f1_macro"] for r in rows)  # the best epoch's
+    best = next(r for r in rows if r["val/f1_macro"] == max(r["val/f1_macro"] for r in rows))  # the first best
+    assert trained["details"]["best_epoch"] == best["epoch"]
+    assert trained["metrics"]["val/f1_macro"] == best["val/f1_macro"]
+    # the standard names of classification beside Lightning's keys, validation metrics only
+    assert trained["metrics"]["f1_macro"] == best["val/f1_macro"] and trained["metrics"]["acc"] == best["val/acc"]
+    assert not any(k.startswith(("train/", "lr")) for k in trained["metrics"])
 
 
 def test_run_manifest_names_dataset_weights_and_preprocessing(trained, sep_ds):
@@ -41,7 +46,9 @@ def test_one_mlflow_run_with_params_epoch_metrics_and_artifacts(trained):
     history = client.get_metric_history(run.info.run_id, "val/acc")
     assert sorted(m.step for m in history) == [1, 2]
     names = {a.path for a in client.list_artifacts(run.info.run_id)}
-    assert {"weights", "metrics.jsonl", "manifest.json", "config.json"} <= names
+    assert {"weights", "metrics.jsonl", "manifest.json", "config.yaml"} <= names
+    assert run.data.tags["wt.command"] == "wt-cls fit" and run.data.tags["wt.task"] == "classify"
+    assert run.data.metrics["best/acc"] == trained["metrics"]["acc"]
 
 
 def test_checkpoint_alone_rebuilds_the_predictor(trained, sep_ds):

@@ -41,7 +41,7 @@ def retina(tmp_path_factory, small_ds) -> dict:
     """A 2-epoch RetinaNet run: killed (SIGKILL) after epoch 1, then resumed. Returns what happened."""
     base = tmp_path_factory.mktemp("mmdet-run")
     out = base / "run"
-    args = ["fit", "--data", small_ds, "--model", "retinanet_r18_fpn", "--train.epochs", "2", *FIT_ARGS,
+    args = ["fit", "--dataset", small_ds, "--model", "retinanet_r18_fpn", "--train.epochs", "2", *FIT_ARGS,
             "--cfg_options", json.dumps(SMALL_RETINANET), "--out", out]
     proc = subprocess.Popen([tool_path("wt-mmdet"), *map(str, args)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, cwd=base, env=os.environ.copy())

@@ -20,7 +20,7 @@ def test_help_imports_no_heavy_library():
 
 
 def test_print_config_round_trips(tmp_path):
-    proc = run_cli("wt-mmdet", "fit", "--data", "x", "--train.epochs", "3", "--print_config")
+    proc = run_cli("wt-mmdet", "fit", "--dataset", "x", "--train.epochs", "3", "--print_config")
     assert proc.returncode == 0 and "epochs: 3" in proc.stdout
     (tmp_path / "fit.yaml").write_text(proc.stdout)
     again = run_cli("wt-mmdet", "fit", "--config", tmp_path / "fit.yaml", "--print_config")

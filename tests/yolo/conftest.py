@@ -44,12 +44,12 @@ def yolo_data(tmp_path_factory) -> SimpleNamespace:
 
 @pytest.fixture(scope="session")
 def trained(yolo_data, tmp_path_factory) -> SimpleNamespace:
-    """A 2-epoch yolo11n run on the tiles: killed (SIGKILL) after epoch 1, then resumed to the end."""
+    """A yolo11n run on the tiles planned for 2 epochs: killed (SIGKILL) after epoch 1, resumed with 3 epochs."""
     base = tmp_path_factory.mktemp("yolo-run")
     log = base / "nonet.jsonl"
     out = base / "run"
     partial = out.with_name("run.partial")
-    cmd = [tool_path("wt-yolo"), "fit", "--data", str(yolo_data.tiles), "--model", "yolo11n.yaml", *QUICK,
+    cmd = [tool_path("wt-yolo"), "fit", "--dataset", str(yolo_data.tiles), "--model", "yolo11n.yaml", *QUICK,
            "--out", str(out)]
     env = {**os.environ, **nonet_env(log)}
     # Ultralytics skips its own MLflow callback under pytest: hide pytest, so the test sees our settings do it
@@ -59,14 +59,16 @@ def trained(yolo_data, tmp_path_factory) -> SimpleNamespace:
         first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, env=env, cwd=base, text=True)
         deadline = time.monotonic() + 600
         metrics = partial / "metrics.jsonl"
+        last = partial / "train" / "weights" / "last.pt"
         while time.monotonic() < deadline and first.poll() is None:
-            if metrics.exists() and metrics.read_text().count("\n") >= 1:
+            if metrics.exists() and metrics.read_text().count("\n") >= 1 and last.exists():
+                time.sleep(1)  # epoch 1 is recorded before Ultralytics saves it: let last.pt be written whole
                 first.send_signal(signal.SIGKILL)
                 break
             time.sleep(0.2)
         first.wait(60)
     start = time.monotonic()
-    resumed = subprocess.run([*cmd, "--resume"], capture_output=True, text=True, env=env, cwd=base, timeout=900)
+    resumed = subprocess.run([*cmd, "--resume", "--ultralytics.epochs", "3"], capture_output=True, text=True, env=env, cwd=base, timeout=900)
     return SimpleNamespace(first=first, first_stderr=(base / "first.log").read_text(), resumed=resumed,
                            resume_seconds=time.monotonic() - start, out=out, partial=partial, log=log, base=base,
                            started_ms=started_ms)

@@ -20,7 +20,7 @@ def test_ultralytics_section_matches_ultralytics_defaults():
 
 
 def test_print_config_shows_every_train_argument_and_round_trips(tmp_path):
-    proc = wt_yolo("fit", "--data", "ds", "--ultralytics.epochs", "3", "--print_config")
+    proc = wt_yolo("fit", "--dataset", "ds", "--ultralytics.epochs", "3", "--print_config")
     assert proc.returncode == 0, proc.stderr
     cfg = yaml.safe_load(proc.stdout)
     assert cfg["ultralytics"]["epochs"] == 3

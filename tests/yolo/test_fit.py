@@ -1,4 +1,5 @@
-"""fit: a 2-epoch yolo11n run from scratch on tiles, killed with SIGKILL after epoch 1 and resumed."""
+"""fit: a yolo11n run from scratch on tiles, killed with SIGKILL after epoch 1, resumed with more epochs; resumes
+with changed options are refused."""
 
 from __future__ import annotations
 
@@ -7,18 +8,39 @@ import signal
 
 from wt_core.manifest_io import read_manifest
 from wt_core.metrics_log import read_metrics
-from yolo_helpers import assert_no_network, read_json, written
+from yolo_helpers import (
+    QUICK,
+    assert_bad_input,
+    assert_no_network,
+    read_json,
+    tool_path,
+    written,
+    wt_yolo,
+)
 
 
-def test_kill_9_then_resume_finishes_the_planned_epochs(trained):
+def test_kill_9_then_resume_with_more_epochs_trains_them(trained):
     assert trained.first.returncode == -signal.SIGKILL, trained.first_stderr[-2000:]
     m, d = written(trained.resumed)
     assert d == trained.out and not trained.partial.exists()
-    assert "resuming from" in trained.resumed.stderr
+    assert "resuming after epoch 1" in trained.resumed.stderr
     rows = read_metrics(d / "metrics.jsonl")
-    assert [r["epoch"] for r in rows] == [1, 2], rows  # epoch 1 not trained twice, epoch 2 done
-    assert {"train/box_loss", "mAP50", "mAP50-95", "fitness"} <= set(rows[-1])
-    assert m["details"]["epochs"] == 2
+    assert [r["epoch"] for r in rows] == [1, 2, 3], rows  # epoch 1 not trained twice, 2 and 3 trained
+    assert {"train/box_loss", "mAP50", "mAP50-95", "mAP50_95", "fitness"} <= set(rows[-1])
+    assert m["details"]["epochs"] == 3 and m["details"]["train_args"]["epochs"] == 3
+    assert m["details"]["changed_on_resume"] == {"ultralytics.epochs": {"from": 2, "to": 3}}
+
+
+def test_manifest_metrics_are_the_validation_of_the_selected_epoch(trained, run_dir):
+    m = read_json(run_dir / "manifest.json")
+    rows = read_metrics(run_dir / "metrics.jsonl")
+    best = max(rows, key=lambda r: r["fitness"])  # the selection metric: Ultralytics' fitness, first of equals
+    best = next(r for r in rows if r["fitness"] == best["fitness"])
+    assert m["details"]["best_epoch"] == best["epoch"] and m["details"]["select"] == {"metric": "fitness",
+                                                                                      "mode": "max"}
+    assert m["metrics"] == {k: v for k, v in best.items()
+                            if k not in ("epoch", "epoch_s") and not k.startswith(("train/", "lr"))}
+    assert m["metrics"]["mAP50_95"] == m["metrics"]["mAP50-95"]
 
 
 def test_run_manifest_records_weights_classes_metrics_and_lineage(trained, run_dir, yolo_data):
@@ -27,10 +49,10 @@ def test_run_manifest_records_weights_classes_metrics_and_lineage(trained, run_d
     assert run.classes == ["elephant", "giraffe", "zebra"]
     assert run.weights == {"best": "best", "last": "last"}
     assert run.imgsz == 320
-    assert {"mAP50", "mAP50-95", "precision", "recall"} <= set(run.metrics)
+    assert {"mAP50", "mAP50_95", "precision", "recall", "mAP50-95"} <= set(run.metrics)
     ds = read_json(yolo_data.tiles / "manifest.json")
     assert run.dataset_id == ds["id"] and run.parents[0].id == ds["id"]
-    assert run.producer.config["ultralytics"]["epochs"] == 2
+    assert run.producer.config["ultralytics"]["epochs"] == 3 and run.producer.config["device"] == "cpu"
     assert run.producer.config["ultralytics"]["lr0"] == 0.01  # defaults recorded too
     assert run.tracking is not None and run.tracking.run_id
 
@@ -57,10 +79,11 @@ def test_exactly_one_mlflow_run_with_metrics_per_epoch(trained, run_dir):
     assert r.info.status == "FINISHED"
     assert r.data.params["ultralytics.epochs"] == "2"
     steps = [mm.step for mm in client.get_metric_history(r.info.run_id, "mAP50")]
-    assert sorted(set(steps)) == [1, 2]
-    assert "final/mAP50" in r.data.metrics
+    assert sorted(set(steps)) == [1, 2, 3]
+    assert r.data.metrics["best/mAP50"] == run["metrics"]["mAP50"]
+    assert r.data.tags["wt.command"] == "wt-yolo fit" and r.data.tags["wt.framework"] == "yolo"
     names = {a.path for a in client.list_artifacts(r.info.run_id)}
-    assert {"best.pt", "manifest.json", "config.yaml"} <= names
+    assert {"weights", "manifest.json", "config.yaml", "metrics.jsonl"} <= names
     # Ultralytics' own MLflow callback stayed off: no other run, no experiment named after its project
     everything = client.search_runs([e.experiment_id for e in client.search_experiments()],
                                     filter_string=f"attributes.start_time >= {trained.started_ms}")
@@ -77,3 +100,27 @@ def test_nothing_written_outside_the_output(trained):
     assert not (trained.base / "runs").exists()
     assert sorted(p.name for p in trained.base.iterdir() if p.name not in ("mlruns", "mlartifacts")) == \
         ["first.log", "nonet.jsonl", "run"]
+
+
+def test_resume_with_another_dataset_imgsz_or_model_is_refused(yolo_data, tmp_path):
+    """The issue's case: killed early, then resumed with other options; each is refused, naming the option."""
+    import subprocess
+    import time
+
+    out, partial = tmp_path / "run", tmp_path / "run.partial"
+    cmd = [tool_path("wt-yolo"), "fit", "--dataset", str(yolo_data.tiles), *QUICK, "--out", str(out)]
+    first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    deadline = time.monotonic() + 300
+    while not (partial / "wt-state.json").exists() and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    first.kill()
+    first.communicate()
+    assert (partial / "wt-state.json").exists()
+    before = sorted(p.name for p in partial.rglob("*"))
+    for args, option in ((["--dataset", str(yolo_data.full)], "dataset"),
+                         (["--ultralytics.imgsz", "160"], "ultralytics.imgsz"),
+                         (["--model", "yolo11s.yaml"], "model"),
+                         (["--ultralytics.epochs", "1"], "ultralytics.epochs")):
+        proc = wt_yolo("fit", "--dataset", yolo_data.tiles, *QUICK, "--out", out, *args, "--resume", cwd=tmp_path)
+        assert_bad_input(proc, option)
+    assert sorted(p.name for p in partial.rglob("*")) == before

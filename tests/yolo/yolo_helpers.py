@@ -16,7 +16,7 @@ run_cli, manifest_of, assert_bad_input, tool_path = root.run_cli, root.manifest_
 NONET = Path(__file__).parent / "nonet"
 # tiny, quick settings shared by every training in these tests
 QUICK = ["--ultralytics.epochs", "2", "--ultralytics.imgsz", "320", "--ultralytics.batch", "8",
-         "--ultralytics.workers", "0", "--ultralytics.device", "cpu", "--ultralytics.plots", "false"]
+         "--ultralytics.workers", "0", "--device", "cpu", "--ultralytics.plots", "false"]
 
 
 def nonet_env(log: Path) -> dict[str, str]:

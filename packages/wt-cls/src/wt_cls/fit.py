@@ -203,7 +203,7 @@ def fit(
                                  "train_images": len(dm.train_items), "val_images": len(dm.val_items),
                                  "val_source": dm.val_source, "train_counts": counts,
                                  "class_weights": module.hparams["class_weights"], "monitor": checkpoint.monitor,
-                                 "skipped": ds.skipped})
+                                 "world_size": tr.world_size, "skipped": ds.skipped})
 
 
 def _counts(items, n: int) -> list[int]:
