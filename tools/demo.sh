@@ -26,8 +26,8 @@ CROPS=$(wt-data crops --dataset "$SPLIT" --size 64 --background_ratio 0.5 --out 
 wt-data stats --dataset "$TILES"
 
 say "train a YOLO detector on the tiles (from scratch, tiny: 2 epochs at 320 px)"
-RUN=$(wt-yolo fit --data "$TILES" --model yolo11n.yaml --ultralytics.epochs 2 --ultralytics.imgsz 320 \
-      --ultralytics.batch 8 --ultralytics.device cpu --ultralytics.workers 0 --out runs/yolo --overwrite)
+RUN=$(wt-yolo fit --dataset "$TILES" --model yolo11n.yaml --ultralytics.epochs 2 --ultralytics.imgsz 320 \
+      --ultralytics.batch 8 --device cpu --ultralytics.workers 0 --out runs/yolo --overwrite)
 
 say "sliced prediction on the full-size test images, evaluated against their ground truth"
 PRED=$(wt-yolo predict --run "$RUN" --data "$SPLIT" --split test --conf 0.01 --imgsz 320 \
@@ -35,8 +35,8 @@ PRED=$(wt-yolo predict --run "$RUN" --data "$SPLIT" --split test --conf 0.01 --i
 EVAL=$(wt-eval detect --dataset "$SPLIT" --predictions "$PRED" --split test --out evaluations/yolo-test --overwrite)
 
 say "train a second-stage classifier on the crops and evaluate it"
-CLS=$(wt-cls fit --dataset "$CROPS" --model.backbone test_efficientnet_gn --model.input_size 64 --data.batch_size 8 \
-      --data.num_workers 0 --data.augment none --optimizer.lr 0.005 --trainer.max_epochs 2 --out runs/cls --overwrite)
+CLS=$(wt-cls fit --dataset "$CROPS" --model.backbone test_efficientnet_gn --model.input_size 64 --loader.batch_size 8 \
+      --loader.num_workers 0 --loader.augment none --optimizer.lr 0.005 --trainer.max_epochs 2 --out runs/cls --overwrite)
 CLS_PRED=$(wt-cls predict --run "$CLS" --dataset "$CROPS" --splits "[test]" --out predictions/cls-test --overwrite)
 CLS_EVAL=$(wt-eval classify --dataset "$CROPS" --predictions "$CLS_PRED" --split test --out evaluations/cls-test --overwrite)
 

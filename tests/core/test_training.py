@@ -15,7 +15,7 @@ from wt_core.training import ANY, MORE, Select, TrainerSpec, Training, deprecate
 
 SPEC = TrainerSpec(tool="wt-toy", framework="mmdet", task="detect", select=Select("bbox_mAP", "max"),
                    standard={"mAP50_95": "bbox_mAP", "mAP50": "bbox_mAP_50"},
-                   may_change={"epochs": MORE, "device": ANY})
+                   may_change={"epochs": MORE, "device": ANY, "stop_after": ANY, "hook": ANY, "spec": ANY})
 SCORES = {1: 0.2, 2: 0.5, 3: 0.5, 4: 0.3, 5: 0.6}  # epoch 2 is the first of the two best of epochs 1-4
 
 
@@ -94,7 +94,8 @@ def test_resume_refuses_a_changed_option_and_records_more_epochs(dataset, tmp_pa
     assert e.value.field == "epochs"
     assert {p.name: p.read_bytes() for p in partial.iterdir()} == before  # a refusal touches nothing
     m = toy_fit(dataset, out, epochs=5, device="gpu", resume=True)
-    assert m.details["changed_on_resume"] == {"epochs": {"from": 4, "to": 5}, "device": {"from": "cpu", "to": "gpu"}}
+    assert m.details["changed_on_resume"] == {"epochs": {"from": 4, "to": 5}, "device": {"from": "cpu", "to": "gpu"},
+                                              "stop_after": {"from": 2, "to": None}}
     assert [r["epoch"] for r in read_metrics(out)] == [1, 2, 3, 4, 5]
     assert m.details["best_epoch"] == 5 and m.tracking.run_id == state["mlflow_run_id"]
 

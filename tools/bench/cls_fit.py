@@ -109,7 +109,7 @@ def main() -> int:
         t0 = time.perf_counter()
         ours = subprocess.run([str(bin_dir / "wt-cls"), "fit", "--dataset", str(base / "ds"), "--out", str(base / "run"),
                                "--model.backbone", args.backbone, "--model.input_size", str(args.size),
-                               "--data.batch_size", str(args.batch), "--data.num_workers", "0", "--data.augment", "none",
+                               "--loader.batch_size", str(args.batch), "--loader.num_workers", "0", "--loader.augment", "none",
                                "--optimizer.lr", "0.005", "--scheduler.name", "none", "--trainer.max_epochs",
                                str(args.epochs), "--trainer.progress_bar", "false"],
                               capture_output=True, text=True, env=env)

@@ -88,11 +88,11 @@ def main() -> None:
         bare_code = BARE.format(epochs=args.epochs, imgsz=args.imgsz, batch=args.batch)
         settings = ["--ultralytics.epochs", str(args.epochs), "--ultralytics.imgsz", str(args.imgsz),
                     "--ultralytics.batch", str(args.batch), "--ultralytics.workers", "0",
-                    "--ultralytics.device", "cpu", "--ultralytics.plots", "false"]
+                    "--device", "cpu", "--ultralytics.plots", "false"]
         bare_t, wt_t = [], []
         for i in range(args.repeats):  # alternate, so drift in machine load hits both sides
             bare_t.append(run([sys.executable, "-c", bare_code, data_yaml, str(work / f"bare{i}")], env, work))
-            wt_t.append(run([tool("wt-yolo"), "fit", "--data", str(tiles), "--model", "yolo11n.yaml", *settings,
+            wt_t.append(run([tool("wt-yolo"), "fit", "--dataset", str(tiles), "--model", "yolo11n.yaml", *settings,
                              "--out", str(work / f"wt{i}")], env, work))
         for i, (b, w) in enumerate(zip(bare_t, wt_t, strict=True)):
             print(f"# repeat {i}: bare {b[0]:.2f} s wall {b[1]:.2f} s cpu; wt-yolo {w[0]:.2f} s wall {w[1]:.2f} s cpu",
