@@ -48,8 +48,21 @@ def _epoch_callback(t: Training, best_path: Path):
     import lightning as L
 
     class EpochCallback(L.Callback):
+        """Also keeps the random state in last.ckpt, so a resumed run shuffles and augments as the uninterrupted
+        one would have (a `weighted` sampler's own generator restarts, though)."""
+
+        rng: dict | None = None
+
+        def state_dict(self) -> dict:
+            return {"rng": _rng_states()}
+
+        def load_state_dict(self, state_dict: dict) -> None:
+            self.rng = state_dict.get("rng")
+
         def on_train_start(self, trainer, pl_module) -> None:
             t.restart_after(trainer.current_epoch)
+            if self.rng is not None:
+                _set_rng_states(self.rng)
 
         def on_train_epoch_end(self, trainer, pl_module) -> None:
             if trainer.sanity_checking:
@@ -63,6 +76,34 @@ def _epoch_callback(t: Training, best_path: Path):
                 trainer.save_checkpoint(best_path, weights_only=True)
 
     return EpochCallback()
+
+
+def _rng_states() -> dict:
+    import random
+
+    import numpy as np
+    import torch
+
+    name, keys, pos, has_gauss, gauss = np.random.get_state()  # as plain values: checkpoints load weights_only
+    states = {"torch": torch.get_rng_state(), "numpy": [name, keys.tolist(), int(pos), int(has_gauss), float(gauss)],
+              "python": random.getstate()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def _set_rng_states(states: dict) -> None:
+    import random
+
+    import numpy as np
+    import torch
+
+    torch.set_rng_state(states["torch"])
+    name, keys, pos, has_gauss, gauss = states["numpy"]
+    np.random.set_state((name, np.array(keys, dtype=np.uint32), pos, has_gauss, gauss))
+    random.setstate(states["python"])
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
 
 
 @contextmanager

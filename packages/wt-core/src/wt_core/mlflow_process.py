@@ -139,6 +139,21 @@ class MlflowProcess:
         raise RuntimeError(f"the MLflow helper process exited with status {code} (its messages are above)")
 
 
+    def close_after(self, exc_type: type[BaseException] | None) -> None:
+        """End the run as the block that used it ended: FINISHED, KILLED (Ctrl-C) or FAILED; no run asked for,
+        no run left (a bad input came first)."""
+        if not self.requested:
+            self.abandon()
+            return
+        if exc_type is None:
+            self.end("FINISHED")
+            return
+        try:  # the error that stopped the block is the one to report
+            self.end("KILLED" if issubclass(exc_type, KeyboardInterrupt) else "FAILED")
+        except Exception:
+            pass
+
+
 @contextmanager
 def mlflow_helper() -> Iterator[MlflowProcess]:
     """A helper process for the block's duration; the run it starts ends with the block.
@@ -147,25 +162,12 @@ def mlflow_helper() -> Iterator[MlflowProcess]:
     `start()` leaves no run behind.
     """
     helper = MlflowProcess()
-    status = "FINISHED"
     try:
         yield helper
-    except KeyboardInterrupt:
-        status = "KILLED"
+    except BaseException as e:
+        helper.close_after(type(e))
         raise
-    except BaseException:
-        status = "FAILED"
-        raise
-    finally:
-        if not helper.requested:
-            helper.abandon()
-        elif status == "FINISHED":
-            helper.end(status)
-        else:  # the error that stopped the block is the one to report
-            try:
-                helper.end(status)
-            except Exception:
-                pass
+    helper.close_after(None)
 
 
 # ---- the helper's side ----------------------------------------------------------------------------------------

@@ -179,25 +179,11 @@ class Training:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if self.run is None:
-            return
-        if exc_type is None:
-            status = "FINISHED"
-        elif issubclass(exc_type, KeyboardInterrupt):
-            status = "KILLED"
-        else:
-            status = "FAILED"
         if exc_type is not None and issubclass(exc_type, BadInput) and self.output is not None \
                 and not self.resumed and not self.started_training:
             self.output.discard()  # refused before any training: leave nothing behind
-        if not self.run.requested:
-            self.run.abandon()
-            return
-        try:
-            self.run.end(status)
-        except Exception:
-            if exc_type is None:
-                raise  # otherwise the error that stopped the block is the one to report
+        if self.run is not None:
+            self.run.close_after(exc_type)
 
     # ---- opening -------------------------------------------------------------------------------------------
 
@@ -288,8 +274,8 @@ class Training:
         self.started_training = True
         if self.rank > 0:
             return
-        self.rows = [r for r in self.metrics_log.read() if int(r["epoch"]) <= done]
-        self.metrics_log.path.write_text("".join(json.dumps(r) + "\n" for r in self.rows))
+        self.metrics_log.truncate_after(done)
+        self.rows = self.metrics_log.read()
         self._best = None
         for row in self.rows:
             self._consider(row)

@@ -151,7 +151,8 @@ def run(
             Split like a shell would, never run by one.
         space: Dotted keys of the target's config to distributions: {type: float|int, low, high, log, step}
             or {type: categorical, choices: [...]}.
-        objective: The metric to optimise, from the trial's run manifest (or the evaluation's, with --evaluate).
+        objective: The metric to optimise, from the trial's run manifest (or the evaluation's, with --evaluate);
+            a run's standard names: mAP50, mAP50_95, precision, recall (detection), acc, f1_macro (classification).
         direction: maximize or minimize the objective.
         n_trials: Trials in the whole study, over all workers (finished: complete, pruned or failed).
         timeout: Seconds after which no new trial starts (the study can be continued later).
