@@ -46,7 +46,7 @@ def predict(run: str, dataset: str | None = None, split: str = "val", images: Pa
         weights: Which weights of the run.
         checkpoint: Other weights for the run's model: a plain state_dict (loaded weights-only) or a
             checkpoint of a wt-mmdet run.
-        device: 'cpu', 'cuda', 'cuda:1' ... (default: cuda when available).
+        device: 'cpu', 'cuda', 'cuda:1' or '1' ... (default: cuda when available).
         out: The output directory (default runs/mmdet/predict/<id>).
         overwrite: Replace an existing output directory.
     """
@@ -57,6 +57,8 @@ def predict(run: str, dataset: str | None = None, split: str = "val", images: Pa
         raise BadInput("give exactly one of --dataset (with --split) or --images", None, "dataset")
     if not 0 <= conf <= 1:
         raise BadInput(f"conf must be in [0, 1], got {conf}", None, "conf")
+    if device is not None and device.isdigit():
+        device = f"cuda:{device}"  # the GPU index alone, as --device means in every tool
     r = read_run(run)
     ds = None
     if dataset is not None:
