@@ -158,12 +158,12 @@ def toy(monkeypatch):
 
 
 def test_old_spellings_become_the_new_ones_with_one_warning_each(toy, capsys):
-    argv = ["new", "--data", "d", "--score=0.5", "--labels+", "a", "--data_loader.batch", "4", "--data", "again"]
+    argv = ["new", "--data", "d", "--score=0.5", "--labels+", "a", "--data-loader.batch", "4", "--data", "again"]
     assert rename_deprecated("toy", toy, argv) == \
         ["new", "--dataset", "d", "--conf=0.5", "--tags+", "a", "--loader.batch", "4", "--dataset", "again"]
     assert capsys.readouterr().err.splitlines() == [
         "warning: --data is deprecated, use --dataset", "warning: --score is deprecated, use --conf",
-        "warning: --labels is deprecated, use --tags", "warning: --data_loader.batch is deprecated, use --loader.batch"]
+        "warning: --labels is deprecated, use --tags", "warning: --data-loader.batch is deprecated, use --loader.batch"]
 
 
 def test_a_command_not_renamed_keeps_its_options_silently(toy, capsys):

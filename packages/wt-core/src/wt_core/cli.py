@@ -163,8 +163,10 @@ RENAMED: dict[str, dict[str, dict[str, str]]] = {
 
 
 def _new_spelling(key: str, table: dict[str, str], known: set[str]) -> str | None:
-    """The new key for an old `key` (a list append `key+` keeps its +), or None."""
+    """The new key for an old `key` (a list append `key+` keeps its +; `--score-thr` is `--score_thr`), or None."""
     base, plus = (key[:-1], "+") if key.endswith("+") else (key, "")
+    if base not in known:
+        base = base.replace("-", "_")
     new = table.get(base)
     for old, repl in table.items():
         if new is None and old.endswith(".*") and (base == old[:-2] or base.startswith(old[:-1])):
