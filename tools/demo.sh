@@ -30,7 +30,7 @@ RUN=$(wt-yolo fit --dataset "$TILES" --model yolo11n.yaml --ultralytics.epochs 2
       --ultralytics.batch 8 --device cpu --ultralytics.workers 0 --out runs/yolo --overwrite)
 
 say "sliced prediction on the full-size test images, evaluated against their ground truth"
-PRED=$(wt-yolo predict --run "$RUN" --data "$SPLIT" --split test --conf 0.01 --imgsz 320 \
+PRED=$(wt-yolo predict --run "$RUN" --dataset "$SPLIT" --split test --conf 0.01 --imgsz 320 \
        --slicing.tile 640 --slicing.overlap 0.2 --out predictions/yolo-test --overwrite)
 EVAL=$(wt-eval detect --dataset "$SPLIT" --predictions "$PRED" --split test --out evaluations/yolo-test --overwrite)
 

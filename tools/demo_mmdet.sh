@@ -9,7 +9,7 @@ TILES=datasets/tiles/manifest.json
 SPLIT=datasets/split/manifest.json
 MM_RUN=$(wt-mmdet fit --dataset "$TILES" --model retinanet_r18_fpn --train.epochs 2 --train.imgsz 320 \
          --train.batch 2 --train.workers 0 --out runs/mmdet --overwrite)
-MM_PRED=$(wt-mmdet predict --run "$MM_RUN" --data "$SPLIT" --split test --conf 0.01 --imgsz 320 \
+MM_PRED=$(wt-mmdet predict --run "$MM_RUN" --dataset "$SPLIT" --split test --conf 0.01 --imgsz 320 \
           --slicing.tile 640 --slicing.overlap 0.2 --out predictions/mmdet-test --overwrite)
 MM_EVAL=$(wt-eval detect --dataset "$SPLIT" --predictions "$MM_PRED" --split test --out evaluations/mmdet-test --overwrite)
 wt-eval compare --evaluations evaluations/yolo-test "$MM_EVAL"

@@ -100,6 +100,12 @@ def test_resume_with_nothing_to_resume(small):
     assert_bad_input(fit(small, "--resume"), "nothing to resume")
 
 
+def test_validate_on_an_unknown_device(small):
+    proc = run_cli("wt-cls", "validate", "--run", "nowhere.ckpt", "--dataset", small, "--device", "tpu", "--out", "v")
+    assert_bad_input(proc, "device is auto, cpu, mps, cuda, cuda:N or N, got 'tpu'")
+    assert not Path("v.partial").exists()
+
+
 def test_predict_with_a_file_that_is_no_checkpoint(small, tmp_path):
     fake = tmp_path / "model.ckpt"
     fake.write_bytes(b"\x00" * 64)

@@ -13,8 +13,12 @@ def _dir(m: dict) -> Path:
 
 
 def test_validate_and_test_write_evaluation_manifests(trained, sep_ds):
+    options = {"validate": ["--batch", "16", "--workers", "0", "--device", "cpu"],
+               "test": ["--batch_size", "16", "--accelerator", "cpu"]}  # old spellings: read, with a warning line
     for command, split in (("validate", "val"), ("test", "test")):
-        m = manifest_of(run_cli("wt-cls", command, "--run", _dir(trained), "--out", command, check=True))
+        proc = run_cli("wt-cls", command, "--run", _dir(trained), *options[command], "--out", command, check=True)
+        assert ("warning: --accelerator is deprecated, use --device" in proc.stderr) == (command == "test")
+        m = manifest_of(proc)
         assert m["kind"] == "evaluation" and m["split"] == split and m["dataset_id"] == trained["dataset_id"]
         assert m["metrics"]["images"] == 60
         assert 0.8 <= m["metrics"]["acc"] <= 1.0

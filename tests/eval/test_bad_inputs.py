@@ -78,10 +78,10 @@ def test_split_missing(ds, tmp_path):
                      "no split 'test'")
 
 
-def test_score_out_of_range(ds, tmp_path):
+def test_conf_out_of_range(ds, tmp_path):
     pred = write_predictions(tmp_path / "p", ds, {"val": [OK]})
-    assert_bad_input(run_cli("wt-eval", "detect", "--dataset", ds.path, "--predictions", pred.path, "--score", "1.5"),
-                     "score must be in [0, 1]")
+    assert_bad_input(run_cli("wt-eval", "detect", "--dataset", ds.path, "--predictions", pred.path, "--conf", "1.5"),
+                     "conf must be in [0, 1]")
 
 
 def test_swapped_manifests(ds, tmp_path):
@@ -90,7 +90,7 @@ def test_swapped_manifests(ds, tmp_path):
                      "expected a dataset manifest, got a predictions manifest")
 
 
-def test_max_dets_too_small(ds, tmp_path):
+def test_max_det_too_small(ds, tmp_path):
     pred = write_predictions(tmp_path / "p", ds, {"val": [OK]})
-    assert_bad_input(run_cli("wt-eval", "detect", "--dataset", ds.path, "--predictions", pred.path, "--max_dets", "5"),
-                     "max_dets must be at least 10")
+    assert_bad_input(run_cli("wt-eval", "detect", "--dataset", ds.path, "--predictions", pred.path, "--max_det", "5"),
+                     "max_det must be at least 10")

@@ -23,12 +23,12 @@ def test_help_imports_no_heavy_library():
 
 
 def test_print_config_round_trips(tmp_path):
-    proc = run_cli("wt-eval", "detect", "--dataset", "d", "--predictions", "p", "--score", "0.4",
-                   "--merge.method", "greedy", "--print_config", check=True)
+    proc = run_cli("wt-eval", "detect", "--dataset", "d", "--predictions", "p", "--conf", "0.4",
+                   "--slicing.merge", "greedy", "--print_config", check=True)
     cfg = tmp_path / "c.yaml"
     cfg.write_text(proc.stdout)
     again = run_cli("wt-eval", "detect", "--config", cfg, "--print_config", check=True)
-    assert again.stdout == proc.stdout and "score: 0.4" in proc.stdout and "method: greedy" in proc.stdout
+    assert again.stdout == proc.stdout and "conf: 0.4" in proc.stdout and "merge: greedy" in proc.stdout
 
 
 def test_list_options_take_several_words():
@@ -42,8 +42,8 @@ def test_list_options_take_several_words():
 
 
 def test_mistyped_option_suggests():
-    proc = run_cli("wt-eval", "detect", "--dataset", "d", "--predictions", "p", "--scroe", "0.3")
-    assert proc.returncode == 2 and "--score" in proc.stderr
+    proc = run_cli("wt-eval", "detect", "--dataset", "d", "--predictions", "p", "--cnof", "0.3")
+    assert proc.returncode == 2 and "--conf" in proc.stderr
 
 
 def test_python_api_writes_the_same_manifest(tmp_path):

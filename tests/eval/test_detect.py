@@ -121,7 +121,7 @@ def test_hand_computed(tmp_path):
     ]  # missed: zebra at (20, 20)
     ds = write_dataset(tmp_path / "ds", classes, {"val": gt})
     pred = write_predictions(tmp_path / "p", ds, {"val": preds})
-    proc = run_cli("wt-eval", "detect", "--dataset", ds.root, "--predictions", "-", "--score", "0.3",
+    proc = run_cli("wt-eval", "detect", "--dataset", ds.root, "--predictions", "-", "--conf", "0.3",
                    "--plots", "false", stdin=f"{pred.path}\n")  # a directory, and a path piped in
     m = manifest_of(proc)
     met = m["metrics"]

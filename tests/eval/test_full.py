@@ -36,7 +36,7 @@ def cut_case(tmp_path):
 def test_an_animal_cut_by_a_tile_edge_counts_once(cut_case, method):
     full, tiled, pred = cut_case
     m = manifest_of(run_cli("wt-eval", "detect", "--dataset", tiled.path, "--predictions", pred.path,
-                            "--on", "full", "--merge.method", method, "--plots", "false", check=True))
+                            "--on", "full", "--slicing.merge", method, "--plots", "false", check=True))
     assert m["dataset_id"] == full.id and m["details"]["on"] == "full" and m["details"]["tile_coverage"] == 1.0
     met = m["metrics"]
     assert met["count_predicted"] == 2 and met["count_true"] == 2 and met["count_mae"] == 0
@@ -49,7 +49,7 @@ def test_without_the_smaller_box_overlap_the_cut_animal_is_counted_twice(cut_cas
     _, tiled, pred = cut_case
     # the part covers 20/50 of the zebra: IoU 0.4, so an IoU merge at 0.5 keeps both
     m = manifest_of(run_cli("wt-eval", "detect", "--dataset", tiled.path, "--predictions", pred.path,
-                            "--on", "full", "--merge.metric", "iou", "--plots", "false", check=True))
+                            "--on", "full", "--slicing.merge_metric", "iou", "--plots", "false", check=True))
     assert m["metrics"]["count_predicted"] == 3 and m["metrics"]["fp"] == 1
 
 

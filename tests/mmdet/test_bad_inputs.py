@@ -64,10 +64,10 @@ def test_fit_refuses(case, small_ds, files, classify_ds, request):
 
 def test_predict_needs_exactly_one_source(small_ds, tmp_path):
     proc = run_cli("wt-mmdet", "predict", "--run", tmp_path, "--out", tmp_path / "p", timeout=120)
-    assert_bad_input(proc, "exactly one of --data")
+    assert_bad_input(proc, "exactly one of --dataset")
 
 
 def test_predict_refuses_a_missing_run(small_ds, tmp_path):
-    proc = run_cli("wt-mmdet", "predict", "--run", tmp_path / "nothing", "--data", small_ds, "--out",
+    proc = run_cli("wt-mmdet", "predict", "--run", tmp_path / "nothing", "--dataset", small_ds, "--out",
                    tmp_path / "p", timeout=120)
     assert_bad_input(proc, "manifest not found")

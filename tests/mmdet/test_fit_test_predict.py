@@ -42,8 +42,8 @@ def test_mmdet_config_has_our_classes(retina):
 
 @pytest.fixture(scope="module")
 def tested(retina, small_ds):
-    proc = run_cli("wt-mmdet", "test", "--run", retina["dir"], "--data", small_ds, "--split", "all",
-                   "--score_thr", "0.0", "--out", retina["cwd"] / "test", timeout=600)
+    proc = run_cli("wt-mmdet", "test", "--run", retina["dir"], "--dataset", small_ds, "--split", "all",
+                   "--conf", "0.0", "--out", retina["cwd"] / "test", timeout=600)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return manifest_of(proc)
 

@@ -39,13 +39,13 @@ def test_preset_fit_test_predict(preset, small_ds, tmp_path):
                        cfg_options=NARROW[preset], val_split="all", out=tmp_path / "run")
     assert run.framework == "mmdet" and run.details["model"] == preset
     assert [r["epoch"] for r in map(json.loads, (run.root / "metrics.jsonl").read_text().splitlines())] == [1]
-    tested = wt_mmdet.test(str(run.path), str(small_ds), split="all", score_thr=0.0, out=tmp_path / "test")
+    tested = wt_mmdet.test(str(run.path), str(small_ds), split="all", conf=0.0, out=tmp_path / "test")
     results = json.loads(tested.artifact_path("predictions.all").read_text())
     assert {r["category_id"] for r in results} <= {0, 1, 2}
     if preset != "rtmdet_tiny":  # after 2 iterations RTMDet's boxes are still inverted (filtered as too small)
         assert results and "bbox_mAP" in tested.details["metrics"]
     if preset == "rtmdet_tiny":  # predict a dataset split, whole images
-        pred = wt_mmdet.predict(str(run.path), data=str(small_ds), split="all", conf=0.0, out=tmp_path / "pred")
+        pred = wt_mmdet.predict(str(run.path), dataset=str(small_ds), split="all", conf=0.0, out=tmp_path / "pred")
         assert pred.splits == {"all": "predictions.all"} and pred.slicing is None
         assert isinstance(json.loads(pred.artifact_path("predictions.all").read_text()), list)
     else:

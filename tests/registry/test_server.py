@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow
 def test_register_show_pull_load_through_a_tracking_server(mlflow_server, runs, tmp_path, capfd, monkeypatch):
     env = {"MLFLOW_TRACKING_URI": mlflow_server}
     reg = run_cli("wt-registry", "register", "--name", "srv-det", "--detector", runs["detector"], "--classifier",
-                  runs["classifier"], "--alias", "champion", "--thresholds.conf", "0.001", "--out", tmp_path / "m",
+                  runs["classifier"], "--alias", "champion", "--conf", "0.001", "--out", tmp_path / "m",
                   env=env, check=True)
     m = manifest_of(reg)
     assert m["tracking"]["uri"] == mlflow_server and m["version"] == "1" and m["framework"] == "yolo+cls"

@@ -13,7 +13,7 @@ from yolo_helpers import assert_no_network, nonet_env, written, wt_yolo
 @pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
 def test_export_matches_the_pt(fmt, run_dir, yolo_data, tmp_path):
     log = tmp_path / "nonet.jsonl"
-    proc = wt_yolo("export", "--run", run_dir, "--format", fmt, "--data", yolo_data.tiles, "--split", "val",
+    proc = wt_yolo("export", "--run", run_dir, "--format", fmt, "--dataset", yolo_data.tiles, "--split", "val",
                    "--check_images", "2", "--conf", "0.01", "--out", tmp_path / "x", env=nonet_env(log))
     m, d = written(proc)
     run = read_manifest(d, "run")

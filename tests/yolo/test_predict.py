@@ -15,7 +15,7 @@ from yolo_helpers import assert_no_network, nonet_env, read_json, written, wt_yo
 def sliced(run_dir, yolo_data, tmp_path_factory):
     base = tmp_path_factory.mktemp("sliced")
     log = base / "nonet.jsonl"
-    proc = wt_yolo("predict", "--run", run_dir, "--data", yolo_data.full, "--split", "val", "--conf", "0.001",
+    proc = wt_yolo("predict", "--run", run_dir, "--dataset", yolo_data.full, "--split", "val", "--conf", "0.001",
                    "--slicing.tile", "640", "--slicing.overlap", "0.2", "--slicing.batch", "4",
                    "--out", base / "pred", env=nonet_env(log), cwd=base)
     m, d = written(proc)
@@ -72,7 +72,7 @@ def test_predict_an_image_folder(run_dir, yolo_data, tmp_path):
 
 def test_val_reports_ultralytics_metrics_and_writes_predictions(run_dir, yolo_data, tmp_path):
     log = tmp_path / "nonet.jsonl"
-    proc = wt_yolo("val", "--run", run_dir, "--data", yolo_data.tiles, "--split", "val", "--out", tmp_path / "v",
+    proc = wt_yolo("val", "--run", run_dir, "--dataset", yolo_data.tiles, "--split", "val", "--out", tmp_path / "v",
                    env=nonet_env(log))
     m, d = written(proc)
     assert "mAP50-95" in m["details"]["ultralytics_metrics"]

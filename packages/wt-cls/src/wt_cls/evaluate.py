@@ -28,8 +28,22 @@ def dataset_of(run, dataset: str | None, ref: str) -> str:
     return str(run.resolve(parent.path))
 
 
-def _evaluate(stage: str, ref: str, dataset: str | None, split: str, batch_size: int, num_workers: int,
-              accelerator: str, out: str | None, overwrite: bool) -> EvaluationManifest:
+def lightning_device(device: str) -> tuple[str, int | list[int]]:
+    """`--device` (auto, cpu, mps, cuda, gpu, cuda:N or N) as Lightning's accelerator and devices."""
+    d = device.strip().lower()
+    if d in ("auto", "cpu", "mps"):
+        return d, 1
+    if d in ("cuda", "gpu"):
+        return "gpu", 1
+    index = d.removeprefix("cuda:")
+    if index.isdigit():
+        return "gpu", [int(index)]
+    raise BadInput(f"device is auto, cpu, mps, cuda, cuda:N or N, got {device!r}", None, "device")
+
+
+def _evaluate(stage: str, ref: str, dataset: str | None, split: str, batch: int, workers: int,
+              device: str, out: str | None, overwrite: bool) -> EvaluationManifest:
+    accelerator, devices = lightning_device(device)
     run, ckpt = resolve_checkpoint(ref)
     ds = read_classification(dataset_of(run, dataset, ref))
     items = ds.split(split)
@@ -49,8 +63,8 @@ def _evaluate(stage: str, ref: str, dataset: str | None, split: str, batch_size:
                            ds.manifest.path, "classes")
         hp = module.hparams
         dm = ClassificationDataModule(ds, input_size=hp["input_size"], mean=hp["mean"], std=hp["std"],
-                                      batch_size=batch_size, num_workers=num_workers, val_split=split, test_split=split)
-        trainer = L.Trainer(accelerator=accelerator, devices=1, logger=False, enable_progress_bar=False,
+                                      batch_size=batch, num_workers=workers, val_split=split, test_split=split)
+        trainer = L.Trainer(accelerator=accelerator, devices=devices, logger=False, enable_progress_bar=False,
                             enable_model_summary=False, enable_checkpointing=False)
         from wt_cls.fit import guarded
 
@@ -88,10 +102,10 @@ def _evaluate(stage: str, ref: str, dataset: str | None, split: str, batch_size:
 def _stage_command(stage: str, default_split: str):
     """`validate` and `test`: the same command on a different default split."""
 
-    def run_stage(run: str, dataset: str | None = None, split: str = default_split, batch_size: int = 32,
-                  num_workers: int = 2, accelerator: str = "auto", out: str | None = None,
+    def run_stage(run: str, dataset: str | None = None, split: str = default_split, batch: int = 32,
+                  workers: int = 2, device: str = "auto", out: str | None = None,
                   overwrite: bool = False) -> EvaluationManifest:
-        return _evaluate(stage, run, dataset, split, batch_size, num_workers, accelerator, out, overwrite)
+        return _evaluate(stage, run, dataset, split, batch, workers, device, out, overwrite)
 
     run_stage.__name__ = run_stage.__qualname__ = stage
     run_stage.__doc__ = f"""Evaluate a trained classifier on the {default_split} split: an evaluation manifest (accuracy, macro F1, per class).
@@ -100,9 +114,9 @@ def _stage_command(stage: str, default_split: str):
         run: A wt-cls run manifest (file, directory or -) or a .ckpt file.
         dataset: A classification dataset manifest (default: the run's own).
         split: The split to evaluate.
-        batch_size: Images per batch.
-        num_workers: DataLoader workers.
-        accelerator: cpu, gpu or auto.
+        batch: Images per batch.
+        workers: DataLoader workers.
+        device: auto, cpu, mps, cuda (or gpu), cuda:N or N.
         out: Output directory (default runs/cls/{stage}/<id>).
         overwrite: Replace an existing output directory.
     """

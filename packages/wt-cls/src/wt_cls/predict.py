@@ -38,7 +38,7 @@ def _folder_records(folder: Path) -> list[tuple]:
 
 @command("wt-cls", "predict", __version__)
 def predict(run: str, dataset: str | None = None, splits: list[str] | None = None, images: str | None = None,
-            batch_size: int = 32, device: str = "cpu", out: str | None = None,
+            batch: int = 32, device: str = "cpu", out: str | None = None,
             overwrite: bool = False) -> PredictionsManifest:
     """Predict class probabilities per image for dataset splits or a folder of images.
 
@@ -47,7 +47,7 @@ def predict(run: str, dataset: str | None = None, splits: list[str] | None = Non
         dataset: A classification dataset manifest (default: the run's own, unless --images is given).
         splits: Splits to predict (default: test if the dataset has one, else all).
         images: A folder of images to predict instead of a dataset (recorded as split 'images').
-        batch_size: Images per batch.
+        batch: Images per batch.
         device: cpu, cuda or cuda:N.
         out: Output directory (default runs/cls/predict/<id>).
         overwrite: Replace an existing output directory.
@@ -77,9 +77,9 @@ def predict(run: str, dataset: str | None = None, splits: list[str] | None = Non
     artifacts = {}
     for split, records in work.items():
         rows = []
-        chunks = [records[i:i + batch_size] for i in range(0, len(records), batch_size)]
+        chunks = [records[i:i + batch] for i in range(0, len(records), batch)]
         for chunk in progress(chunks, desc=f"predicting {split}", logger=log):
-            for rec, pred in zip(chunk, predictor.predict([r[2] for r in chunk], batch_size), strict=True):
+            for rec, pred in zip(chunk, predictor.predict([r[2] for r in chunk], batch), strict=True):
                 row = {"image_id": rec[0], "file_name": rec[1], **pred}
                 if rec[3] is not None and rec[3] >= 0:
                     row["true_category_id"] = rec[3]

@@ -129,6 +129,128 @@ def accept_dashes(parser, argv: list[str]) -> list[str]:
     return out
 
 
+# Old spellings of options, kept for one release after 0.1 (contract section 4, "one vocabulary"):
+# tool -> command -> {old key: new key}; "section.*" renames every key of a section. A rename
+# applies only where the new key is an option of the command and the old one is not, so an
+# entry is harmless on a command not renamed yet. The table of every option: docs/contract.md.
+RENAMED: dict[str, dict[str, dict[str, str]]] = {
+    "wt-yolo": {
+        "fit": {"data": "dataset", "ultralytics.device": "device"},
+        "val": {"data": "dataset"},
+        "predict": {"data": "dataset"},
+        "export": {"data": "dataset"},
+    },
+    "wt-mmdet": {
+        "fit": {"data": "dataset"},
+        "test": {"data": "dataset", "score_thr": "conf"},
+        "predict": {"data": "dataset"},
+    },
+    "wt-cls": {
+        "fit": {"trainer.accelerator": "device", "data.*": "loader.*"},
+        "validate": {"batch_size": "batch", "num_workers": "workers", "accelerator": "device"},
+        "test": {"batch_size": "batch", "num_workers": "workers", "accelerator": "device"},
+        "predict": {"batch_size": "batch"},
+    },
+    "wt-eval": {
+        "detect": {"score": "conf", "max_dets": "max_det", "merge.method": "slicing.merge",
+                   "merge.iou": "slicing.merge_iou", "merge.metric": "slicing.merge_metric"},
+    },
+    "wt-registry": {
+        "register": {"thresholds.conf": "conf", "thresholds.iou": "iou", "thresholds.max_det": "max_det",
+                     "thresholds.imgsz": "imgsz"},
+    },
+}
+
+
+def _new_spelling(key: str, table: dict[str, str], known: set[str]) -> str | None:
+    """The new key for an old `key` (a list append `key+` keeps its +; `--score-thr` is `--score_thr`), or None."""
+    base, plus = (key[:-1], "+") if key.endswith("+") else (key, "")
+    if base not in known:
+        base = base.replace("-", "_")
+    new = table.get(base)
+    for old, repl in table.items():
+        if new is None and old.endswith(".*") and (base == old[:-2] or base.startswith(old[:-1])):
+            new = repl[:-2] + base[len(old) - 2:]
+    if new is None or base in known or new not in known:
+        return None
+    return new + plus
+
+
+def _rename_config(config: dict, table: dict[str, str], known: set[str]) -> list[tuple[str, str]]:
+    """Rename old keys of a nested config in place (sections emptied by the moves dropped); the renames made."""
+    done: list[tuple[str, str]] = []
+
+    def walk(node: dict, prefix: str) -> None:
+        for key in list(node):
+            if key not in node:
+                continue
+            path = f"{prefix}{key}"
+            new = _new_spelling(path, table, known)
+            if new is not None:
+                value = node.pop(key)
+                target = config
+                *parents, leaf = new.split(".")
+                for part in parents:
+                    target = target.setdefault(part, {})
+                target[leaf] = value
+                done.append((path, new))
+            elif isinstance(node[key], dict):
+                walk(node[key], path + ".")
+                if not node[key] and any(old.startswith(path + ".") for old, _ in done):
+                    del node[key]
+
+    walk(config, "")
+    return done
+
+
+def rename_deprecated(tool: str, parser, argv: list[str]) -> list[str]:
+    """Old spellings of options (`RENAMED`) read as the new ones, in argv and in `--config` files, with one
+    warning line each on stderr: `warning: --data is deprecated, use --dataset`."""
+    command = next((a for a in argv if not a.startswith("-")), None)
+    table = RENAMED.get(tool, {}).get(command or "", {})
+    if not table:
+        return argv
+    known = set(_known_keys(parser, command))
+    warned: set[str] = set()
+
+    def warn(old: str, new: str, where: str = "") -> None:
+        if old not in warned:
+            warned.add(old)
+            _error(f"warning: --{old} is deprecated, use --{new}{where}")
+
+    out: list[str] = []
+    for arg in argv:
+        if out and out[-1] == "--config":
+            arg = _renamed_config_file(arg, table, known, warn)
+        elif arg.startswith("--config="):
+            arg = "--config=" + _renamed_config_file(arg.removeprefix("--config="), table, known, warn)
+        elif arg.startswith("--"):
+            key, eq, value = arg[2:].partition("=")
+            if (new := _new_spelling(key, table, known)) is not None:
+                warn(key.rstrip("+"), new.rstrip("+"))
+                arg = f"--{new}{eq}{value}"
+        out.append(arg)
+    return out
+
+
+def _renamed_config_file(path: str, table: dict[str, str], known: set[str], warn) -> str:
+    """A config file's path, or its text with old keys renamed where it has any."""
+    from pathlib import Path
+
+    import yaml
+
+    try:
+        config = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError):
+        return path  # not a readable file: jsonargparse reports it (or takes it as config text)
+    if not isinstance(config, dict):
+        return path
+    done = _rename_config(config, table, known)
+    for old, new in done:
+        warn(old, new, f" (in {path})")
+    return yaml.safe_dump(config, sort_keys=False) if done else path
+
+
 def expand_flags(parser, argv: list[str]) -> list[str]:
     """Let boolean options stand alone as flags: `--overwrite` means `--overwrite true`."""
     command = next((a for a in argv if not a.startswith("-")), None)
@@ -211,7 +333,8 @@ def run_tool(tool: str, description: str, commands: Commands,
         return EXIT_OK
     verbose = "--verbose" in argv or "--verbose=true" in argv
     parser = build_parser(tool, description, commands)
-    argv = gather_lists(parser, expand_flags(parser, accept_dashes(parser, argv)))
+    argv = rename_deprecated(tool, parser, accept_dashes(parser, argv))
+    argv = gather_lists(parser, expand_flags(parser, argv))
     try:
         cfg = parser.parse_args(argv)
     except SystemExit as e:  # --help, --print_config

@@ -5,7 +5,8 @@ way: the image is cut with `geometry.tile_grid`, each tile predicted, each box
 shifted by its tile's offset into full-image pixels, and the boxes that several
 tiles found of one animal merged into one (class-aware NMS, or greedy merging
 that keeps their union). Every detector tool (wt-yolo, wt-mmdet) and the
-registry's predictor plug their own `forward` into `predict_sliced`.
+registry's predictor plug their own `forward` into `predict_sliced`; `wt-eval
+detect --on full` stitches tile predictions back with the same `stitch`.
 """
 
 from __future__ import annotations
@@ -75,11 +76,12 @@ class Detections:
                 for b, s, c in zip(self.boxes, self.scores, self.classes, strict=True)]
 
 
-def stitch(tiles: Iterable[tuple[tuple[int, int], Detections]], *, method: str = "nms", iou: float = 0.5,
-           metric: str = "ios", max_det: int = 300) -> Detections:
+def stitch(tiles: Iterable[tuple[tuple[float, float], Detections]], *, method: str = "nms", iou: float = 0.5,
+           metric: str = "ios", max_det: int | None = 300) -> Detections:
     """Boxes of several tiles of one image, shifted by each tile's (x0, y0) and merged class by class.
 
     An image predicted in one piece keeps the detector's own boxes: there is nothing to merge across tiles.
+    The best `max_det` boxes are kept (all with None).
     """
     boxes, scores, classes = [], [], []
     n_tiles = 0

@@ -1,7 +1,7 @@
 """wt-eval: one evaluator for every framework's predictions.
 
     from wt_eval import detect
-    evaluation = detect("runs/data/tile/ID", "runs/yolo/predict/ID", score=0.3)
+    evaluation = detect("runs/data/tile/ID", "runs/yolo/predict/ID", conf=0.3)
     evaluation.metrics["mAP50"], evaluation.path
 
 `detect`, `classify`, `compare` and `calibrate` are the commands as functions
@@ -19,7 +19,6 @@ _LAZY = {
     "compare": "wt_eval.compare",
     "calibrate": "wt_eval.calibrate",
     "evaluate_detection": "wt_eval.detection",
-    "Merge": "wt_eval.stitching",
 }
 __all__ = ["__version__", *_LAZY]
 

@@ -13,6 +13,7 @@ from wt_core.invocation import command
 from wt_core.manifest import DatasetManifest, EvaluationManifest, ManifestBase
 from wt_core.manifest_io import build, read_manifest
 from wt_core.outputs import Output
+from wt_core.slicing import Slicing
 
 from wt_eval import __version__
 from wt_eval.data import (
@@ -25,7 +26,7 @@ from wt_eval.data import (
     read_dataset,
     read_detection_inputs,
 )
-from wt_eval.stitching import Merge, coverage, merge, placements, to_full
+from wt_eval.stitching import coverage, on_full, placements
 
 log = get_logger("wt-eval")
 GRID = np.round(np.linspace(0, 1, 101), 2)
@@ -43,7 +44,7 @@ def full_dataset_of(tiles: DatasetManifest, ref: str | None) -> DatasetManifest:
 
 
 def predictions_on_full(tiles: DatasetManifest, full: DatasetManifest, split: str, tile_pred: Predictions,
-                        tile_gt: GroundTruth, how: Merge) -> tuple[GroundTruth, Predictions, float]:
+                        tile_gt: GroundTruth, slicing: Slicing) -> tuple[GroundTruth, Predictions, float]:
     """Tile predictions shifted onto the whole images and merged across tile edges."""
     coco, file = load_coco(tiles, split)
     where = placements(coco["images"], file)
@@ -52,10 +53,8 @@ def predictions_on_full(tiles: DatasetManifest, full: DatasetManifest, split: st
     for i, im in enumerate(gt.images):
         index[im["id"]] = i
         index.setdefault(im.get("file_name"), i)
-    img, xywh = to_full(tile_gt.image_ids[tile_pred.img], tile_pred.xywh, where, index)
-    xyxy = xywh.copy()
-    xyxy[:, 2:] += xyxy[:, :2]
-    img, cls, xyxy, score = merge(img, tile_pred.cls, xyxy, tile_pred.score, how)
+    img, cls, xyxy, score = on_full(tile_gt.image_ids[tile_pred.img], tile_pred.cls, tile_pred.xyxy,
+                                    tile_pred.score, where, index, slicing)
     xyxy[:, 2:] -= xyxy[:, :2]
     log.info("--on full: %d tile detections became %d on %d whole images", len(tile_pred), len(score), gt.n_images)
     covered = coverage(coco["images"], gt.images)
@@ -115,9 +114,10 @@ def show(report, classes: list[str]) -> None:
 
 
 @command("wt-eval", "detect", __version__)
-def detect(dataset: str, predictions: str, split: str | None = None, score: float = 0.25, iou: float = 0.5,
-           on: Literal["images", "full"] = "images", full_dataset: str | None = None, merge: Merge = Merge(),
-           max_dets: int = 100, plots: bool = True, out: str | None = None,
+def detect(dataset: str, predictions: str, split: str | None = None, conf: float = 0.25, iou: float = 0.5,
+           on: Literal["images", "full"] = "images", full_dataset: str | None = None,
+           slicing: Slicing = Slicing(),  # noqa: B008
+           max_det: int = 100, plots: bool = True, out: str | None = None,
            overwrite: bool = False) -> EvaluationManifest:
     """Evaluate detection predictions against a dataset split.
 
@@ -130,14 +130,16 @@ def detect(dataset: str, predictions: str, split: str | None = None, score: floa
         dataset: The dataset manifest the predictions were made on (a manifest.json, its directory, or '-').
         predictions: The predictions manifest (a manifest.json, its directory, or '-').
         split: The split to evaluate (default: the only split the predictions hold, else val).
-        score: Score threshold for precision, recall, F1, the confusion matrix and counts.
+        conf: Score threshold for precision, recall, F1, the confusion matrix and counts.
         iou: IoU at which a detection matches a ground-truth box (for P/R/F1 and the confusion matrix).
         on: images: evaluate on the images the predictions were made on; full: the predictions were made on
             tiles, so shift them onto the whole images, merge duplicates across tile edges and evaluate
             against the whole images' ground truth.
         full_dataset: With --on full, the dataset of whole images (default: the tiled dataset's parent).
-        merge: How duplicates across tile edges are merged (--on full).
-        max_dets: COCO's maximum detections per image and class (100 as in COCO; whole survey images with
+        slicing: With --on full, how duplicates across tile edges are merged: slicing.merge, merge_iou and
+            merge_metric, as in a sliced predict (the tiles themselves are the dataset's: tile, overlap and
+            batch are not used).
+        max_det: COCO's maximum detections per image and class (100 as in COCO; whole survey images with
             more animals need more).
         plots: Write PNG plots (PR curves, confusion matrix, F1 against threshold).
         out: Output directory (default runs/eval/detect/<id>).
@@ -145,12 +147,14 @@ def detect(dataset: str, predictions: str, split: str | None = None, score: floa
     """
     from wt_eval.detection import evaluate_detection
 
-    if not 0 <= score <= 1:
-        raise BadInput(f"score must be in [0, 1], got {score}", "--score")
+    if not 0 <= conf <= 1:
+        raise BadInput(f"conf must be in [0, 1], got {conf}", "--conf")
     check_iou(iou)
-    if max_dets < 10:
-        raise BadInput(f"max_dets must be at least 10 (COCO also reports AR at 1 and 10), got {max_dets}",
-                       "--max_dets")
+    if max_det < 10:
+        raise BadInput(f"max_det must be at least 10 (COCO also reports AR at 1 and 10), got {max_det}",
+                       "--max_det")
+    if isinstance(slicing, dict):
+        slicing = Slicing(**slicing)
     t0, c0 = time.perf_counter(), time.process_time()
     inputs = read_detection_inputs(dataset, predictions, split)
     ds, pred, split, gt, rows, dets = (inputs.dataset, inputs.predictions, inputs.split, inputs.gt, inputs.rows,
@@ -166,12 +170,13 @@ def detect(dataset: str, predictions: str, split: str | None = None, score: floa
                            "classes")
         if split not in evaluated.splits:
             raise BadInput(f"no split {split!r} in the full dataset", evaluated.path, "splits")
-        gt, dets, extra["tile_coverage"] = predictions_on_full(ds, evaluated, split, dets, gt, merge)
+        gt, dets, extra["tile_coverage"] = predictions_on_full(ds, evaluated, split, dets, gt, slicing)
+        extra["merge"] = {k: v for k, v in slicing.record().items() if k.startswith("merge")}
         rows = None
         parents = [evaluated, ds, pred]
     output = Output("wt-eval", "detect", out, overwrite=overwrite)
     t1, c1 = time.perf_counter(), time.process_time()
-    report = evaluate_detection(gt, dets, score=score, iou=iou, results=rows, max_dets=max_dets)
+    report = evaluate_detection(gt, dets, score=conf, iou=iou, results=rows, max_dets=max_det)
     t2, c2 = time.perf_counter(), time.process_time()
     del rows
     for note in report.notes:

@@ -92,7 +92,7 @@ def evaluate_detection(gt: GroundTruth, pred: Predictions, score: float = 0.25, 
         busiest = int(np.bincount(pred.img * c + pred.cls).max(initial=0)) if len(pred) else 0
         if busiest > max_dets:
             notes.append(f"an image has {busiest} detections of one class: COCO metrics count only the best "
-                         f"{max_dets} per image and class (raise --max_dets)")
+                         f"{max_dets} per image and class (raise --max_det)")
         for k, v in result.stats.items():
             metrics[k] = v if v >= 0 else 0.0
         if len(gt.cls) == 0:

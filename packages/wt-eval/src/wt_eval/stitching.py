@@ -1,39 +1,21 @@
-"""From tiles back to full images: shift boxes by each tile's offset, then merge duplicates across edges.
+"""From tiles back to full images: each image's tiles stitched as sliced prediction stitches them.
 
-The merging is wt_core.geometry's (the same `nms` and `merge_greedy` a sliced
-predictor uses), applied per full image. An animal cut by a tile edge is seen
-whole in one tile and in part in the next; with the 'ios' metric (intersection
-over the smaller box) the part lies inside the whole and is merged into it.
+The shift and the merge across tile edges are wt_core.slicing's `stitch`, the
+one a sliced predictor uses, applied per full image. An animal cut by a tile
+edge is seen whole in one tile and in part in the next; with the 'ios' metric
+(intersection over the smaller box) the part lies inside the whole and is
+merged into it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
-from wt_core import geometry
 from wt_core.errors import BadInput
-
-
-@dataclass
-class Merge:
-    """How duplicate detections across tile edges are merged."""
-
-    method: Literal["nms", "greedy"] = "nms"
-    """nms: the best box is kept, those it overlaps dropped (as wt-yolo's sliced predict by default); greedy: the
-    best box absorbs those it overlaps (their union)."""
-    iou: float = 0.5
-    """Overlap above which two boxes are one animal."""
-    metric: Literal["ios", "iou"] = "ios"
-    """ios: intersection over the smaller box (a part inside a whole counts as the same animal); iou: over the union."""
-    class_aware: bool = True
-    """Only boxes of the same class are merged."""
-
-    def __post_init__(self) -> None:
-        if not 0 < self.iou <= 1:
-            raise BadInput(f"merge iou must be in (0, 1], got {self.iou}", "--merge.iou")
+from wt_core.slicing import Detections, Slicing, stitch
 
 
 @dataclass
@@ -80,49 +62,42 @@ def coverage(tile_images: list[dict[str, Any]], full_images: list[dict[str, Any]
     return covered / total if total else 1.0
 
 
-def to_full(tile_ids: np.ndarray, xywh: np.ndarray, where: dict[int, Placement],
-            full_index: dict[Any, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Boxes in full-image pixels and the index of their full image (`full_index`: source key to index).
+def on_full(tile_ids: np.ndarray, cls: np.ndarray, xyxy: np.ndarray, score: np.ndarray,
+            where: dict[int, Placement], full_index: dict[Any, int],
+            slicing: Slicing) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Tile detections (xyxy in tile pixels) on the full images: image index, class, xyxy box and score.
 
-    A placement's key is its `source_id` when `full_index` knows it, else its `source_image`.
+    `full_index` maps a source key to a full image's index; a placement's key is its `source_id` when
+    `full_index` knows it, else its `source_image`. Every tile of a full image counts, predicted or not,
+    so an image that is one tile keeps its boxes unmerged, as a sliced prediction keeps them.
     """
-    dx = np.empty(len(tile_ids))
-    dy = np.empty(len(tile_ids))
-    img = np.empty(len(tile_ids), dtype=np.int64)
-    cache: dict[int, tuple[int, float, float]] = {}
-    for n, t in enumerate(tile_ids.tolist()):
-        if t not in cache:
+    full_of: dict[int, int] = {}
+    tiles_of: dict[int, list[int]] = {}
+    for t, p in where.items():
+        key = p.source_id if p.source_id in full_index else p.source_image
+        if key in full_index:
+            full_of[t] = full_index[key]
+            tiles_of.setdefault(full_of[t], []).append(t)
+    order = np.argsort(tile_ids, kind="stable")
+    ids = tile_ids[order]
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else np.zeros(0, np.int64)
+    rows = {int(ids[a]): order[a:b] for a, b in zip(starts, np.r_[starts[1:], len(ids)], strict=True)}
+    for t in rows:
+        if t not in full_of:
             p = where[t]
-            key = p.source_id if p.source_id in full_index else p.source_image
-            if key not in full_index:
-                raise BadInput(f"tile {t}'s source image ({p.source_id or p.source_image}) is not in the full "
-                               "dataset's split", None, "source_id")
-            cache[t] = (full_index[key], p.dx, p.dy)
-        img[n], dx[n], dy[n] = cache[t]
-    shifted = xywh.copy()
-    shifted[:, 0] += dx
-    shifted[:, 1] += dy
-    return img, shifted
-
-
-def merge(img: np.ndarray, cls: np.ndarray, xyxy: np.ndarray, score: np.ndarray,
-          how: Merge) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Merge duplicates within each image; returns image index, class, xyxy box and score of what remains."""
+            raise BadInput(f"tile {t}'s source image ({p.source_id or p.source_image}) is not in the full "
+                           "dataset's split", None, "source_id")
     out_img, out_cls, out_box, out_score = [], [], [], []
-    order = np.argsort(img, kind="stable")
-    bounds = np.flatnonzero(np.r_[True, img[order][1:] != img[order][:-1], True]) if len(img) else [0]
-    for a, b in zip(bounds[:-1], bounds[1:], strict=False):
-        idx = order[a:b]
-        classes = cls[idx] if how.class_aware else None
-        if how.method == "nms":
-            keep = geometry.nms(xyxy[idx], score[idx], how.iou, classes, how.metric)
-            boxes, scores = xyxy[idx][keep], score[idx][keep]
-        else:
-            boxes, scores, keep = geometry.merge_greedy(xyxy[idx], score[idx], how.iou, classes, how.metric)
-        out_img.append(np.full(len(keep), img[idx[0]], dtype=np.int64))
-        out_cls.append(cls[idx][keep])
-        out_box.append(boxes)
-        out_score.append(scores)
+    for img in sorted(tiles_of):
+        parts = []
+        for t in tiles_of[img]:
+            idx = rows.get(t, order[:0])
+            parts.append(((where[t].dx, where[t].dy), Detections(xyxy[idx], score[idx], cls[idx])))
+        det = stitch(parts, method=slicing.merge, iou=slicing.merge_iou, metric=slicing.merge_metric, max_det=None)
+        out_img.append(np.full(len(det), img, dtype=np.int64))
+        out_cls.append(det.classes)
+        out_box.append(det.boxes)
+        out_score.append(det.scores)
     if not out_img:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 4)), np.zeros(0)
     return np.concatenate(out_img), np.concatenate(out_cls), np.concatenate(out_box), np.concatenate(out_score)

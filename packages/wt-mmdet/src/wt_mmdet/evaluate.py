@@ -24,19 +24,19 @@ log = console.get_logger("wt-mmdet")
 
 
 @command("wt-mmdet", "test")
-def test(run: str, data: str, split: str = "val", weights: Literal["best", "last"] = "best",
-         checkpoint: Path | None = None, imgsz: int | None = None, score_thr: float | None = None,
+def test(run: str, dataset: str, split: str = "val", weights: Literal["best", "last"] = "best",
+         checkpoint: Path | None = None, imgsz: int | None = None, conf: float | None = None,
          out: Path | None = None, overwrite: bool = False) -> PredictionsManifest:
     """Evaluate a wt-mmdet run on a dataset split with MMDetection's test loop and CocoMetric.
 
     Args:
         run: The run manifest of wt-mmdet fit (file, directory or '-').
-        data: The detection dataset manifest to test on.
+        dataset: The detection dataset manifest to test on.
         split: The split to test.
         weights: Which weights of the run.
         checkpoint: Other weights for the run's model (a plain state_dict, or a wt-mmdet run's checkpoint).
         imgsz: The network input size (default: the run's training size).
-        score_thr: The model's minimum score (default: the model config's, e.g. 0.05 for RetinaNet).
+        conf: Minimum score of a box (the model's score_thr; default: the model config's, e.g. 0.05 for RetinaNet).
         out: The output directory (default runs/mmdet/test/<id>).
         overwrite: Replace an existing output directory.
     """
@@ -44,7 +44,7 @@ def test(run: str, data: str, split: str = "val", weights: Literal["best", "last
     from wt_mmdet.data import read_detect_dataset, split_source
 
     r = read_run(run)
-    ds = read_detect_dataset(data)
+    ds = read_detect_dataset(dataset)
     if split not in ds.splits:
         raise BadInput(f"no split {split!r} (splits: {', '.join(ds.splits)})", ds.path, "splits")
     if list(ds.classes) != list(r.classes):
@@ -55,9 +55,11 @@ def test(run: str, data: str, split: str = "val", weights: Literal["best", "last
 
     cfg = load_config(r.artifact_path("mmdet_config"), "mmdet_config")
     prepare()
-    if score_thr is not None:
+    if conf is not None:
+        if not 0 <= conf <= 1:
+            raise BadInput(f"conf must be in [0, 1], got {conf}", None, "conf")
         tc = cfg.model.test_cfg
-        (tc.rcnn if "rcnn" in tc else tc).score_thr = score_thr
+        (tc.rcnn if "rcnn" in tc else tc).score_thr = conf
     output = Output("wt-mmdet", "test", out, overwrite=overwrite)
     ann_file, root = split_source(ds, split)
     prefix = output.dir / "mmdet" / "results"

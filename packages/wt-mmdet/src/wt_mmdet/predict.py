@@ -25,7 +25,7 @@ log = console.get_logger("wt-mmdet")
 
 
 @command("wt-mmdet", "predict")
-def predict(run: str, data: str | None = None, split: str = "val", images: Path | None = None,
+def predict(run: str, dataset: str | None = None, split: str = "val", images: Path | None = None,
             slicing: Slicing = default_slicing(),  # noqa: B008
             conf: float = 0.25, max_det: int = 300, imgsz: int | None = None,
             weights: Literal["best", "last"] = "best", checkpoint: Path | None = None, device: str | None = None,
@@ -36,8 +36,8 @@ def predict(run: str, data: str | None = None, split: str = "val", images: Path 
 
     Args:
         run: The run manifest of wt-mmdet fit (file, directory or '-').
-        data: A detection dataset manifest whose split to predict (or give --images).
-        split: The split of --data to predict.
+        dataset: A detection dataset manifest whose split to predict (or give --images).
+        split: The split of --dataset to predict.
         images: A folder of images to predict instead of a dataset split.
         slicing: Tiles, overlap, batching and the merge across tiles (tile 0: whole images).
         conf: Minimum score of a box.
@@ -46,23 +46,25 @@ def predict(run: str, data: str | None = None, split: str = "val", images: Path 
         weights: Which weights of the run.
         checkpoint: Other weights for the run's model: a plain state_dict (loaded weights-only) or a
             checkpoint of a wt-mmdet run.
-        device: 'cpu', 'cuda', 'cuda:1' ... (default: cuda when available).
+        device: 'cpu', 'cuda', 'cuda:1' or '1' ... (default: cuda when available).
         out: The output directory (default runs/mmdet/predict/<id>).
         overwrite: Replace an existing output directory.
     """
     offline.apply()
     if isinstance(slicing, dict):
         slicing = default_slicing(**slicing)
-    if (data is None) == (images is None):
-        raise BadInput("give exactly one of --data (with --split) or --images", None, "data")
+    if (dataset is None) == (images is None):
+        raise BadInput("give exactly one of --dataset (with --split) or --images", None, "dataset")
     if not 0 <= conf <= 1:
         raise BadInput(f"conf must be in [0, 1], got {conf}", None, "conf")
+    if device is not None and device.isdigit():
+        device = f"cuda:{device}"  # the GPU index alone, as --device means in every tool
     r = read_run(run)
     ds = None
-    if data is not None:
+    if dataset is not None:
         from wt_mmdet.data import read_detect_dataset
 
-        ds = read_detect_dataset(data)
+        ds = read_detect_dataset(dataset)
     todo = split_images(ds, split) if ds is not None else folder_images(images)
     key = split if ds is not None else "images"
     detector = Detector(r, weights=weights, checkpoint=checkpoint, imgsz=imgsz, conf=conf, max_det=max_det,

@@ -11,7 +11,7 @@ __all__ = ["Relabel", "Slicing", "Thresholds"]
 
 @dataclass
 class Thresholds:
-    """Score and NMS thresholds of the detector (a --calibration manifest sets conf when conf is not given)."""
+    """Score and NMS thresholds of the detector and its input size (`register --conf --iou --max_det --imgsz`)."""
 
     conf: float | None = None
     """Minimum detector score of a box (default: the calibrated threshold, else 0.25)."""
@@ -24,11 +24,11 @@ class Thresholds:
 
     def __post_init__(self) -> None:
         if self.conf is not None and not 0 <= self.conf <= 1:
-            raise ValueError(f"thresholds.conf must be in [0, 1], got {self.conf}")
+            raise ValueError(f"conf must be in [0, 1], got {self.conf}")
         if not 0 < self.iou <= 1:
-            raise ValueError(f"thresholds.iou must be in (0, 1], got {self.iou}")
+            raise ValueError(f"iou must be in (0, 1], got {self.iou}")
         if self.max_det < 1:
-            raise ValueError(f"thresholds.max_det must be positive, got {self.max_det}")
+            raise ValueError(f"max_det must be positive, got {self.max_det}")
 
 
 @dataclass

@@ -142,7 +142,8 @@ def parse_tags(items: list[str]) -> dict[str, str]:
 @command("wt-registry", "register", __version__)
 def register(name: str, detector: str | None = None, classifier: str | None = None,
              evaluation: str | None = None, calibration: str | None = None, weights: str = "best",
-             thresholds: Thresholds = Thresholds(), slicing: Slicing = Slicing(),  # noqa: B008
+             conf: float | None = None, iou: float = 0.7, max_det: int = 300, imgsz: int | None = None,
+             slicing: Slicing = Slicing(),  # noqa: B008
              relabel: Relabel = Relabel(), alias: str | None = None,  # noqa: B008
              description: str | None = None, tags: list[str] | None = None, experiment: str = "wt-registry",
              out: Path | None = None, overwrite: bool = False) -> ModelManifest:
@@ -159,10 +160,13 @@ def register(name: str, detector: str | None = None, classifier: str | None = No
         classifier: A classification run manifest (wt-cls fit): alone it labels whole images; with
             --detector it re-labels each box from its crop (score = detector x classifier).
         evaluation: An evaluation manifest (wt-eval) of this model, attached as metrics of its dataset split.
-        calibration: A `wt-eval calibrate` manifest: its score threshold becomes thresholds.conf (unless
-            given) and its NMS, if any, is applied to the merged boxes.
+        calibration: A `wt-eval calibrate` manifest: its score threshold becomes --conf (unless given)
+            and its NMS, if any, is applied to the merged boxes.
         weights: Which weights of the runs: best or last.
-        thresholds: Detector thresholds and input size.
+        conf: Minimum detector score of a box (default: the calibrated threshold, else 0.25).
+        iou: IoU threshold of the detector's NMS within each tile.
+        max_det: Maximum boxes per image, after merging.
+        imgsz: The detector's network input size (default: the run's training size).
         slicing: Tiling of full-size images.
         relabel: The second-stage classifier's background handling and crops.
         alias: An alias to point at the new version (e.g. challenger).
@@ -174,7 +178,10 @@ def register(name: str, detector: str | None = None, classifier: str | None = No
     """
     from wt_core.tracking import check_reachable, tracking_uri
 
-    thresholds = Thresholds(**thresholds) if isinstance(thresholds, dict) else thresholds
+    try:
+        thresholds = Thresholds(conf=conf, iou=iou, max_det=max_det, imgsz=imgsz)
+    except ValueError as e:
+        raise BadInput(str(e), None, str(e).split()[0]) from None
     slicing = Slicing(**slicing) if isinstance(slicing, dict) else slicing
     relabel = Relabel(**relabel) if isinstance(relabel, dict) else relabel
     if detector is None and classifier is None:

@@ -64,7 +64,7 @@ def box_difference(a: Detections, b: Detections) -> float:
 
 @command("wt-yolo", "export")
 def export(run: str, format: Literal["onnx", "torchscript"] = "onnx", imgsz: int | None = None,
-           data: str | None = None, split: str = "val", images: Path | None = None, check_images: int = 4,
+           dataset: str | None = None, split: str = "val", images: Path | None = None, check_images: int = 4,
            conf: float = 0.25, tolerance: float = 1.0, opset: int | None = None, simplify: bool = True,
            out: Path | None = None, overwrite: bool = False) -> RunManifest:
     """Export a run's best weights to ONNX or TorchScript and check it predicts like the .pt.
@@ -73,8 +73,8 @@ def export(run: str, format: Literal["onnx", "torchscript"] = "onnx", imgsz: int
         run: The run manifest (file, directory or '-').
         format: onnx or torchscript.
         imgsz: The fixed input size of the export (default: the run's training size).
-        data: A dataset manifest whose images the check predicts (or --images, or neither: raw outputs only).
-        split: The split of --data.
+        dataset: A dataset manifest whose images the check predicts (or --images, or neither: raw outputs only).
+        split: The split of --dataset.
         images: A folder of images for the check.
         check_images: How many images the check predicts.
         conf: Minimum score of a box in the check.
@@ -88,8 +88,8 @@ def export(run: str, format: Literal["onnx", "torchscript"] = "onnx", imgsz: int
     r = read_run(run)
     size = imgsz or r.imgsz or 640
     samples = []
-    if data is not None:
-        samples = split_images(read_detect_dataset(data), split)[:check_images]
+    if dataset is not None:
+        samples = split_images(read_detect_dataset(dataset), split)[:check_images]
     elif images is not None:
         samples = folder_images(images)[:check_images]
     output = Output("wt-yolo", "export", out, overwrite=overwrite)

@@ -19,7 +19,7 @@ log = console.get_logger("wt-yolo")
 
 
 @command("wt-yolo", "predict")
-def predict(run: str, data: str | None = None, split: str = "val", images: Path | None = None,
+def predict(run: str, dataset: str | None = None, split: str = "val", images: Path | None = None,
             slicing: SliceArgs = SliceArgs(), conf: float = 0.25, iou: float = 0.7,
             max_det: int = 300, imgsz: int | None = None, device: str | None = None, out: Path | None = None,
             overwrite: bool = False) -> PredictionsManifest:
@@ -30,8 +30,8 @@ def predict(run: str, data: str | None = None, split: str = "val", images: Path 
 
     Args:
         run: The run manifest (file, directory or '-').
-        data: A detection dataset manifest whose split to predict (or give --images).
-        split: The split of --data to predict.
+        dataset: A detection dataset manifest whose split to predict (or give --images).
+        split: The split of --dataset to predict.
         images: A folder of images to predict instead of a dataset split.
         slicing: Tiles, overlap, batching and the merge across tiles (tile 0 predicts images whole).
         conf: Minimum score of a box.
@@ -45,10 +45,10 @@ def predict(run: str, data: str | None = None, split: str = "val", images: Path 
     offline.apply()
     if isinstance(slicing, dict):
         slicing = SliceArgs(**slicing)
-    if (data is None) == (images is None):
-        raise BadInput("give exactly one of --data (with --split) or --images", None, "data")
+    if (dataset is None) == (images is None):
+        raise BadInput("give exactly one of --dataset (with --split) or --images", None, "dataset")
     r = read_run(run)
-    ds = read_detect_dataset(data) if data is not None else None
+    ds = read_detect_dataset(dataset) if dataset is not None else None
     todo = split_images(ds, split) if ds is not None else folder_images(images)
     key = split if ds is not None else "images"
     _check_conf(conf, iou)

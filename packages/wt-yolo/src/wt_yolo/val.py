@@ -32,7 +32,7 @@ def ultralytics_split(data_yaml: Path, split: str) -> str:
 
 
 @command("wt-yolo", "val")
-def val(run: str, data: str, split: str = "val", conf: float = 0.001, iou: float = 0.7, max_det: int = 300,
+def val(run: str, dataset: str, split: str = "val", conf: float = 0.001, iou: float = 0.7, max_det: int = 300,
         imgsz: int | None = None, batch: int = 16, device: str | None = None,
         slicing: SliceArgs = SliceArgs(tile=0), out: Path | None = None,
         overwrite: bool = False) -> PredictionsManifest:
@@ -43,7 +43,7 @@ def val(run: str, data: str, split: str = "val", conf: float = 0.001, iou: float
 
     Args:
         run: The run manifest (file, directory or '-').
-        data: The detection dataset manifest.
+        dataset: The detection dataset manifest.
         split: The split to validate on.
         conf: Minimum score of a box (low, as mAP needs).
         iou: IoU threshold of the NMS.
@@ -59,7 +59,7 @@ def val(run: str, data: str, split: str = "val", conf: float = 0.001, iou: float
     if isinstance(slicing, dict):
         slicing = SliceArgs(**slicing)
     r = read_run(run)
-    ds = read_detect_dataset(data)
+    ds = read_detect_dataset(dataset)
     images = split_images(ds, split)
     weights = run_weights(r)
     size = imgsz or r.imgsz or 640

@@ -1,0 +1,223 @@
+"""One vocabulary across the seven tools: every command's parser is checked for replaced spellings,
+the old spellings are read as the new ones with one warning line, and the table in docs/contract.md
+is the one the parsers make."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import typing
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import pytest
+from wt_core.cli import RENAMED, build_parser, rename_deprecated
+from wt_core.slicing import Slicing
+
+from tests.conftest import run_cli
+
+TOOLS = ("wt-data", "wt-yolo", "wt-mmdet", "wt-cls", "wt-eval", "wt-tune", "wt-registry")
+# A replaced spelling (any part of a key) and the one to use.
+REPLACED = {"score": "conf", "score_thr": "conf", "thresholds": "conf, iou, max_det", "max_dets": "max_det",
+            "accelerator": "device"}
+# Replaced where the key is a command's own option (a prediction batch, not a training loader's).
+REPLACED_OUTSIDE_FIT = {"batch_size": "batch", "num_workers": "workers"}
+# Keys that are only ever top-level options: `--ultralytics.device` is `--device`, a `merge` section is `--slicing`.
+TOP_LEVEL_ONLY = ("device", "dataset")
+# The three fit commands are renamed by their own change (one harness for the trainers); until it is merged they
+# keep --data, --ultralytics.device and --trainer.accelerator. Strict: remove these marks once they pass.
+FIT_PENDING = {("wt-yolo", "fit"), ("wt-mmdet", "fit"), ("wt-cls", "fit")}
+
+
+def commands(tool: str) -> dict:
+    return importlib.import_module("wt_" + tool.removeprefix("wt-") + ".cli").COMMANDS
+
+
+_PARSERS: dict = {}
+
+
+def parser_of(tool: str):
+    if tool not in _PARSERS:
+        mod = importlib.import_module("wt_" + tool.removeprefix("wt-") + ".cli")
+        _PARSERS[tool] = build_parser(tool, mod.__doc__, mod.COMMANDS)
+    return _PARSERS[tool]
+
+
+def sub_of(tool: str, command: str):
+    return parser_of(tool)._subcommands_action._name_parser_map[command]
+
+
+def keys_of(tool: str, command: str) -> dict[str, object]:
+    """Option key (without --) to its type hint."""
+    return {o[2:]: getattr(a, "_typehint", None) for a in sub_of(tool, command)._actions
+            for o in a.option_strings if o.startswith("--") and not o.endswith("+")}
+
+
+def all_commands(pending_mark: bool = True) -> list:
+    out = []
+    for tool in TOOLS:
+        for name in commands(tool):
+            if name == "version":
+                continue
+            marks = [pytest.mark.xfail(strict=True, reason="renamed by the fit harness change")] \
+                if pending_mark and (tool, name) in FIT_PENDING else []
+            out.append(pytest.param(tool, name, id=f"{tool} {name}", marks=marks))
+    return out
+
+
+@pytest.mark.parametrize(("tool", "command"), all_commands())
+def test_no_command_uses_a_replaced_spelling(tool, command):
+    wrong = []
+    for key in keys_of(tool, command):
+        parts = key.split(".")
+        for part in parts:
+            if part in REPLACED:
+                wrong.append(f"--{key} (use {REPLACED[part]})")
+            if part in REPLACED_OUTSIDE_FIT and command != "fit":
+                wrong.append(f"--{key} (use {REPLACED_OUTSIDE_FIT[part]})")
+        if len(parts) > 1 and parts[-1] in TOP_LEVEL_ONLY:
+            wrong.append(f"--{key} (use --{parts[-1]})")
+        if parts[0] == "data":
+            wrong.append(f"--{key} (a dataset manifest is --dataset; a loader section has another name)")
+        if parts[0] == "merge" and len(parts) > 1:
+            wrong.append(f"--{key} (the merge across tiles is --slicing.merge*)")
+    assert not wrong, f"{tool} {command}: " + "; ".join(wrong)
+
+
+def _is_list(hint) -> bool:
+    args = [a for a in typing.get_args(hint) if a is not type(None)] if typing.get_origin(hint) else [hint]
+    return any(typing.get_origin(a) in (list, tuple) for a in args)
+
+
+@pytest.mark.parametrize(("tool", "command"), all_commands(pending_mark=False))
+def test_split_is_one_and_splits_are_several(tool, command):
+    keys = keys_of(tool, command)
+    if "split" in keys:
+        assert not _is_list(keys["split"]), f"{tool} {command} --split takes one split"
+    if "splits" in keys:
+        assert _is_list(keys["splits"]), f"{tool} {command} --splits takes several"
+
+
+@pytest.mark.parametrize(("tool", "command"), [("wt-yolo", "predict"), ("wt-yolo", "val"), ("wt-mmdet", "predict"),
+                                               ("wt-eval", "detect"), ("wt-registry", "register")])
+def test_detection_predictors_share_one_slicing_section(tool, command):
+    keys = keys_of(tool, command)
+    assert {k for k in keys if k.startswith("slicing.")} == {f"slicing.{f.name}" for f in fields(Slicing)}
+    assert {"conf", "max_det"} <= set(keys)
+
+
+def test_every_rename_points_at_a_real_option():
+    """Each entry of the table names a command that exists; where that command is renamed, the new key is its
+    option and the old one is not (a fit command may still wait for its rename: then the old key is its option)."""
+    for tool, table in RENAMED.items():
+        for command, renames in table.items():
+            assert command in commands(tool), f"{tool} has no command {command}"
+            keys = set(keys_of(tool, command))
+            for old, new in renames.items():
+                old_key, new_key = old.removesuffix(".*"), new.removesuffix(".*")
+                if (tool, command) in FIT_PENDING and old_key in keys:
+                    continue
+                assert new_key in keys and old_key not in keys, f"{tool} {command}: --{old} -> --{new}"
+
+
+def test_the_contract_table_is_the_one_the_parsers_make():
+    import options_table
+
+    assert options_table.main(["--check"]) == 0, "run: python tools/options_table.py"
+
+
+# The mechanism, on a tool of its own: renamed commands, one not renamed yet, a loader section renamed.
+
+
+@dataclass
+class Loader:
+    """A section."""
+
+    batch: int = 8
+    """Images per batch."""
+
+
+def renamed_cmd(dataset: str, conf: float = 0.25, tags: list[str] | None = None,
+                loader: Loader = Loader()) -> None:  # noqa: B008
+    """A command on the new spellings."""
+
+
+def old_cmd(data: str, score: float = 0.25) -> None:
+    """A command not renamed yet."""
+
+
+TOY = {"new": renamed_cmd, "old": old_cmd}
+TOY_TABLE = {"toy": {"new": {"data": "dataset", "score": "conf", "labels": "tags", "data_loader.*": "loader.*"},
+                     "old": {"data": "dataset", "score": "conf"}}}
+
+
+@pytest.fixture
+def toy(monkeypatch):
+    monkeypatch.setitem(RENAMED, "toy", TOY_TABLE["toy"])
+    return build_parser("toy", "", TOY)
+
+
+def test_old_spellings_become_the_new_ones_with_one_warning_each(toy, capsys):
+    argv = ["new", "--data", "d", "--score=0.5", "--labels+", "a", "--data-loader.batch", "4", "--data", "again"]
+    assert rename_deprecated("toy", toy, argv) == \
+        ["new", "--dataset", "d", "--conf=0.5", "--tags+", "a", "--loader.batch", "4", "--dataset", "again"]
+    assert capsys.readouterr().err.splitlines() == [
+        "warning: --data is deprecated, use --dataset", "warning: --score is deprecated, use --conf",
+        "warning: --labels is deprecated, use --tags", "warning: --data-loader.batch is deprecated, use --loader.batch"]
+
+
+def test_a_command_not_renamed_keeps_its_options_silently(toy, capsys):
+    argv = ["old", "--data", "d", "--score", "0.5"]
+    assert rename_deprecated("toy", toy, argv) == argv
+    assert rename_deprecated("other-tool", toy, ["new", "--data", "d"]) == ["new", "--data", "d"]
+    assert capsys.readouterr().err == ""
+
+
+def test_old_keys_in_a_config_file_are_renamed(toy, tmp_path, capsys):
+    import yaml
+
+    cfg = tmp_path / "old.yaml"
+    cfg.write_text("data: d\nscore: 0.4\ndata_loader:\n  batch: 8\n")
+    argv = rename_deprecated("toy", toy, ["new", "--config", str(cfg)])
+    assert argv[:2] == ["new", "--config"] and yaml.safe_load(argv[2]) == {"dataset": "d", "conf": 0.4,
+                                                                          "loader": {"batch": 8}}
+    assert "warning: --score is deprecated, use --conf (in " in capsys.readouterr().err
+    new = tmp_path / "new.yaml"
+    new.write_text("dataset: d\n")
+    assert rename_deprecated("toy", toy, ["new", f"--config={new}"]) == ["new", f"--config={new}"]
+
+
+# The real tools, through their command lines (exit status and stderr are the contract).
+
+
+def test_deprecated_options_are_accepted_with_a_warning_line():
+    proc = run_cli("wt-eval", "detect", "--dataset", "d", "--predictions", "p", "--score", "0.4", "--max_dets", "50",
+                   "--merge.method", "greedy", "--print_config")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines() == ["warning: --score is deprecated, use --conf",
+                                        "warning: --max_dets is deprecated, use --max_det",
+                                        "warning: --merge.method is deprecated, use --slicing.merge"]
+    assert "conf: 0.4" in proc.stdout and "max_det: 50" in proc.stdout and "merge: greedy" in proc.stdout
+
+
+def test_an_old_config_file_still_runs(tmp_path):
+    """A config written for the old spellings runs, and the manifest records the new ones."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "eval"))
+    from evalcases import coco, write_dataset, write_predictions
+
+    classes = ["zebra"]
+    gt = coco([{"id": 1, "file_name": "a.jpg", "width": 100, "height": 100}],
+              [{"id": 1, "image_id": 1, "category_id": 0, "bbox": [10, 10, 20, 20], "area": 400, "iscrowd": 0}], classes)
+    ds = write_dataset(tmp_path / "ds", classes, {"val": gt})
+    pred = write_predictions(tmp_path / "p", ds, {"val": [{"image_id": 1, "category_id": 0, "bbox": [10, 10, 20, 20],
+                                                          "score": 0.35}]})
+    cfg = tmp_path / "old.yaml"
+    cfg.write_text(f"dataset: {ds.path}\npredictions: {pred.path}\nscore: 0.4\nplots: false\n")
+    proc = run_cli("wt-eval", "detect", "--config", cfg, "--out", tmp_path / "ev")
+    assert proc.returncode == 0, proc.stderr
+    assert f"warning: --score is deprecated, use --conf (in {cfg})" in proc.stderr.splitlines()
+    m = json.loads(Path(proc.stdout.strip()).read_text())
+    assert m["metrics"]["score_threshold"] == 0.4 and m["metrics"]["tp"] == 0  # 0.35 is below the old --score
+    assert m["producer"]["config"]["conf"] == 0.4
