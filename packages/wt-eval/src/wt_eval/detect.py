@@ -13,6 +13,7 @@ from wt_core.invocation import command
 from wt_core.manifest import DatasetManifest, EvaluationManifest, ManifestBase
 from wt_core.manifest_io import build, read_manifest
 from wt_core.outputs import Output
+from wt_core.readers import read_dataset
 
 from wt_eval import __version__
 from wt_eval.data import (
@@ -22,7 +23,6 @@ from wt_eval.data import (
     dumps,
     load_coco,
     load_ground_truth,
-    read_dataset,
     read_detection_inputs,
 )
 from wt_eval.stitching import Merge, coverage, merge, placements, to_full
