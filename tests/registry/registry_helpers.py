@@ -71,13 +71,9 @@ def make_evaluation(out: Path, parent_run: Path, dataset_id: str, split: str, me
 
 
 def register_py(**kw):
-    """`wt_registry.register` called from Python (the function the CLI runs)."""
-    from wt_registry.options import Relabel, Slicing, Thresholds
+    """`wt_registry.register` called from Python (the function the CLI runs; option sections may be dicts)."""
     from wt_registry.registration import register
 
-    for key, cls in (("thresholds", Thresholds), ("slicing", Slicing), ("relabel", Relabel)):
-        if isinstance(kw.get(key), dict):
-            kw[key] = cls(**kw[key])
     return register(**kw)
 
 
