@@ -65,13 +65,18 @@ def _local_file(text: str, paths: str | Path | None) -> Path | None:
     once symlinks and `..` are resolved; else None."""
     if paths is None or not text or len(text) >= 4096 or "\x00" in text:
         return None
-    p = Path(text).expanduser()
-    if paths != ANY:
-        root = Path(paths).resolve()
-        p = (p if p.is_absolute() else root / p).resolve()
-        if not p.is_relative_to(root):
-            return None
-    return p if p.is_file() else None
+    try:
+        if paths == ANY:
+            p = Path(text).expanduser()
+        else:  # no `~`: the client names files relative to the root, or absolute ones inside it
+            root = Path(paths).resolve()
+            p = Path(text)
+            p = (p if p.is_absolute() else root / p).resolve()
+            if not p.is_relative_to(root):
+                return None
+        return p if p.is_file() else None
+    except (OSError, RuntimeError, ValueError):  # an unknown ~user, a name too long ...: not a file we read
+        return None
 
 
 def decode_image(item: Any, paths: str | Path | None = ANY) -> tuple[np.ndarray, str | None]:

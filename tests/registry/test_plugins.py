@@ -1,0 +1,66 @@
+"""Predictors as plugins: an MMDetection run (the real `wt-mmdet fit`) registered, loaded by alias and
+predicting what `wt-mmdet`'s own detector predicts; the registry finds trainers by entry point only."""
+
+from __future__ import annotations
+
+import json
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pytest
+from registry_helpers import cli, manifest_of
+
+pytestmark = pytest.mark.slow
+CONF = 0.001  # a one-epoch RetinaNet scores about 0.01
+
+
+def test_every_trainer_declares_its_predictor_by_entry_point():
+    found = {ep.name: ep.value for ep in metadata.entry_points(group="wildtrain.predictors")}
+    assert found == {"yolo": "wt_yolo.predictor:plugin", "mmdet": "wt_mmdet.predictor:plugin",
+                     "cls": "wt_cls.predictor:plugin"}
+    from wt_registry import plugins
+
+    assert {f: plugins.plugin(f).task for f in found} == {"yolo": "detect", "mmdet": "detect", "cls": "classify"}
+    source = "".join(p.read_text() for p in Path(plugins.__file__).parent.glob("*.py"))
+    for name in ("wt_yolo", "wt_mmdet", "wt_cls", "ultralytics", "mmdet.", '"yolo"', '"mmdet"', '"cls"'):
+        assert name not in source, f"wt-registry names {name}"
+
+
+def test_mmdet_run_registers_loads_by_alias_and_predicts_as_wt_mmdet_does(mmdet_run, tmp_path, capfd):
+    import torch
+
+    reg = cli(capfd, "register", "--name", "mm-det", "--detector", mmdet_run["run"], "--alias", "champion",
+              "--thresholds.conf", str(CONF), "--slicing.tile", "0", "--out", tmp_path / "m")
+    assert reg.returncode == 0, reg.stderr[-3000:]
+    m = manifest_of(reg)
+    run = json.loads(Path(mmdet_run["run"]).read_text())
+    assert (m["framework"], m["task"], m["classes"]) == ("mmdet", "detect", run["classes"])
+    assert set(m["details"]["files"]) == {"artifacts/detector.pth", "artifacts/detector_config.py",
+                                          "artifacts/model.json", "artifacts/lineage.json"}
+    weights = tmp_path / "m" / "model" / "detector.pth"
+    state = torch.load(weights, map_location="cpu", weights_only=True)["state_dict"]  # tensors only: no pickle
+    assert any(k.startswith("bbox_head.") for k in state)
+
+    import wt_registry
+    from wt_core.slicing import Slicing
+    from wt_mmdet.infer import Detector, read_bgr
+
+    model = wt_registry.load("models:/mm-det@champion")
+    assert model.version == "1" and model.metadata["framework"] == "mmdet"
+    import mlflow
+
+    pins = Path(mlflow.pyfunc.get_model_dependencies("models:/mm-det/1")).read_text()
+    assert "mmdet==3.3.0" in pins and "wt-mmdet==" in pins and "ultralytics" not in pins
+    got = model.predict([mmdet_run["image"]])[0]
+    ref = next(Detector(mmdet_run["run"], conf=CONF, slicing=Slicing(tile=0)).predict_arrays(
+        [read_bgr(mmdet_run["image"])]))
+    assert len(ref) > 0, "the comparison must compare boxes"
+    assert len(got) == len(ref)
+    order = np.argsort(-ref.scores, kind="stable")
+    assert np.allclose([d.box for d in got], ref.boxes[order], atol=1e-3)
+    assert np.allclose([d.score for d in got], ref.scores[order], atol=1e-5)
+    assert [d.class_name for d in got] == [run["classes"][c] for c in ref.classes[order]]
+    frame = model.predict_frame([mmdet_run["image"]])
+    assert len(frame) == len(ref) and set(frame["class_name"]) <= set(run["classes"])
+
