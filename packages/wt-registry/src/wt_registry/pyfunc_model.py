@@ -35,12 +35,13 @@ def image_root(model_config: dict | None) -> Path | None:
     """The directory local image paths may be read from (model_config image_root, else WT_SERVE_ROOT), or None."""
     from wt_core.errors import BadInput
 
-    text = (model_config or {}).get("image_root") or os.environ.get(ROOT_ENV)
+    given = (model_config or {}).get("image_root")
+    text, field = (given, "model_config.image_root") if given else (os.environ.get(ROOT_ENV), ROOT_ENV)
     if not text:
         return None
     root = Path(str(text)).expanduser().resolve()
     if not root.is_dir():
-        raise BadInput("the serving root is not a directory", root, "image_root" if model_config else ROOT_ENV)
+        raise BadInput("the serving root is not a directory", root, field)
     return root
 
 

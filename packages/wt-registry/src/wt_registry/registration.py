@@ -213,6 +213,7 @@ def register(name: str, detector: str | None = None, classifier: str | None = No
                 name=MODEL_DIR, python_model=WildTrainModel(), artifacts={k: str(p) for k, p in files.items()},
                 signature=signature(config["detector"]["conf"] if config.get("detector") else 0.0),
                 pip_requirements=requirements(det, cls), metadata=meta, registered_model_name=ref.name,
+                model_config={"image_root": ""},  # no local paths unless a loader names a root (pyfunc_model.py)
                 await_registration_for=60)
         version = str(info.registered_model_version)
         for k, v in version_tags.items():
