@@ -44,6 +44,34 @@ def runs(aerial, camtrap, tmp_path_factory) -> dict[str, Path]:
     return {"detector": Path(det), "classifier": Path(cls), "image": image, "dataset": Path(split), "base": base}
 
 
+# RetinaNet-R18 narrowed to a 64-channel FPN and head (as tests/mmdet trains it), scoring boxes from 0.001:
+# after one epoch its scores are about 0.01, under the preset's 0.05
+SMALL_RETINANET = {"model.neck.out_channels": 64, "model.bbox_head.in_channels": 64,
+                   "model.bbox_head.feat_channels": 64, "model.test_cfg.score_thr": 0.001}
+
+
+@pytest.fixture(scope="session")
+def mmdet_run(tmp_path_factory) -> dict[str, Path]:
+    """A one-epoch RetinaNet run of the real `wt-mmdet fit` on 4 small synthetic images: {'run', 'image'}."""
+    import json
+
+    reuse = os.environ.get("WT_REGISTRY_TEST_RUNS")
+    if reuse and (Path(reuse) / "runs/mmdet/manifest.json").is_file():
+        r = Path(reuse)
+        return {"run": r / "runs/mmdet/manifest.json", "image": sorted((r / "data/small/images").glob("*.jpg"))[0]}
+    import synth
+
+    base = tmp_path_factory.mktemp("registry-mmdet")
+    synth.make_aerial(base / "small", images=4, width=320, height=240, seed=1)
+    ds = run_cli("wt-data", "import", "--source", base / "small" / "coco.json", "--out", base / "ds", check=True,
+                 cwd=base).stdout.strip()
+    run = run_cli("wt-mmdet", "fit", "--data", ds, "--model", "retinanet_r18_fpn", "--train.epochs", "1",
+                  "--train.imgsz", "160", "--train.batch", "2", "--train.workers", "0", "--train.warmup_iters", "2",
+                  "--val_split", "all", "--cfg_options", json.dumps(SMALL_RETINANET), "--out", base / "mmdet",
+                  check=True, cwd=base).stdout.strip()
+    return {"run": Path(run), "image": sorted((base / "small" / "images").glob("*.jpg"))[0]}
+
+
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory):
     """A real `mlflow server` on 127.0.0.1 (sqlite backend, proxied artifacts); yields its URL."""

@@ -71,13 +71,9 @@ def make_evaluation(out: Path, parent_run: Path, dataset_id: str, split: str, me
 
 
 def register_py(**kw):
-    """`wt_registry.register` called from Python (the function the CLI runs)."""
-    from wt_registry.options import Relabel, Slicing
+    """`wt_registry.register` called from Python (the function the CLI runs; option sections may be dicts)."""
     from wt_registry.registration import register
 
-    for key, cls in (("slicing", Slicing), ("relabel", Relabel)):
-        if isinstance(kw.get(key), dict):
-            kw[key] = cls(**kw[key])
     return register(**kw)
 
 
@@ -107,3 +103,42 @@ def cli(capfd, *args, env: dict[str, str] | None = None) -> subprocess.Completed
                 os.environ[k] = v
     out, err = capfd.readouterr()
     return subprocess.CompletedProcess(["wt-registry", *map(str, args)], code, out, err)
+
+
+class Served:
+    """A real `mlflow models serve` of a registered model on loopback, started by `serve(...)`."""
+
+    def __init__(self, model_uri: str, log: Path, env: dict[str, str] | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen([str(BIN / "mlflow"), "models", "serve", "-m", model_uri, "--env-manager", "local",
+                                      "-h", "127.0.0.1", "-p", str(self.port), "--workers", "1"],
+                                     stdout=open(log, "w"), stderr=subprocess.STDOUT, cwd=log.parent,
+                                     start_new_session=True,  # mlflow starts uvicorn from PATH: the venv's
+                                     env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+                                          **(env or {})})
+
+    def __enter__(self) -> Served:
+        try:
+            wait_http(f"{self.url}/ping", self.proc, timeout=240)
+        except BaseException:
+            stop(self.proc)
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        stop(self.proc)
+
+    def invoke(self, images: list[str], params: dict | None = None) -> tuple[int, str]:
+        """POST /invocations with one `image` per row: (HTTP status, body text)."""
+        import json
+        import urllib.error
+
+        payload = {"dataframe_records": [{"image": im} for im in images], **({"params": params} if params else {})}
+        req = urllib.request.Request(f"{self.url}/invocations", data=json.dumps(payload).encode(),
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=300) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()

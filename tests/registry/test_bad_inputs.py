@@ -45,6 +45,19 @@ def evil_tag(runs, tmp: Path):
     return ()
 
 
+def toy_run(tmp: Path) -> Path:
+    """A run of a framework ('toy') that no installed trainer declares a predictor for."""
+    from wt_core.manifest import RunManifest
+    from wt_core.manifest_io import build
+    from wt_core.outputs import Output
+
+    out = Output("wt-toy", "fit", tmp / "toy")
+    out.path("best.bin").write_bytes(b"weights")
+    out.add("best", "best.bin")
+    return out.commit(build(RunManifest, id=out.id, framework="toy", task="detect", classes=["zebra"],
+                            dataset_id="d", weights={"best": "best"})).path
+
+
 CASES = {
     "weights sha256 differs from the run manifest": (
         lambda runs, tmp: ("register", "--name", "x", "--detector", tampered_run(runs, tmp)), ("sha256", "best")),
@@ -55,6 +68,9 @@ CASES = {
     "detection run given as the classifier": (
         lambda runs, tmp: ("register", "--name", "x", "--classifier", runs["detector"]),
         ("--classifier takes a classification run",)),
+    "a run of a trainer without a predictor": (
+        lambda runs, tmp: ("register", "--name", "x", "--detector", toy_run(tmp)),
+        ("no predictor for toy runs is installed", "cls, mmdet, yolo", "framework")),
     "neither detector nor classifier": (lambda runs, tmp: ("register", "--name", "x"), ("give --detector",)),
     "conf above 1": (lambda runs, tmp: ("register", "--name", "x", "--detector", runs["detector"], "--conf", "1.5"),
                      ("conf must be in [0, 1], got 1.5", "conf")),

@@ -5,24 +5,19 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 from registry_helpers import (
-    BIN,
+    Served,
     cli,
-    free_port,
     make_evaluation,
     manifest_of,
     python,
     register_py,
     run_cli,
-    stop,
-    wait_http,
 )
 
 pytestmark = pytest.mark.slow
@@ -79,7 +74,8 @@ FRESH = r"""
 import json, sys
 import cv2, mlflow, pandas as pd
 image, out = sys.argv[1], sys.argv[2]
-model = mlflow.pyfunc.load_model("models:/aerial-det@champion")
+# local paths only under the root given at load (a served model takes image bytes only)
+model = mlflow.pyfunc.load_model("models:/aerial-det@champion", model_config={"image_root": sys.argv[3]})
 frame = model.predict(pd.DataFrame({"image": [image]}))
 pred = model.unwrap_python_model().predictor  # what wt_registry.load returns
 rgb = cv2.cvtColor(cv2.imread(image), cv2.COLOR_BGR2RGB)
@@ -98,7 +94,7 @@ def test_fresh_process_load_by_alias_predicts_what_wt_yolo_predict_does(champion
                    "--out", tmp_path / "pred", check=True)
     pm = manifest_of(pred)
     coco = json.loads((tmp_path / "pred" / pm["artifacts"][pm["splits"]["images"]]["path"]).read_text())
-    proc = python(FRESH, str(image), str(tmp_path / "out.json"))
+    proc = python(FRESH, str(image), str(tmp_path / "out.json"), str(folder))
     assert proc.returncode == 0, proc.stderr[-3000:]
     got = json.loads((tmp_path / "out.json").read_text())
     rows = got["frame"]
@@ -281,25 +277,10 @@ def test_pull_caches_by_version_and_verifies_sha256(champion, runs, tmp_path, ca
 
 
 def test_served_model_answers_rest_on_loopback(champion, runs, tmp_path):
-    import urllib.request
-
-    port = free_port()
-    proc = subprocess.Popen([str(BIN / "mlflow"), "models", "serve", "-m", f"models:/{NAME}/1", "--env-manager",
-                             "local", "-h", "127.0.0.1", "-p", str(port), "--workers", "1"],
-                            stdout=open(tmp_path / "serve.log", "w"), stderr=subprocess.STDOUT, cwd=tmp_path,
-                            start_new_session=True,  # mlflow starts uvicorn from PATH: the venv's
-                            env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"})
-    try:
-        wait_http(f"http://127.0.0.1:{port}/ping", proc, timeout=240)
-        payload = {"dataframe_records": [{"image": base64.b64encode(runs["image"].read_bytes()).decode()}],
-                   "params": {"conf": CONF}}
-        req = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", data=json.dumps(payload).encode(),
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=300) as r:
-            answer = json.loads(r.read())
-    finally:
-        stop(proc)
-    rows = answer["predictions"]
+    with Served(f"models:/{NAME}/1", tmp_path / "serve.log") as server:
+        status, body = server.invoke([base64.b64encode(runs["image"].read_bytes()).decode()], {"conf": CONF})
+    assert status == 200, body[:2000]
+    rows = json.loads(body)["predictions"]
     assert len(rows) > 0 and set(rows[0]) == {"image_index", "image", "x1", "y1", "x2", "y2", "score", "class_id",
                                               "class_name"}
     assert rows[0]["image"] == "#0" and rows[0]["class_name"] in champion["run"]["classes"]

@@ -93,14 +93,14 @@ def test_every_sliced_box_is_a_tile_box_moved_by_its_tile_offset(run_dir, yolo_d
     """In-process, the same model: each merged box is exactly a box one tile found, shifted into the image."""
     import cv2
     from wt_core.geometry import tile_grid
-    from wt_yolo import SliceArgs, SlicedPredictor
+    from wt_yolo import SlicedPredictor, Slicing
 
     ds = read_manifest(yolo_data.full, "dataset")
     coco = json.loads(ds.artifact_path(ds.splits["val"].annotations).read_text())
     path = ds.resolve(ds.splits["val"].image_root) / coco["images"][0]["file_name"]
     image = cv2.imread(str(path))
     predictor = SlicedPredictor(run_dir / "train" / "weights" / "best.pt", imgsz=320, conf=0.001, device="cpu",
-                                slicing=SliceArgs(tile=640, overlap=0.2, batch=4))
+                                slicing=Slicing(tile=640, overlap=0.2, batch=4))
     merged = next(predictor.predict_arrays([image]))
     wins = tile_grid(image.shape[1], image.shape[0], 640, 640, overlap=0.2)
     assert len(wins) > 1

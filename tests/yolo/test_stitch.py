@@ -70,7 +70,7 @@ def test_no_boxes_and_coco_results():
 
 
 def test_predict_sliced_batches_tiles_across_images_and_keeps_their_order():
-    from wt_yolo.args import SliceArgs
+    from wt_core.slicing import Slicing
     from wt_yolo.slicing import predict_sliced
 
     calls = []
@@ -81,7 +81,7 @@ def test_predict_sliced_batches_tiles_across_images_and_keeps_their_order():
                     [c.mean() / 255], [0]) for c in crops]
 
     images = [np.full((700, 1000, 3), 10 * (i + 1), np.uint8) for i in range(3)]  # 2x2 tiles of 640 each
-    out = list(predict_sliced(iter(images), forward, SliceArgs(tile=640, overlap=0.2, batch=3)))
+    out = list(predict_sliced(iter(images), forward, Slicing(tile=640, overlap=0.2, batch=3)))
     assert calls == [3, 3, 3, 3] and len(out) == 3
     for i, d in enumerate(out):
         assert len(d) == 4 and d.scores[0] == pytest.approx(10 * (i + 1) / 255)

@@ -16,7 +16,8 @@ from pathlib import Path
 from wt_core.console import get_logger
 from wt_core.errors import BadInput
 from wt_core.manifest import DatasetManifest
-from wt_core.manifest_io import load_json, read_manifest
+from wt_core.manifest_io import load_json
+from wt_core.readers import read_dataset
 
 log = get_logger("wt-cls")
 Item = tuple[str, int]
@@ -50,10 +51,7 @@ class ClassificationData:
 
 def read_classification(ref: str | Path, *, min_classes: int = 2) -> ClassificationData:
     """Read and check a classification dataset (task classify, at least `min_classes` classes)."""
-    ds = read_manifest(ref, "dataset", expect=DatasetManifest)
-    if ds.task != "classify":
-        raise BadInput(f"this is a {ds.task} dataset; wt-cls needs a classification dataset "
-                       "(make one with `wt-data crops` or `wt-data import --format imagefolder`)", ds.path, "task")
+    ds = read_dataset(ref, "classify")
     if len(ds.classes) < min_classes:
         raise BadInput(f"the dataset has {len(ds.classes)} class{'es' if len(ds.classes) != 1 else ''} "
                        f"({', '.join(ds.classes) or 'none'}); a classifier needs at least {min_classes}", ds.path, "classes")

@@ -12,7 +12,7 @@ from typing import Any
 
 from wt_core.errors import BadInput
 from wt_core.manifest import RunManifest
-from wt_core.manifest_io import read_manifest
+from wt_core.readers import read_run, run_weights
 
 
 def resolve_checkpoint(ref: str | Path, role: str = "best") -> tuple[RunManifest | None, Path]:
@@ -22,14 +22,8 @@ def resolve_checkpoint(ref: str | Path, role: str = "best") -> tuple[RunManifest
         if not p.is_file():
             raise BadInput("checkpoint not found", p)
         return None, p.resolve()
-    run = read_manifest(ref, "run", expect=RunManifest)
-    if run.framework != "cls":
-        raise BadInput(f"this run was trained with {run.framework}; wt-cls reads wt-cls runs", run.path, "framework")
-    name = run.weights.get(role)
-    if name is None or name not in run.artifacts:
-        have = ", ".join(run.weights) or "none"
-        raise BadInput(f"the run has no {role!r} checkpoint (weights: {have})", run.path, "weights")
-    return run, run.artifact_path(name)
+    run = read_run(ref, "cls")
+    return run, run_weights(run, role)
 
 
 def load_module(ckpt: str | Path, map_location: str = "cpu"):
@@ -87,3 +81,47 @@ def load(ref: str | Path, map_location: str = "cpu") -> Predictor:
     """A Predictor from a run manifest, its directory, or a .ckpt file."""
     _, ckpt = resolve_checkpoint(ref)
     return Predictor(load_module(ckpt, map_location))
+
+
+class CropClassifier:
+    """A wt-cls checkpoint classifying RGB arrays (whole images or crops), with its own preprocessing."""
+
+    def __init__(self, checkpoint: str | Path, device: str | None = None):
+        import torch
+
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.inner = Predictor(load_module(checkpoint, map_location=device))
+        self.classes: list[str] = list(self.inner.classes)
+
+    def probabilities(self, crops: list[Any], batch: int = 32):
+        """(N, classes) numpy probabilities of RGB arrays (H, W, 3)."""
+        import numpy as np
+        from PIL import Image
+
+        if not len(crops):
+            return np.zeros((0, len(self.classes)), dtype=np.float32)
+        images = [Image.fromarray(np.ascontiguousarray(c)) for c in crops]
+        return self.inner.probabilities(images, batch_size=batch).numpy()
+
+
+class ClsPredictor:
+    """wt-cls's predictor plugin (entry-point group `wildtrain.predictors`; the protocol is in
+    `wt_registry.plugins`): a registered model keeps the run's checkpoint unchanged."""
+
+    task = "classify"
+    requirements = ("wt-cls", "torch", "torchvision", "timm", "lightning", "torchmetrics")
+
+    def stage(self, run: RunManifest, weights: str, directory: Path, role: str) -> list[str]:
+        """Copy the run's checkpoint into `directory` as `<role>.ckpt`."""
+        import shutil
+
+        src = run_weights(run, weights)
+        name = f"{role}{src.suffix}"
+        shutil.copyfile(src, Path(directory) / name)
+        return [name]
+
+    def load(self, files: list[Path], spec: dict[str, Any], device: str | None = None) -> CropClassifier:
+        return CropClassifier(files[0], device=device)
+
+
+plugin = ClsPredictor()

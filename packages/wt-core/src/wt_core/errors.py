@@ -1,7 +1,7 @@
 """Errors every tool raises, and how they map to exit statuses.
 
 `BadInput` is the user's mistake (exit 2, one line naming file and field);
-`RunFailed` is a failure while running (exit 1).
+any other exception is a failure while running (exit 1).
 """
 
 from __future__ import annotations
@@ -24,9 +24,3 @@ class BadInput(Exception):
         where = ", ".join(x for x in (self.file, self.field) if x)
         text = " ".join(self.message.split())
         return f"error: {text} ({where})" if where else f"error: {text}"
-
-
-class RunFailed(Exception):
-    """A failure while running (exit 1)."""
-
-    exit_code = 1

@@ -146,9 +146,3 @@ def xywh_to_xyxy(b: np.ndarray) -> np.ndarray:
     b = np.asarray(b, dtype=np.float64).reshape(-1, 4).copy()
     b[:, 2:] += b[:, :2]
     return b
-
-
-def xyxy_to_xywh(b: np.ndarray) -> np.ndarray:
-    b = np.asarray(b, dtype=np.float64).reshape(-1, 4).copy()
-    b[:, 2:] -= b[:, :2]
-    return b

@@ -2,18 +2,25 @@
 
 A command function is wrapped with `@command(tool, name)`. Called from Python or
 from the CLI, the wrapper records the bound arguments as the resolved config, so
-the manifest a function writes says exactly how it ran.
+the manifest a function writes says exactly how it ran. A plain dict given for an
+option section (a parameter annotated with a dataclass) becomes that dataclass
+here, its keys laid over the parameter's default: `fit(train={"epochs": 3})`
+from Python means what `--train.epochs 3` means on the command line.
 """
 
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import functools
 import inspect
+import types
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from wt_core.errors import BadInput
 from wt_core.jsonable import to_jsonable
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -48,11 +55,19 @@ def command(tool: str, name: str, version: str = "0.1.0") -> Callable[[F], F]:
 
     def wrap(fn: F) -> F:
         sig = inspect.signature(fn)
+        sections: dict[str, type] | None = None
 
         @functools.wraps(fn)
         def run(*args: Any, **kwargs: Any) -> Any:
+            nonlocal sections
             bound = sig.bind(*args, **kwargs)
             bound.apply_defaults()
+            if any(isinstance(v, dict) for v in bound.arguments.values()):
+                if sections is None:
+                    sections = option_sections(fn)
+                for key, cls in sections.items():
+                    if isinstance(bound.arguments.get(key), dict):
+                        bound.arguments[key] = coerce(bound.arguments[key], cls, sig.parameters[key].default, key)
             config = {k: to_jsonable(v) for k, v in bound.arguments.items()}
             inv = Invocation(tool=tool, command=name, version=version,
                              argv=list(_cli_argv.get() or []), config=config)
@@ -66,3 +81,37 @@ def command(tool: str, name: str, version: str = "0.1.0") -> Callable[[F], F]:
         return run  # type: ignore[return-value]
 
     return wrap
+
+
+def _dataclass_in(hint: Any) -> type | None:
+    """The dataclass a parameter is annotated with (alone, or in `X | None`)."""
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return hint
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        found = [a for a in typing.get_args(hint) if isinstance(a, type) and dataclasses.is_dataclass(a)]
+        return found[0] if len(found) == 1 else None
+    return None
+
+
+def option_sections(fn: Callable[..., Any]) -> dict[str, type]:
+    """Parameter name to the dataclass it is annotated with (the command's option sections)."""
+    try:
+        hints = typing.get_type_hints(fn)
+    except (NameError, TypeError):
+        return {}
+    return {k: cls for k, h in hints.items() if k != "return" and (cls := _dataclass_in(h)) is not None}
+
+
+def coerce(value: dict[str, Any], cls: type, default: Any, name: str) -> Any:
+    """A dict as the dataclass `cls`: its keys over the parameter's default (or over the class's defaults)."""
+    known = {f.name for f in dataclasses.fields(cls) if f.init}
+    unknown = sorted(set(value) - known)
+    if unknown:
+        raise BadInput(f"unknown key {unknown[0]!r} of {name} (keys: {', '.join(sorted(known))})", None,
+                       f"{name}.{unknown[0]}")
+    try:
+        if isinstance(default, cls):
+            return dataclasses.replace(default, **value)
+        return cls(**value)
+    except (TypeError, ValueError) as e:
+        raise BadInput(str(e), None, name) from None

@@ -116,7 +116,8 @@ class DatasetManifest(ManifestBase):
 
 class RunManifest(ManifestBase):
     kind: Literal["run"] = "run"
-    framework: Literal["yolo", "mmdet", "cls"]
+    framework: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    """The trainer that made the run (yolo, mmdet, cls, or any trainer that declares a predictor plugin)."""
     task: Task
     classes: list[str]
     dataset_id: str

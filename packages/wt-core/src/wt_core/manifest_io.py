@@ -153,14 +153,6 @@ def read_manifest(ref: str | Path, kind: str | None = None, *, expect: type[M] |
     return m  # type: ignore[return-value]
 
 
-def read_any(ref: str | Path, kinds: tuple[str, ...], **kw: Any) -> ManifestBase:
-    """Read a manifest that may be one of several kinds."""
-    m = read_manifest(ref, **kw)
-    if m.kind not in kinds:
-        raise BadInput(f"expected a {' or '.join(kinds)} manifest, got a {m.kind} manifest", m.path, "kind")
-    return m
-
-
 def parent_of(m: ManifestBase) -> Parent:
     """The record a child keeps of this manifest."""
     return Parent(kind=m.kind, id=m.id, path=str(m.path.resolve()), sha256=manifest_digest(m.dump()))

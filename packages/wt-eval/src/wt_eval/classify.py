@@ -1,6 +1,7 @@
 """`wt-eval classify`: accuracy, balanced accuracy, P/R/F1 (macro, weighted, per class), top-k, confusion matrix.
 
-The numbers come from torchmetrics (imported only when the command runs).
+The numbers are computed with numpy from the confusion matrix (torchmetrics' conventions: a ratio
+whose denominator is 0 is 0, and macro means leave out classes absent from truth and prediction).
 A classification dataset's COCO file has one annotation per image (its class);
 predictions are COCO-style results `{image_id, category_id, score}`, with an
 optional `scores` list (one probability per class) that top-k needs.
@@ -17,6 +18,7 @@ from wt_core.invocation import command
 from wt_core.manifest import DatasetManifest, EvaluationManifest
 from wt_core.manifest_io import build
 from wt_core.outputs import Output
+from wt_core.readers import read_dataset, read_predictions
 
 from wt_eval import __version__
 from wt_eval.data import (
@@ -25,8 +27,6 @@ from wt_eval.data import (
     load_coco,
     load_predictions_rows,
     pick_split,
-    read_dataset,
-    read_predictions,
 )
 
 log = get_logger("wt-eval")
@@ -86,53 +86,64 @@ def parse_class_predictions(rows: Any, file, ids: np.ndarray, n_classes: int) ->
     return pred, scores
 
 
+def _safe_divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """num / den, 0 where den is 0 (no true or no predicted item of a class scores 0, not NaN)."""
+    num, den = np.asarray(num, np.float64), np.asarray(den, np.float64)
+    return np.divide(num, den, out=np.zeros_like(num), where=den != 0)
+
+
+def _average(score: np.ndarray, tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, average: str) -> float:
+    """Macro: the mean over the classes that occur (as truth or prediction); weighted: by support."""
+    weights = (tp + fn).astype(np.float64) if average == "weighted" else ((tp + fp + fn) > 0).astype(np.float64)
+    return float(_safe_divide(np.sum(weights * score), np.sum(weights)))
+
+
+def confusion_matrix(target: np.ndarray, pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """Counts of (true class, predicted class): rows true, columns predicted."""
+    return np.bincount(np.asarray(target) * n_classes + np.asarray(pred),
+                       minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+
+
+def top_k_accuracy(scores: np.ndarray, target: np.ndarray, k: int) -> float:
+    """The fraction of items whose true class is among the k highest scores."""
+    top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    return float(np.mean(np.any(top == np.asarray(target)[:, None], axis=1))) if len(target) else 0.0
+
+
 def classification_metrics(target: np.ndarray, pred: np.ndarray, scores: np.ndarray | None, classes: list[str],
                            top_k: int) -> tuple[dict[str, float], dict[str, dict[str, float]], np.ndarray]:
-    """torchmetrics' multiclass metrics; the confusion matrix has rows true, columns predicted."""
-    import torch
-    from torchmetrics.functional.classification import (
-        multiclass_accuracy,
-        multiclass_confusion_matrix,
-        multiclass_f1_score,
-        multiclass_precision,
-        multiclass_recall,
-    )
-
+    """Multiclass metrics from the confusion matrix (rows true, columns predicted); a class with no true
+    or no predicted item scores 0 where its ratio is undefined, and macro means leave out absent classes."""
     c = len(classes)
-    t = torch.as_tensor(target)
-    p = torch.as_tensor(pred)
-    kw = {"num_classes": c}
-    m = {
-        "accuracy": multiclass_accuracy(p, t, average="micro", **kw),
-        "balanced_accuracy": multiclass_accuracy(p, t, average="macro", **kw),
-        "macro_precision": multiclass_precision(p, t, average="macro", **kw),
-        "macro_recall": multiclass_recall(p, t, average="macro", **kw),
-        "macro_f1": multiclass_f1_score(p, t, average="macro", **kw),
-        "weighted_precision": multiclass_precision(p, t, average="weighted", **kw),
-        "weighted_recall": multiclass_recall(p, t, average="weighted", **kw),
-        "weighted_f1": multiclass_f1_score(p, t, average="weighted", **kw),
+    cm = confusion_matrix(target, pred, c)
+    tp = np.diag(cm).astype(np.int64)
+    fp = cm.sum(axis=0) - tp
+    fn = cm.sum(axis=1) - tp
+    precision, recall = _safe_divide(tp, tp + fp), _safe_divide(tp, tp + fn)
+    f1 = _safe_divide(2 * tp, 2 * tp + fp + fn)
+    metrics = {
+        "accuracy": float(_safe_divide(tp.sum(), cm.sum())),
+        "balanced_accuracy": _average(recall, tp, fp, fn, "macro"),
+        "macro_precision": _average(precision, tp, fp, fn, "macro"),
+        "macro_recall": _average(recall, tp, fp, fn, "macro"),
+        "macro_f1": _average(f1, tp, fp, fn, "macro"),
+        "weighted_precision": _average(precision, tp, fp, fn, "weighted"),
+        "weighted_recall": _average(recall, tp, fp, fn, "weighted"),
+        "weighted_f1": _average(f1, tp, fp, fn, "weighted"),
     }
-    metrics = {k: float(v) for k, v in m.items()}
     if scores is not None:
-        s = torch.as_tensor(scores, dtype=torch.float64)
         for k in sorted({min(k, c) for k in (1, top_k)}):
-            metrics[f"top{k}_accuracy"] = float(multiclass_accuracy(s, t, top_k=k, average="micro", **kw))
-    per = {
-        "precision": multiclass_precision(p, t, average=None, **kw),
-        "recall": multiclass_recall(p, t, average=None, **kw),
-        "f1": multiclass_f1_score(p, t, average=None, **kw),
-    }
+            metrics[f"top{k}_accuracy"] = top_k_accuracy(np.asarray(scores, np.float64), target, k)
     support = np.bincount(target, minlength=c)
-    per_class = {name: {**{k: float(v[i]) for k, v in per.items()}, "support": float(support[i])}
-                 for i, name in enumerate(classes)}
-    cm = multiclass_confusion_matrix(p, t, **kw).numpy()
+    per_class = {name: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
+                        "support": float(support[i])} for i, name in enumerate(classes)}
     return metrics, per_class, cm
 
 
 @command("wt-eval", "classify", __version__)
 def classify(dataset: str, predictions: str, split: str | None = None, top_k: int = 5, plots: bool = True,
              out: str | None = None, overwrite: bool = False) -> EvaluationManifest:
-    """Evaluate classification predictions against a dataset split (torchmetrics).
+    """Evaluate classification predictions against a dataset split.
 
     Accuracy, balanced accuracy (mean per-class recall), macro and weighted
     precision, recall and F1, per class, top-k accuracy (when predictions carry

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 from wt_core.errors import BadInput
 from wt_core.manifest import DatasetManifest, PredictionsManifest
-from wt_core.manifest_io import load_json, read_manifest
+from wt_core.manifest_io import load_json
+from wt_core.readers import read_dataset, read_predictions
 
 
 @dataclass
@@ -63,14 +64,6 @@ class Predictions:
         ids = image_ids[self.img].tolist()
         return [{"image_id": i, "category_id": c, "bbox": b, "score": s}
                 for i, c, b, s in zip(ids, self.cls.tolist(), self.xywh.tolist(), self.score.tolist(), strict=True)]
-
-
-def read_dataset(ref: str | Path) -> DatasetManifest:
-    return read_manifest(ref, "dataset")  # type: ignore[return-value]
-
-
-def read_predictions(ref: str | Path) -> PredictionsManifest:
-    return read_manifest(ref, "predictions")  # type: ignore[return-value]
 
 
 def pick_split(ds: DatasetManifest, pred: PredictionsManifest | None, split: str | None) -> str:

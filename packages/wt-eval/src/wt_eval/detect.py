@@ -11,8 +11,9 @@ from wt_core.console import get_logger, print_table
 from wt_core.errors import BadInput
 from wt_core.invocation import command
 from wt_core.manifest import DatasetManifest, EvaluationManifest, ManifestBase
-from wt_core.manifest_io import build, read_manifest
+from wt_core.manifest_io import build
 from wt_core.outputs import Output
+from wt_core.readers import read_dataset
 from wt_core.slicing import Slicing
 
 from wt_eval import __version__
@@ -23,7 +24,6 @@ from wt_eval.data import (
     dumps,
     load_coco,
     load_ground_truth,
-    read_dataset,
     read_detection_inputs,
 )
 from wt_eval.stitching import coverage, on_full, placements
@@ -40,7 +40,7 @@ def full_dataset_of(tiles: DatasetManifest, ref: str | None) -> DatasetManifest:
     if parent is None:
         raise BadInput("--on full needs the dataset of whole images: this dataset has no parent dataset; "
                        "pass --full_dataset", tiles.path, "parents")
-    return read_manifest(tiles.resolve(parent.path), "dataset")  # type: ignore[return-value]
+    return read_dataset(tiles.resolve(parent.path))
 
 
 def predictions_on_full(tiles: DatasetManifest, full: DatasetManifest, split: str, tile_pred: Predictions,

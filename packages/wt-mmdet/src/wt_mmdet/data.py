@@ -18,18 +18,9 @@ from pathlib import Path
 
 from wt_core.errors import BadInput
 from wt_core.manifest import DatasetManifest
-from wt_core.manifest_io import read_manifest
+from wt_core.readers import read_detect_dataset  # noqa: F401  (wt_mmdet.fit imports it from here, until its rewrite)
 
 VIEW = "mmdet"
-
-
-def read_detect_dataset(ref: str | Path) -> DatasetManifest:
-    ds = read_manifest(ref, "dataset")
-    if ds.task != "detect":
-        raise BadInput(f"wt-mmdet trains detectors: this is a {ds.task} dataset", ds.path, "task")
-    if not ds.classes:
-        raise BadInput("the dataset has no classes", ds.path, "classes")
-    return ds  # type: ignore[return-value]
 
 
 def to_mmdet_coco(coco: dict, classes: list[str]) -> dict:

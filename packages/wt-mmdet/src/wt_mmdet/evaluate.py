@@ -18,7 +18,7 @@ from wt_core.manifest import PredictionsManifest
 from wt_core.manifest_io import build
 from wt_core.outputs import Output
 
-from wt_mmdet.infer import read_run, run_checkpoint
+from wt_mmdet.infer import run_checkpoint, trusted_run
 
 log = console.get_logger("wt-mmdet")
 
@@ -41,9 +41,11 @@ def test(run: str, dataset: str, split: str = "val", weights: Literal["best", "l
         overwrite: Replace an existing output directory.
     """
     offline.apply()
-    from wt_mmdet.data import read_detect_dataset, split_source
+    from wt_core.readers import read_detect_dataset
 
-    r = read_run(run)
+    from wt_mmdet.data import split_source
+
+    r = trusted_run(run)
     ds = read_detect_dataset(dataset)
     if split not in ds.splits:
         raise BadInput(f"no split {split!r} (splits: {', '.join(ds.splits)})", ds.path, "splits")

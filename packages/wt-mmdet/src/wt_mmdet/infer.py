@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from wt_core.errors import BadInput
 from wt_core.manifest import RunManifest
-from wt_core.manifest_io import read_manifest
+from wt_core.readers import read_run, run_weights
 from wt_core.slicing import Detections, Slicing, predict_sliced
 
 from wt_mmdet import checkpoints
@@ -24,34 +24,29 @@ def default_slicing(**options) -> Slicing:
     return Slicing(**{"tile": 0, "batch": 4, **options})
 
 
-def read_run(ref: str | Path) -> RunManifest:
+def trusted_run(ref: str | Path) -> RunManifest:
     """A verified wt-mmdet run manifest; its checkpoints become trusted (their sha256 was just checked)."""
-    run = read_manifest(ref, "run")
-    if run.framework != "mmdet":
-        raise BadInput(f"this is a {run.framework} run; wt-mmdet reads runs of wt-mmdet fit", run.path, "framework")
+    run = read_run(ref, "mmdet")
     checkpoints.trust_run(run)
-    return run  # type: ignore[return-value]
+    return run
 
 
 def run_checkpoint(run: RunManifest, weights: str, checkpoint: Path | None) -> Path:
     if checkpoint is not None:
         checkpoints.check_loadable(checkpoint)
         return Path(checkpoint)
-    if weights not in run.weights:
-        raise BadInput(f"the run has no {weights!r} weights (has: {', '.join(run.weights)})", run.path, "weights")
-    return run.artifact_path(run.weights[weights])
+    return run_weights(run, weights)
 
 
-def run_config(run: RunManifest, imgsz: int | None):
-    """The run's MMDetection config, with the test pipeline prediction uses."""
+def predict_config(config_file: Path, size: int):
+    """An MMDetection config file, with the test pipeline prediction uses at `size`."""
     from wt_mmdet.compat import prepare
     from wt_mmdet.config import load_config, test_pipeline
 
     prepare()
-    cfg = load_config(run.artifact_path("mmdet_config"), "mmdet_config")
-    size = imgsz or run.imgsz or 640
+    cfg = load_config(config_file, "mmdet_config")
     cfg.test_dataloader = dict(dataset=dict(pipeline=test_pipeline(size, with_annotations=False)))
-    return cfg, size
+    return cfg
 
 
 class Detector:
@@ -60,19 +55,33 @@ class Detector:
     def __init__(self, run: RunManifest | str | Path, *, weights: str = "best", checkpoint: Path | None = None,
                  imgsz: int | None = None, conf: float = 0.25, max_det: int = 300, slicing: Slicing | None = None,
                  device: str | None = None):
+        run = trusted_run(run.path if isinstance(run, RunManifest) else run)  # verified: its sha256 are trusted
+        size = imgsz or run.imgsz or 640
+        self._build(run.artifact_path("mmdet_config"), run_checkpoint(run, weights, checkpoint), run.classes, size,
+                    conf, max_det, slicing, device)
+
+    @classmethod
+    def from_files(cls, config_file: Path, checkpoint: Path, classes: list[str], *, imgsz: int, conf: float = 0.25,
+                   max_det: int = 300, slicing: Slicing | None = None, device: str | None = None) -> Detector:
+        """A detector from an MMDetection config file and a checkpoint (as a registered model stores them)."""
+        self = cls.__new__(cls)
+        self._build(Path(config_file), Path(checkpoint), classes, imgsz, conf, max_det, slicing, device)
+        return self
+
+    def _build(self, config_file: Path, ckpt: Path, classes: list[str], size: int, conf: float, max_det: int,
+               slicing: Slicing | None, device: str | None) -> None:
         import torch
 
         from wt_mmdet.compat import prepare
 
         prepare()
-        run = read_run(run.path if isinstance(run, RunManifest) else run)  # verified: its sha256 are trusted
         from mmdet.registry import MODELS
         from mmengine.dataset import Compose
         from mmengine.model.utils import revert_sync_batchnorm
         from mmengine.runner import load_checkpoint
 
-        self.ckpt = run_checkpoint(run, weights, checkpoint)
-        cfg, self.imgsz = run_config(run, imgsz)
+        self.ckpt, self.imgsz = ckpt, size
+        cfg = predict_config(config_file, size)
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         cfg.model.pop("pretrained", None)
         if isinstance(cfg.model.get("backbone"), dict):
@@ -81,7 +90,7 @@ class Detector:
         self.model.cfg = cfg
         with checkpoints.safe_loading():
             load_checkpoint(self.model, str(self.ckpt), map_location="cpu", logger="silent")
-        self.model.dataset_meta = {"classes": tuple(run.classes)}
+        self.model.dataset_meta = {"classes": tuple(classes)}
         self.model.to(self.device).eval()
         steps = [dict(cfg.test_dataloader.dataset.pipeline[i]) for i in range(len(cfg.test_dataloader.dataset.pipeline))]
         steps[0] = dict(type="mmdet.LoadImageFromNDArray")

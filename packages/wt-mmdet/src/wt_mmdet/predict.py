@@ -19,7 +19,7 @@ from wt_core.predictions import (
 )
 from wt_core.slicing import Slicing
 
-from wt_mmdet.infer import Detector, default_slicing, read_run
+from wt_mmdet.infer import Detector, default_slicing, trusted_run
 
 log = console.get_logger("wt-mmdet")
 
@@ -51,18 +51,16 @@ def predict(run: str, dataset: str | None = None, split: str = "val", images: Pa
         overwrite: Replace an existing output directory.
     """
     offline.apply()
-    if isinstance(slicing, dict):
-        slicing = default_slicing(**slicing)
     if (dataset is None) == (images is None):
         raise BadInput("give exactly one of --dataset (with --split) or --images", None, "dataset")
     if not 0 <= conf <= 1:
         raise BadInput(f"conf must be in [0, 1], got {conf}", None, "conf")
     if device is not None and device.isdigit():
         device = f"cuda:{device}"  # the GPU index alone, as --device means in every tool
-    r = read_run(run)
+    r = trusted_run(run)
     ds = None
     if dataset is not None:
-        from wt_mmdet.data import read_detect_dataset
+        from wt_core.readers import read_detect_dataset
 
         ds = read_detect_dataset(dataset)
     todo = split_images(ds, split) if ds is not None else folder_images(images)

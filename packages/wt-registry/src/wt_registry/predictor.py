@@ -1,15 +1,19 @@
 """The predictor a registered model becomes: full-size images in, animals out.
 
-A detector (Ultralytics, through wt-yolo's sliced predictor: the image is cut
-into the recorded tiles, predicted, and the boxes merged across tiles), then
-optionally a classifier (wt-cls) that re-labels each box from its crop: the
-score becomes detector score x classifier score, and boxes it calls
+A detector, then optionally a classifier that re-labels each box from its crop:
+the score becomes detector score x classifier score, and boxes it calls
 background are dropped unless `keep_background`. A classifier alone labels
-whole images (one row per image, the box being the whole image).
+whole images (one row per image, the box being the whole image). Each stage is
+the predictor of the trainer that made its run, found through its plugin
+(`wt_registry.plugins`): a detector predicts the full image tile by tile and
+merges the boxes across tiles, as the trainer's own `predict` command does.
 
 The configuration is the JSON `model.json` stored with the model; the weights
-are files beside it. Images are paths, encoded bytes, base64 strings, or RGB
-arrays (H, W, 3); results are one list of detections per image.
+are files beside it. Images are encoded bytes, base64 strings, RGB arrays
+(H, W, 3), or local paths where the caller allows them (`paths`): any path for
+Python code that loads the model itself, none or only those under a root
+directory behind a server (see pyfunc_model.py). Results are one list of
+detections per image.
 """
 
 from __future__ import annotations
@@ -25,8 +29,12 @@ from typing import Any
 import numpy as np
 from wt_core.errors import BadInput
 
+from wt_registry import plugins
+
 CONFIG_FORMAT = 1
 COLUMNS = ["image_index", "image", "x1", "y1", "x2", "y2", "score", "class_id", "class_name"]
+ANY = "any"
+"""`paths=ANY`: any local path may be read (Python code that loads a model is trusted with its own files)."""
 
 
 @dataclass
@@ -45,11 +53,38 @@ class Detection:
                 "class_name": self.class_name}
 
 
-def decode_image(item: Any) -> tuple[np.ndarray, str]:
-    """An image as a BGR uint8 array (OpenCV's order, as wt-yolo reads files) and a label for it.
+def refusal(index: int, paths: str | Path | None) -> BadInput:
+    """The one message a served model gives for any image it cannot take: it names no server path and
+    says nothing of whether a file exists."""
+    what = "base64-encoded image bytes" + (" or the path of an image under the serving root" if paths else "")
+    return BadInput(f"image {index} is not an image this model accepts: send {what}", None, "image")
 
-    `item` is a path, a base64 string (optionally a `data:` URL), encoded bytes, a PIL image,
-    or an RGB array (H, W, 3) / grey array (H, W).
+
+def _local_file(text: str, paths: str | Path | None) -> Path | None:
+    """The file `text` names, when `paths` allows reading it: anywhere (ANY), or inside the root `paths`
+    once symlinks and `..` are resolved; else None."""
+    if paths is None or not text or len(text) >= 4096 or "\x00" in text:
+        return None
+    try:
+        if paths == ANY:
+            p = Path(text).expanduser()
+        else:  # no `~`: the client names files relative to the root, or absolute ones inside it
+            root = Path(paths).resolve()
+            p = Path(text)
+            p = (p if p.is_absolute() else root / p).resolve()
+            if not p.is_relative_to(root):
+                return None
+        return p if p.is_file() else None
+    except (OSError, RuntimeError, ValueError):  # an unknown ~user, a name too long ...: not a file we read
+        return None
+
+
+def decode_image(item: Any, paths: str | Path | None = ANY) -> tuple[np.ndarray, str | None]:
+    """An image as a BGR uint8 array (OpenCV's order, as the trainers read files) and the path read, if any.
+
+    `item` is a base64 string (optionally a `data:` URL), encoded bytes, a PIL image, an RGB array
+    (H, W, 3) / grey array (H, W), or a local path that `paths` allows (ANY: any file; a directory:
+    files under it; None: no file).
     """
     import cv2
 
@@ -61,18 +96,19 @@ def decode_image(item: Any) -> tuple[np.ndarray, str]:
             raise BadInput(f"an image array must be (H, W, 3) RGB, got shape {arr.shape}", None, "image")
         if arr.dtype != np.uint8:
             arr = np.clip(arr * (255.0 if arr.max() <= 1.0 else 1.0), 0, 255).astype(np.uint8)
-        return np.ascontiguousarray(arr[..., :3][..., ::-1]), "<array>"
+        return np.ascontiguousarray(arr[..., :3][..., ::-1]), None
     if hasattr(item, "convert") and hasattr(item, "size"):  # a PIL image
         return decode_image(np.asarray(item.convert("RGB")))
     if isinstance(item, (bytes, bytearray)):
         img = cv2.imdecode(np.frombuffer(bytes(item), np.uint8), cv2.IMREAD_COLOR)
         if img is None:
             raise BadInput("cannot decode these image bytes", None, "image")
-        return img, "<bytes>"
+        return img, None
     if isinstance(item, (str, Path)):
         text = str(item)
-        if len(text) < 4096 and Path(text).expanduser().is_file():
-            img = cv2.imread(str(Path(text).expanduser()), cv2.IMREAD_COLOR)
+        file = _local_file(text, paths)
+        if file is not None:
+            img = cv2.imread(str(file), cv2.IMREAD_COLOR)
             if img is None:
                 raise BadInput("cannot read this image", text, "image")
             return img, text
@@ -80,34 +116,14 @@ def decode_image(item: Any) -> tuple[np.ndarray, str]:
         try:
             raw = base64.b64decode(payload, validate=True)
         except (binascii.Error, ValueError):
-            raise BadInput("neither an existing image file nor base64-encoded image bytes", text[:200], "image") from None
-        img = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR)
+            what = "an existing image file nor " if paths == ANY else ""
+            raise BadInput(f"neither {what}base64-encoded image bytes", text[:200] if paths == ANY else None,
+                           "image") from None
+        img = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR) if raw else None
         if img is None:
             raise BadInput("base64 data that is not an image", None, "image")
-        return img, "<base64>"
+        return img, None
     raise BadInput(f"unsupported image type {type(item).__name__}", None, "image")
-
-
-class CropClassifier:
-    """A wt-cls checkpoint (wt-cls's own predictor: its preprocessing, its class names) classifying RGB crops."""
-
-    def __init__(self, checkpoint: str | Path, device: str | None = None):
-        import torch
-        from wt_cls.predictor import Predictor as ClassifierPredictor
-        from wt_cls.predictor import load_module
-
-        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.inner = ClassifierPredictor(load_module(checkpoint, map_location=device))
-        self.classes: list[str] = list(self.inner.classes)
-
-    def probabilities(self, crops: Sequence[np.ndarray], batch: int = 32) -> np.ndarray:
-        """(N, classes) probabilities of RGB crops (H, W, 3)."""
-        from PIL import Image
-
-        if not len(crops):
-            return np.zeros((0, len(self.classes)), dtype=np.float32)
-        images = [Image.fromarray(np.ascontiguousarray(c)) for c in crops]
-        return self.inner.probabilities(images, batch_size=batch).numpy()
 
 
 def crop_box(rgb: np.ndarray, box: Sequence[float], margin: float = 0.0) -> np.ndarray:
@@ -143,29 +159,40 @@ class Predictor:
         self.classifier = None
         det, cls = config.get("detector"), config.get("classifier")
         if det:
-            from wt_yolo.args import SliceArgs
-            from wt_yolo.slicing import SlicedPredictor
-
-            s = det["slicing"]
-            self.detector = SlicedPredictor(files[det["file"]], imgsz=int(det["imgsz"]), conf=float(det["conf"]),
-                                            iou=float(det["iou"]), max_det=int(det["max_det"]),
-                                            slicing=SliceArgs(**s), device=device)
+            self.detector = plugins.plugin(det["framework"]).load(
+                [Path(files[n]) for n in part_files(det)], det, device)
         if cls:
-            self.classifier = CropClassifier(files[cls["file"]], device=device)
+            self.classifier = plugins.plugin(cls["framework"]).load(
+                [Path(files[n]) for n in part_files(cls)], cls, device)
 
     @classmethod
     def from_dir(cls, directory: str | Path, device: str | None = None) -> Predictor:
         """A predictor from a directory holding model.json and the files it names (a pulled model's artifacts)."""
         d = Path(directory)
         config = json.loads((d / "model.json").read_text())
-        names = [part["file"] for part in (config.get("detector"), config.get("classifier")) if part]
+        names = [n for part in (config.get("detector"), config.get("classifier")) if part for n in part_files(part)]
         return cls(config, {n: d / n for n in names}, device=device)
 
-    def predict(self, images: Iterable[Any] | Any, conf: float | None = None) -> list[list[Detection]]:
-        """Detections of each image (see `decode_image` for what an image may be)."""
+    def predict(self, images: Iterable[Any] | Any, conf: float | None = None,
+                paths: str | Path | None = ANY) -> list[list[Detection]]:
+        """Detections of each image (see `decode_image` for what an image may be, and `paths`)."""
+        return self._predict(self._decode(images, paths), conf)
+
+    def _decode(self, images: Iterable[Any] | Any, paths: str | Path | None) -> list[tuple[np.ndarray, str | None]]:
         if isinstance(images, (str, Path, bytes, bytearray, np.ndarray)) or hasattr(images, "convert"):
             images = [images]
-        decoded = [decode_image(im)[0] for im in images]
+        out = []
+        for i, im in enumerate(images):
+            try:
+                out.append(decode_image(im, paths))
+            except BadInput:
+                if paths == ANY:
+                    raise
+                raise refusal(i, paths) from None
+        return out
+
+    def _predict(self, images: list[tuple[np.ndarray, str | None]], conf: float | None) -> list[list[Detection]]:
+        decoded = [bgr for bgr, _ in images]
         if self.detector is None:
             return [self._classify_whole(bgr) for bgr in decoded]
         det_cfg = self.config["detector"]
@@ -214,14 +241,18 @@ class Predictor:
         k = int(np.argmax(p))
         return [Detection([0.0, 0.0, float(w), float(h)], float(p[k]), k, self.classifier.classes[k], None, float(p[k]))]
 
-    def predict_frame(self, images: Sequence[Any], labels: Sequence[str] | None = None, conf: float | None = None):
-        """One pandas DataFrame row per detection: image_index, image, x1, y1, x2, y2, score, class_id, class_name."""
+    def predict_frame(self, images: Sequence[Any], labels: Sequence[str] | None = None, conf: float | None = None,
+                      paths: str | Path | None = ANY):
+        """One pandas DataFrame row per detection: image_index, image, x1, y1, x2, y2, score, class_id, class_name.
+
+        `image` is the label given, else the path the image was read from, else its position (#0, #1 ...).
+        """
         import pandas as pd
 
-        images = list(images)
-        labels = list(labels) if labels is not None else [_label(im, i) for i, im in enumerate(images)]
+        decoded = self._decode(list(images), paths)
+        labels = list(labels) if labels is not None else [path or f"#{i}" for i, (_, path) in enumerate(decoded)]
         rows = []
-        for i, dets in enumerate(self.predict(images, conf=conf)):
+        for i, dets in enumerate(self._predict(decoded, conf)):
             for d in dets:
                 rows.append([i, str(labels[i]), *d.box, d.score, d.class_id, d.class_name])
         frame = pd.DataFrame(rows, columns=COLUMNS)
@@ -229,11 +260,9 @@ class Predictor:
                              "x2": "float64", "y2": "float64", "score": "float64"})
 
 
-def _label(image: Any, index: int) -> str:
-    """An image's path when it is one, else its position (#0, #1 ...)."""
-    if isinstance(image, (str, Path)) and len(str(image)) < 4096 and Path(str(image)).expanduser().is_file():
-        return str(image)
-    return f"#{index}"
+def part_files(part: dict[str, Any]) -> list[str]:
+    """The files of a detector or classifier part of model.json (`file` alone in models registered before `files`)."""
+    return list(part.get("files") or [part["file"]])
 
 
 def _post_nms(d, post: dict[str, Any]):

@@ -1,8 +1,9 @@
 """`wt-registry register`: trained runs → one registered MLflow model version (pyfunc).
 
-A detector run (yolo), a classifier run (cls), or both as one two-stage model.
+A detector run, a classifier run, or both as one two-stage model, of any trainer
+that declares a predictor (`wt_registry.plugins`: wt-yolo, wt-mmdet, wt-cls ...).
 The recipe: read and verify the run manifests (weights against their sha256),
-stage the weights, `model.json` (how to predict) and `lineage.json` (the
+stage the files the trainer's predictor needs, `model.json` (how to predict) and `lineage.json` (the
 manifests back to the raw import) in the output directory, log them as one
 pyfunc model with a signature, explicit pip requirements and the metadata an
 inference system reads, register it, tag it, then write the model manifest.
@@ -13,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import warnings
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -26,46 +26,30 @@ from wt_core.invocation import command
 from wt_core.manifest import EvaluationManifest, ManifestBase, ModelManifest, RunManifest
 from wt_core.manifest_io import build, lineage, read_manifest
 from wt_core.outputs import Output
+from wt_core.readers import TASK_WORDS, read_run
 
-from wt_registry import __version__
+from wt_registry import __version__, plugins
 from wt_registry.options import Relabel, Slicing, Thresholds
 from wt_registry.predictor import CONFIG_FORMAT
 from wt_registry.store import Ref, connect, eval_tag, mlflow_errors, parse_ref
 
 log = console.get_logger("wt-registry")
-DETECTORS = ("yolo",)
-CLASSIFIERS = ("cls",)
 MODEL_DIR = "model"
 BASE_REQUIREMENTS = ("mlflow", "wt-core", "wt-registry", "numpy", "pandas", "opencv-python", "pillow")
-DETECTOR_REQUIREMENTS = {"yolo": ("wt-yolo", "ultralytics", "torch", "torchvision")}
-CLASSIFIER_REQUIREMENTS = ("wt-cls", "torch", "torchvision", "timm", "lightning", "torchmetrics")
+ROLE_TASKS = {"detector": "detect", "classifier": "classify"}
 
 
-def read_run(ref: str, role: str) -> RunManifest:
-    """A run manifest for `role` (detector or classifier), its weights checked against their sha256."""
-    run = read_manifest(ref, "run", expect=RunManifest)
-    if role == "detector":
-        if run.task != "detect":
-            raise BadInput(f"this is a {run.task} run ({run.framework}); --detector takes a detection run "
-                           f"({', '.join(DETECTORS)}); give a classifier as --classifier", run.path, "task")
-        if run.framework not in DETECTORS:
-            raise BadInput(f"{run.framework} detectors cannot be registered yet (supported: {', '.join(DETECTORS)})",
-                           run.path, "framework")
-    else:
-        if run.task != "classify" or run.framework not in CLASSIFIERS:
-            raise BadInput(f"this is a {run.task} run ({run.framework}); --classifier takes a classification run "
-                           f"({', '.join(CLASSIFIERS)})", run.path, "task")
-    if "best" not in run.weights and not run.weights:
-        raise BadInput("the run records no weights", run.path, "weights")
+def read_role_run(ref: str, role: str) -> RunManifest:
+    """A run manifest for `role` (detector or classifier) whose trainer declares a predictor of that task."""
+    run = read_run(ref)
+    task = ROLE_TASKS[role]
+    if run.task != task:
+        other = "--classifier" if role == "detector" else "--detector"
+        raise BadInput(f"this is a {run.task} run ({run.framework}); --{role} takes a {TASK_WORDS[task]} run; "
+                       f"give it as {other}", run.path, "task")
+    if plugins.plugin(run.framework).task != task:
+        raise BadInput(f"the installed {run.framework} predictor is not a {role}", run.path, "framework")
     return run
-
-
-def run_weights(run: RunManifest, role: str = "best") -> Path:
-    name = run.weights.get(role)
-    if name is None or name not in run.artifacts:
-        raise BadInput(f"the run records no {role} weights (it has: {', '.join(run.weights) or 'none'})", run.path,
-                       "weights")
-    return run.artifact_path(name)
 
 
 def calibrated(calibration: str | None) -> tuple[float | None, dict[str, Any] | None, ManifestBase | None]:
@@ -104,10 +88,9 @@ def lineage_nodes(manifests: list[ManifestBase]) -> list[dict[str, Any]]:
 def requirements(detector: RunManifest | None, classifier: RunManifest | None) -> list[str]:
     """Pinned pip requirements of what predicting needs (explicit: logging infers none, which is slow)."""
     names = list(BASE_REQUIREMENTS)
-    if detector is not None:
-        names += DETECTOR_REQUIREMENTS[detector.framework]
-    if classifier is not None:
-        names += CLASSIFIER_REQUIREMENTS
+    for run in (detector, classifier):
+        if run is not None:
+            names += plugins.plugin(run.framework).requirements
     out = []
     for n in dict.fromkeys(names):
         try:
@@ -182,8 +165,6 @@ def register(name: str, detector: str | None = None, classifier: str | None = No
         thresholds = Thresholds(conf=conf, iou=iou, max_det=max_det, imgsz=imgsz)
     except ValueError as e:
         raise BadInput(str(e), None, str(e).split()[0]) from None
-    slicing = Slicing(**slicing) if isinstance(slicing, dict) else slicing
-    relabel = Relabel(**relabel) if isinstance(relabel, dict) else relabel
     if detector is None and classifier is None:
         raise BadInput("give --detector, --classifier, or both", None, "detector")
     ref = parse_ref(name, "name")
@@ -192,8 +173,8 @@ def register(name: str, detector: str | None = None, classifier: str | None = No
     if weights not in ("best", "last"):
         raise BadInput(f"weights is best or last, got {weights!r}", None, "weights")
     extra_tags = parse_tags(tags or [])
-    det = read_run(detector, "detector") if detector is not None else None
-    cls = read_run(classifier, "classifier") if classifier is not None else None
+    det = read_role_run(detector, "detector") if detector is not None else None
+    cls = read_role_run(classifier, "classifier") if classifier is not None else None
     evals = [read_manifest(e, "evaluation", expect=EvaluationManifest) for e in ([evaluation] if evaluation else [])]
     calib_conf, post_nms, calib = calibrated(calibration)
     check_reachable(tracking_uri())  # before any work: an unreachable server is one line within seconds
@@ -240,6 +221,7 @@ def register(name: str, detector: str | None = None, classifier: str | None = No
                 name=MODEL_DIR, python_model=WildTrainModel(), artifacts={k: str(p) for k, p in files.items()},
                 signature=signature(config["detector"]["conf"] if config.get("detector") else 0.0),
                 pip_requirements=requirements(det, cls), metadata=meta, registered_model_name=ref.name,
+                model_config={"image_root": ""},  # no local paths unless a loader names a root (pyfunc_model.py)
                 await_registration_for=60)
         version = str(info.registered_model_version)
         for k, v in version_tags.items():
@@ -276,23 +258,23 @@ def _stage(output: Output, det: RunManifest | None, cls: RunManifest | None, wei
     files: dict[str, Path] = {}
     config: dict[str, Any] = {"format": CONFIG_FORMAT, "detector": None, "classifier": None}
 
-    def stage(run: RunManifest, role: str) -> str:
-        src = run_weights(run, weights)
-        name = f"{role}{src.suffix}"
-        shutil.copyfile(src, output.path(f"{MODEL_DIR}/{name}"))
-        files[name] = output.dir / MODEL_DIR / name
-        output.add(name, f"{MODEL_DIR}/{name}")
-        return name
+    def stage(run: RunManifest, role: str) -> dict[str, Any]:
+        directory = output.path(f"{MODEL_DIR}/{role}").parent  # made here
+        names = plugins.plugin(run.framework).stage(run, weights, directory, role)
+        for name in names:
+            files[name] = directory / name
+            output.add(name, f"{MODEL_DIR}/{name}")
+        return {"file": names[0], "files": names}
 
     if det is not None:
         conf = thresholds.conf if thresholds.conf is not None else (calib_conf if calib_conf is not None else 0.25)
-        config["detector"] = {"framework": det.framework, "file": stage(det, "detector"), "run_id": det.id,
+        config["detector"] = {"framework": det.framework, **stage(det, "detector"), "run_id": det.id,
                               "classes": list(det.classes), "imgsz": int(thresholds.imgsz or det.imgsz or 640),
                               "conf": float(conf), "iou": thresholds.iou, "max_det": thresholds.max_det,
                               "slicing": slicing.record(), "post_nms": post_nms}
     if cls is not None:
         has_bg = relabel.background in cls.classes
-        config["classifier"] = {"framework": cls.framework, "file": stage(cls, "classifier"), "run_id": cls.id,
+        config["classifier"] = {"framework": cls.framework, **stage(cls, "classifier"), "run_id": cls.id,
                                 "classes": list(cls.classes), "input_size": cls.imgsz,
                                 "background": relabel.background if has_bg else None,
                                 "keep_background": relabel.keep_background, "crop_margin": relabel.crop_margin,

@@ -16,7 +16,6 @@ from typing import Any
 
 from wt_core.errors import BadInput
 
-TAG_PREFIX = "wt."
 EVAL_PREFIX = "wt.eval/"
 _NAME = re.compile(r"^[\w.\- ]+$")
 

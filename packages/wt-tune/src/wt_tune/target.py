@@ -9,7 +9,6 @@ parameter and `--out` inside the study directory.
 from __future__ import annotations
 
 import difflib
-import json
 import shlex
 import shutil
 import subprocess
@@ -123,7 +122,3 @@ def best_config(argv: list[str], params: dict[str, Any]) -> dict[str, Any]:
         if key in config:
             config[key] = None if key == "out" else False
     return config
-
-
-def dump_json(obj: Any) -> str:
-    return json.dumps(obj, indent=2, default=str)

@@ -10,7 +10,7 @@ from wt_core.lazy import lazy_attributes
 __version__ = "0.1.0"
 
 _LAZY = {
-    "SliceArgs": "wt_yolo.args",
+    "Slicing": "wt_core.slicing",
     "UltralyticsArgs": "wt_yolo.args",
     "export": "wt_yolo.export",
     "fit": "wt_yolo.fit",

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from wt_core.slicing import Slicing
-
 
 @dataclass
 class UltralyticsArgs:
@@ -130,4 +128,3 @@ class UltralyticsArgs:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
-SliceArgs = Slicing  # the slicing options are shared with wt-mmdet and the registry

@@ -1,21 +1,16 @@
-"""Datasets and runs as wt-yolo reads them: checked manifests, split images, weights."""
+"""Datasets as wt-yolo trains on them: the train and val splits, the Ultralytics view.
+
+Manifests are read with wt-core's readers (`wt_core.readers`).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from wt_core.errors import BadInput
-from wt_core.manifest import DatasetManifest, RunManifest
-from wt_core.manifest_io import read_manifest
+from wt_core.manifest import DatasetManifest
 from wt_core.predictions import folder_images, split_images  # noqa: F401  (wt-yolo reads them here)
-
-
-def read_detect_dataset(ref: str | Path) -> DatasetManifest:
-    """A detection dataset manifest (a classify dataset is refused)."""
-    ds = read_manifest(ref, "dataset", expect=DatasetManifest)
-    if ds.task != "detect":
-        raise BadInput(f"wt-yolo trains detectors; this is a {ds.task} dataset (use wt-cls)", ds.path, "task")
-    return ds
+from wt_core.readers import read_detect_dataset  # noqa: F401  (wt_yolo.fit imports it from here, until its rewrite)
 
 
 def train_val_splits(ds: DatasetManifest) -> tuple[str, str]:
@@ -39,23 +34,6 @@ def check_trainable(ds: DatasetManifest) -> tuple[str, str]:
     if not ds.classes:
         raise BadInput("the dataset has no classes", ds.path, "classes")
     return train, val
-
-
-def read_run(ref: str | Path) -> RunManifest:
-    """A yolo run manifest, its weights verified against their sha256."""
-    run = read_manifest(ref, "run", expect=RunManifest)
-    if run.framework != "yolo":
-        raise BadInput(f"this is a {run.framework} run; wt-yolo runs yolo runs", run.path, "framework")
-    return run
-
-
-def run_weights(run: RunManifest, role: str = "best") -> Path:
-    name = run.weights.get(role) or run.weights.get("best") or next(iter(run.weights.values()), None)
-    if name is None or name not in run.artifacts:
-        raise BadInput(f"the run records no {role} weights", run.path, "weights")
-    return run.artifact_path(name)
-
-
 
 
 def yolo_data_yaml(ds: DatasetManifest) -> Path:

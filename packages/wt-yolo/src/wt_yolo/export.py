@@ -19,9 +19,10 @@ from wt_core.invocation import command
 from wt_core.manifest import RunManifest
 from wt_core.manifest_io import build
 from wt_core.outputs import Output
+from wt_core.readers import read_detect_dataset, read_run, run_weights
+from wt_core.slicing import Slicing
 
-from wt_yolo.args import SliceArgs
-from wt_yolo.data import folder_images, read_detect_dataset, read_run, run_weights, split_images
+from wt_yolo.data import folder_images, split_images
 from wt_yolo.slicing import Detections, SlicedPredictor
 
 log = console.get_logger("wt-yolo")
@@ -85,7 +86,7 @@ def export(run: str, format: Literal["onnx", "torchscript"] = "onnx", imgsz: int
         overwrite: Replace an existing output directory.
     """
     offline.apply()
-    r = read_run(run)
+    r = read_run(run, "yolo")
     size = imgsz or r.imgsz or 640
     samples = []
     if dataset is not None:
@@ -105,7 +106,7 @@ def export(run: str, format: Literal["onnx", "torchscript"] = "onnx", imgsz: int
     log.info("raw outputs: largest difference %.3g", raw)
     boxes = 0.0
     if samples:
-        slicing = SliceArgs(tile=0, batch=1)
+        slicing = Slicing(tile=0, batch=1)
         ref = SlicedPredictor(source, imgsz=size, conf=conf, slicing=slicing, device="cpu")
         got = SlicedPredictor(exported, imgsz=size, conf=conf, slicing=slicing, device="cpu")
         paths = [im.path for im in samples]

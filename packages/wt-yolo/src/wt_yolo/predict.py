@@ -10,9 +10,10 @@ from wt_core.invocation import command
 from wt_core.manifest import PredictionsManifest
 from wt_core.outputs import Output
 from wt_core.predictions import commit_predictions, write_image_index, write_predictions
+from wt_core.readers import read_detect_dataset, read_run, run_weights
+from wt_core.slicing import Slicing
 
-from wt_yolo.args import SliceArgs
-from wt_yolo.data import folder_images, read_detect_dataset, read_run, run_weights, split_images
+from wt_yolo.data import folder_images, split_images
 from wt_yolo.slicing import SlicedPredictor
 
 log = console.get_logger("wt-yolo")
@@ -20,7 +21,7 @@ log = console.get_logger("wt-yolo")
 
 @command("wt-yolo", "predict")
 def predict(run: str, dataset: str | None = None, split: str = "val", images: Path | None = None,
-            slicing: SliceArgs = SliceArgs(), conf: float = 0.25, iou: float = 0.7,
+            slicing: Slicing = Slicing(), conf: float = 0.25, iou: float = 0.7,
             max_det: int = 300, imgsz: int | None = None, device: str | None = None, out: Path | None = None,
             overwrite: bool = False) -> PredictionsManifest:
     """Predict boxes with a trained run on a dataset split or an image folder (sliced for large images).
@@ -43,11 +44,9 @@ def predict(run: str, dataset: str | None = None, split: str = "val", images: Pa
         overwrite: Replace an existing output directory.
     """
     offline.apply()
-    if isinstance(slicing, dict):
-        slicing = SliceArgs(**slicing)
     if (dataset is None) == (images is None):
         raise BadInput("give exactly one of --dataset (with --split) or --images", None, "dataset")
-    r = read_run(run)
+    r = read_run(run, "yolo")
     ds = read_detect_dataset(dataset) if dataset is not None else None
     todo = split_images(ds, split) if ds is not None else folder_images(images)
     key = split if ds is not None else "images"

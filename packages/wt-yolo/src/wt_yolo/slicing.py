@@ -10,9 +10,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
-from wt_core.slicing import Detections, Forward, predict_sliced, stitch, windows
-
-from wt_yolo.args import SliceArgs
+from wt_core.slicing import Detections, Forward, Slicing, predict_sliced, stitch, windows
 
 __all__ = ["Detections", "Forward", "SlicedPredictor", "predict_sliced", "stitch", "windows"]
 
@@ -21,13 +19,13 @@ class SlicedPredictor:
     """An Ultralytics detector (.pt, .onnx, .torchscript) that predicts large images tile by tile."""
 
     def __init__(self, weights: str | Path, *, imgsz: int, conf: float = 0.25, iou: float = 0.7,
-                 max_det: int = 300, slicing: SliceArgs | None = None, device: str | None = None):
+                 max_det: int = 300, slicing: Slicing | None = None, device: str | None = None):
         from ultralytics import YOLO
 
         _not_ultralytics_cli()
         self.model = YOLO(str(weights), task="detect")
         self.imgsz, self.conf, self.iou, self.max_det = imgsz, conf, iou, max_det
-        self.slicing = slicing or SliceArgs()
+        self.slicing = slicing or Slicing()
         self.device = device
 
     def forward(self, crops: list[np.ndarray]) -> list[Detections]:

@@ -10,9 +10,10 @@ from wt_core.invocation import command
 from wt_core.manifest import PredictionsManifest
 from wt_core.outputs import Output
 from wt_core.predictions import commit_predictions, write_predictions
+from wt_core.readers import read_detect_dataset, read_run, run_weights
+from wt_core.slicing import Slicing
 
-from wt_yolo.args import SliceArgs
-from wt_yolo.data import read_detect_dataset, read_run, run_weights, split_images, yolo_data_yaml
+from wt_yolo.data import split_images, yolo_data_yaml
 from wt_yolo.fit import finite
 from wt_yolo.slicing import SlicedPredictor
 
@@ -34,7 +35,7 @@ def ultralytics_split(data_yaml: Path, split: str) -> str:
 @command("wt-yolo", "val")
 def val(run: str, dataset: str, split: str = "val", conf: float = 0.001, iou: float = 0.7, max_det: int = 300,
         imgsz: int | None = None, batch: int = 16, device: str | None = None,
-        slicing: SliceArgs = SliceArgs(tile=0), out: Path | None = None,
+        slicing: Slicing = Slicing(tile=0), out: Path | None = None,
         overwrite: bool = False) -> PredictionsManifest:
     """Validate a run on a dataset split: Ultralytics' metrics, and a predictions manifest for wt-eval.
 
@@ -56,9 +57,7 @@ def val(run: str, dataset: str, split: str = "val", conf: float = 0.001, iou: fl
         overwrite: Replace an existing output directory.
     """
     offline.apply()
-    if isinstance(slicing, dict):
-        slicing = SliceArgs(**slicing)
-    r = read_run(run)
+    r = read_run(run, "yolo")
     ds = read_detect_dataset(dataset)
     images = split_images(ds, split)
     weights = run_weights(r)
