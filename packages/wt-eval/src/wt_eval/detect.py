@@ -39,7 +39,7 @@ def full_dataset_of(tiles: DatasetManifest, ref: str | None) -> DatasetManifest:
     if parent is None:
         raise BadInput("--on full needs the dataset of whole images: this dataset has no parent dataset; "
                        "pass --full_dataset", tiles.path, "parents")
-    return read_manifest(tiles.resolve(parent.path), "dataset")  # type: ignore[return-value]
+    return read_manifest(tiles.parent_path(parent), "dataset")  # type: ignore[return-value]
 
 
 def predictions_on_full(tiles: DatasetManifest, full: DatasetManifest, split: str, tile_pred: Predictions,
