@@ -217,7 +217,7 @@ def run_tool(tool: str, description: str, commands: Commands,
     except SystemExit as e:  # --help, --print_config
         return int(e.code or 0)
     except Exception as e:  # jsonargparse's ArgumentError and friends
-        _error(f"error: {_suggest(str(e), parser, argv)} ({tool})")
+        _error(_yaml_error(argv) or f"error: {_suggest(str(e), parser, argv)} ({tool})")
         return EXIT_BAD_INPUT
     name = cfg.command
     fn = load_command(commands[name])
@@ -245,6 +245,9 @@ def run_tool(tool: str, description: str, commands: Commands,
         except Exception as e:
             if verbose:
                 traceback.print_exc()
+            if (line := _disk_full(e)) is not None:
+                _error(line)
+                return EXIT_FAILED
             msg = " ".join(str(e).split()) or type(e).__name__
             _error(f"error: {type(e).__name__}: {msg[:500]} (run with --verbose for the traceback)")
             return EXIT_FAILED
@@ -257,6 +260,46 @@ def run_tool(tool: str, description: str, commands: Commands,
         else:
             out.write_result(json.dumps(result, indent=2, default=str))
     return EXIT_OK
+
+
+def _yaml_error(argv: list[str]) -> str | None:
+    """`error: invalid YAML: ... (<file>, line N)` for the first --config file YAML cannot parse, else None."""
+    import yaml
+
+    files = [b for a, b in zip(argv, argv[1:], strict=False) if a == "--config"]
+    files += [a.partition("=")[2] for a in argv if a.startswith("--config=")]
+    for name in files:
+        try:
+            with open(name, encoding="utf-8") as f:
+                yaml.safe_load(f)
+        except (OSError, UnicodeDecodeError):
+            continue  # jsonargparse's own message says what is wrong with the file
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            what = " ".join(str(getattr(e, "problem", None) or e).split())
+            context, cmark = getattr(e, "context", None), getattr(e, "context_mark", None)
+            if context and cmark is not None and mark is not None and cmark.line != mark.line:
+                what += f" ({context} started on line {cmark.line + 1})"
+            where = f", line {mark.line + 1}" if mark is not None else ""
+            return f"error: invalid YAML: {what} ({name}{where})"
+    return None
+
+
+def _disk_full(e: BaseException) -> str | None:
+    """One line for an error caused by a full disk or an exhausted quota anywhere in its chain, else None."""
+    import errno
+
+    codes = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+    seen: set[int] = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, OSError) and e.errno in codes:
+            what = "no space left on device" if e.errno == errno.ENOSPC else "disk quota exceeded"
+            where = f" while writing {e.filename}" if e.filename else ""
+            return (f"error: {what}{where}; free some space, then run the same command again "
+                    f"(with --resume where it has one: the unfinished output is kept)")
+        e = e.__cause__ or e.__context__
+    return None
 
 
 def main_for(tool: str, description: str, commands: Commands) -> Callable[[], None]:

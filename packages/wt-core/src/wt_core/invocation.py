@@ -8,6 +8,7 @@ the manifest a function writes says exactly how it ran.
 from __future__ import annotations
 
 import contextvars
+import errno
 import functools
 import inspect
 from collections.abc import Callable
@@ -122,6 +123,10 @@ def command(tool: str, name: str, version: str = "0.1.0") -> Callable[[F], F]:
             except BadInput:
                 for output in inv.outputs:  # refused: a fresh output directory is not left behind
                     output.abandon()
+                raise
+            except OSError as e:  # a full disk: say where it was being written (the output is kept)
+                if e.errno in (errno.ENOSPC, errno.EDQUOT) and e.filename is None and inv.outputs:
+                    e.filename = str(inv.outputs[-1].dir)
                 raise
             finally:
                 _current.reset(token)
