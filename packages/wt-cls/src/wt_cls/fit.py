@@ -21,6 +21,7 @@ from pathlib import Path
 
 from wt_core import invocation
 from wt_core.console import get_logger, stderr_is_terminal
+from wt_core.devices import check_accelerator
 from wt_core.errors import BadInput
 from wt_core.invocation import command
 from wt_core.manifest import RunManifest
@@ -223,6 +224,7 @@ def fit(
     """
     if model.weights and not Path(model.weights).expanduser().is_file():
         raise BadInput("weights file not found", model.weights, "model.weights")
+    check_accelerator(trainer.accelerator, trainer.devices, "trainer")
     ds = read_classification(dataset)
     train_items = ds.split(data.train_split)
     val_items = ds.splits.get(data.val_split)

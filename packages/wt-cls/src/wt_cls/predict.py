@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 from wt_core.console import get_logger, progress
+from wt_core.devices import check_device
 from wt_core.errors import BadInput
 from wt_core.invocation import add_input, command
 from wt_core.manifest import PredictionsManifest
@@ -53,6 +54,7 @@ def predict(run: str, dataset: str | None = None, splits: list[str] | None = Non
         out: Output directory (default runs/cls/predict/<id>).
         overwrite: Replace an existing output directory.
     """
+    check_device(device, "device")
     ref = run
     run_m, ckpt = resolve_checkpoint(ref)
     work: dict[str, list[tuple]] = {}

@@ -33,6 +33,8 @@ class Invocation:
     """What the command reads (manifest directories, source folders): no output may be, hold or lie in one."""
     outputs: list[Any] = field(default_factory=list)
     """The `Output`s the command is building (wt_core.outputs)."""
+    warnings: list[str] = field(default_factory=list)
+    """Choices the user should know of; `warn` logs them and the manifest records them (details.warnings)."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,16 @@ def add_input(path: str | Path, what: str, *, folder: bool = True, file: str | P
     for output in inv.outputs:
         check_output(output.final, [inp])
     inv.inputs.append(inp)
+
+
+def warn(message: str) -> None:
+    """A quiet choice made loud: logged on stderr now, and kept in the manifest the command writes."""
+    import logging
+
+    inv = current()
+    logging.getLogger(f"wildtrain.{inv.tool}").warning("WARNING: %s", message)
+    if message not in inv.warnings:
+        inv.warnings.append(message)
 
 
 def add_output(output: Any) -> None:

@@ -215,6 +215,8 @@ def build(model: type[M], *, id: str, parents: list[ManifestBase] = (), artifact
           **body: Any) -> M:
     """A manifest of `model`'s kind, produced by the command now running."""
     inv = invocation.current()
+    if inv.warnings:  # what the command warned of stays with what it made
+        body["details"] = {**body.get("details", {}), "warnings": list(inv.warnings)}
     return model(
         schema=SCHEMA,
         id=id,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from wt_core import console, offline
+from wt_core.devices import check_device
 from wt_core.invocation import command, current
 from wt_core.manifest import RunManifest
 from wt_core.manifest_io import build
@@ -160,6 +161,7 @@ def fit(data: str, model: str = "yolo11n.yaml", ultralytics: UltralyticsArgs = U
         ds = read_detect_dataset(data)
         train_split, val_split = check_trainable(ds)
         model_spec = resolve_model(model)
+        check_device(ultralytics.device, "ultralytics.device")
         output = Output("wt-yolo", "fit", out, overwrite=overwrite, resume=resume)
         data_yaml = yolo_data_yaml(ds)
         state_file = output.dir / STATE

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from wt_core import console, offline
+from wt_core.devices import check_device
 from wt_core.errors import BadInput
 from wt_core.invocation import command
 from wt_core.manifest import PredictionsManifest
@@ -43,6 +44,7 @@ def predict(run: str, data: str | None = None, split: str = "val", images: Path 
         overwrite: Replace an existing output directory.
     """
     offline.apply()
+    check_device(device, "device")
     if isinstance(slicing, dict):
         slicing = SliceArgs(**slicing)
     if (data is None) == (images is None):
