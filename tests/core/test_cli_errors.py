@@ -69,3 +69,17 @@ def test_full_disk_says_so_and_keeps_the_output_resumable(tmp_path, tiny_disk):
     ref = run_cli("wt-data", "tile", "--dataset", tmp_path / "ds", "--size", "256", "--image_format", "png",
                   "--out", tmp_path / "ref", check=True)
     assert manifest_of(again)["splits"] == manifest_of(ref)["splits"]  # the same tiles as a run with room
+
+
+@pytest.mark.parametrize(("value", "extra"), [
+    ('{model.neck: 3', "which is not valid YAML: expected ',' or '}'"),
+    ("[1, 2]", ""),
+    ("gamma=1.5", ""),
+])
+def test_malformed_union_option_names_it_and_what_was_expected(tmp_path, value, extra):
+    """wt-mmdet's --cfg_options (dict | None) used to say only "Does not validate against any of the Union subtypes"."""
+    proc = run_cli("wt-mmdet", "fit", "--data", tmp_path / "nowhere", "--cfg_options", value, "--out", tmp_path / "o")
+    line = assert_bad_input(proc, "--cfg_options expects a mapping in YAML or JSON", f"got {value!r}", extra,
+                            "(wt-mmdet, cfg_options)")
+    assert "Union" not in line
+    assert not (tmp_path / "o").exists() and not (tmp_path / "o.partial").exists()
