@@ -341,6 +341,9 @@ def _disk_full(e: BaseException) -> str | None:
             where = f" while writing {e.filename}" if e.filename else ""
             return (f"error: {what}{where}; free some space, then run the same command again "
                     f"(with --resume where it has one: the unfinished output is kept)")
+        if "No space left on device" in str(e) or "Disk quota exceeded" in str(e):  # wrapped by a library as text
+            return ("error: no space left on device (" + " ".join(str(e).split())[:200] + "); free some space, then "
+                    "run the same command again (with --resume where it has one: the unfinished output is kept)")
         e = e.__cause__ or e.__context__
     return None
 
