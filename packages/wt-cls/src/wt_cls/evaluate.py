@@ -25,7 +25,7 @@ def dataset_of(run, dataset: str | None, ref: str) -> str:
     parent = run.parent("dataset") if run is not None else None
     if parent is None:
         raise BadInput("pass --dataset (a checkpoint alone does not name its dataset)", ref, "dataset")
-    return str(run.resolve(parent.path))
+    return str(run.parent_path(parent))
 
 
 def lightning_device(device: str) -> tuple[str, int | list[int]]:

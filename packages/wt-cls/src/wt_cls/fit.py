@@ -16,6 +16,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from wt_core.console import get_logger, stderr_is_terminal
+from wt_core.devices import check_accelerator
 from wt_core.errors import BadInput
 from wt_core.invocation import command
 from wt_core.manifest import RunManifest
@@ -201,6 +202,7 @@ def fit(
     device = deprecated_option("trainer.accelerator", trainer.accelerator, "device", device)
     if model.weights and not Path(model.weights).expanduser().is_file():
         raise BadInput("weights file not found", model.weights, "model.weights")
+    check_accelerator(*lightning_device(device, trainer.devices), "device")
     spec = replace(SPEC, select=Select(checkpoint.monitor, checkpoint.mode))
     with Training(spec) as t:
         ds = read_classification(dataset)

@@ -12,8 +12,9 @@ import json
 from pathlib import Path
 
 from wt_core.console import get_logger, progress
+from wt_core.devices import check_device
 from wt_core.errors import BadInput
-from wt_core.invocation import command
+from wt_core.invocation import add_input, command
 from wt_core.manifest import PredictionsManifest
 from wt_core.manifest_io import build
 from wt_core.outputs import Output
@@ -30,6 +31,7 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 def _folder_records(folder: Path) -> list[tuple]:
     if not folder.is_dir():
         raise BadInput("image folder not found", folder, "images")
+    add_input(folder, "image folder")
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise BadInput("no images in this folder", folder, "images")
@@ -52,6 +54,7 @@ def predict(run: str, dataset: str | None = None, splits: list[str] | None = Non
         out: Output directory (default runs/cls/predict/<id>).
         overwrite: Replace an existing output directory.
     """
+    check_device(device, "device")
     ref = run
     run_m, ckpt = resolve_checkpoint(ref)
     work: dict[str, list[tuple]] = {}

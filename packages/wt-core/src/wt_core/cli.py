@@ -340,7 +340,8 @@ def run_tool(tool: str, description: str, commands: Commands,
     except SystemExit as e:  # --help, --print_config
         return int(e.code or 0)
     except Exception as e:  # jsonargparse's ArgumentError and friends
-        _error(f"error: {_suggest(str(e), parser, argv)} ({tool})")
+        _error(_yaml_error(argv) or _type_error(str(e), parser, argv, tool)
+               or f"error: {_suggest(str(e), parser, argv)} ({tool})")
         return EXIT_BAD_INPUT
     name = cfg.command
     fn = load_command(commands[name])
@@ -368,6 +369,9 @@ def run_tool(tool: str, description: str, commands: Commands,
         except Exception as e:
             if verbose:
                 traceback.print_exc()
+            if (line := _disk_full(e)) is not None:
+                _error(line)
+                return EXIT_FAILED
             msg = " ".join(str(e).split()) or type(e).__name__
             _error(f"error: {type(e).__name__}: {msg[:500]} (run with --verbose for the traceback)")
             return EXIT_FAILED
@@ -380,6 +384,91 @@ def run_tool(tool: str, description: str, commands: Commands,
         else:
             out.write_result(json.dumps(result, indent=2, default=str))
     return EXIT_OK
+
+
+def _yaml_error(argv: list[str]) -> str | None:
+    """`error: invalid YAML: ... (<file>, line N)` for the first --config file YAML cannot parse, else None."""
+    import yaml
+
+    files = [b for a, b in zip(argv, argv[1:], strict=False) if a == "--config"]
+    files += [a.partition("=")[2] for a in argv if a.startswith("--config=")]
+    for name in files:
+        try:
+            with open(name, encoding="utf-8") as f:
+                yaml.safe_load(f)
+        except (OSError, UnicodeDecodeError):
+            continue  # jsonargparse's own message says what is wrong with the file
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            what = " ".join(str(getattr(e, "problem", None) or e).split())
+            context, cmark = getattr(e, "context", None), getattr(e, "context_mark", None)
+            if context and cmark is not None and mark is not None and cmark.line != mark.line:
+                what += f" ({context} started on line {cmark.line + 1})"
+            where = f", line {mark.line + 1}" if mark is not None else ""
+            return f"error: invalid YAML: {what} ({name}{where})"
+    return None
+
+
+def _describe(hint: Any) -> str:
+    """What a value of this type looks like on the command line, in words."""
+    import typing
+
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is typing.Union or type(hint).__name__ == "UnionType":
+        parts = [_describe(a) for a in args if a is not type(None)]
+        return " or ".join(parts) + (" (or null)" if type(None) in args else "")
+    if origin is typing.Literal:
+        return "one of " + ", ".join(map(str, args))
+    if hint is dict or origin is dict:
+        return "a mapping in YAML or JSON, e.g. '{\"a.b\": 1}'"
+    if hint in (list, tuple) or origin in (list, tuple):
+        return "a list, e.g. '[1, 2]' or several words"
+    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(
+        hint, getattr(hint, "__name__", str(hint)))
+
+
+def _type_error(message: str, parser, argv: list[str], tool: str) -> str | None:
+    """One clear line for jsonargparse's "Does not validate against any of the Union subtypes": option, expected, got."""
+    import yaml
+
+    found = re.search(r'key "([\w.]+)":\s+Does not validate against any of the Union subtypes', message)
+    if not found:
+        return None
+    key = found.group(1)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    sub = parser._subcommands_action._name_parser_map.get(command) if command else None  # type: ignore[union-attr]
+    action = next((a for a in (sub or parser)._actions if a.dest == key), None)
+    expected = _describe(getattr(action, "_typehint", None)) if action is not None else "another type"
+    value = next((b for a, b in zip(argv, argv[1:], strict=False) if a == f"--{key}"), None)
+    value = value if value is not None else next((a.partition("=")[2] for a in argv if a.startswith(f"--{key}=")), None)
+    got = ""
+    if value is not None:
+        got = f"; got {value!r}"
+        try:
+            yaml.safe_load(value)
+        except yaml.YAMLError as e:
+            got += f", which is not valid YAML: {' '.join(str(getattr(e, 'problem', None) or e).split())}"
+    return f"error: --{key} expects {expected}{got} ({tool}, {key})"
+
+
+def _disk_full(e: BaseException) -> str | None:
+    """One line for an error caused by a full disk or an exhausted quota anywhere in its chain, else None."""
+    import errno
+
+    codes = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+    seen: set[int] = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, OSError) and e.errno in codes:
+            what = "no space left on device" if e.errno == errno.ENOSPC else "disk quota exceeded"
+            where = f" while writing {e.filename}" if e.filename else ""
+            return (f"error: {what}{where}; free some space, then run the same command again "
+                    f"(with --resume where it has one: the unfinished output is kept)")
+        if "No space left on device" in str(e) or "Disk quota exceeded" in str(e):  # wrapped by a library as text
+            return ("error: no space left on device (" + " ".join(str(e).split())[:200] + "); free some space, then "
+                    "run the same command again (with --resume where it has one: the unfinished output is kept)")
+        e = e.__cause__ or e.__context__
+    return None
 
 
 def main_for(tool: str, description: str, commands: Commands) -> Callable[[], None]:

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
+import errno
 import functools
 import inspect
 import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from wt_core.errors import BadInput
@@ -33,6 +35,76 @@ class Invocation:
     version: str
     argv: list[str] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)
+    inputs: list[Input] = field(default_factory=list)
+    """What the command reads (manifest directories, source folders): no output may be, hold or lie in one."""
+    outputs: list[Any] = field(default_factory=list)
+    """The `Output`s the command is building (wt_core.outputs)."""
+    warnings: list[str] = field(default_factory=list)
+    """Choices the user should know of; `warn` logs them and the manifest records them (details.warnings)."""
+
+
+@dataclass(frozen=True)
+class Input:
+    path: Path
+    """Resolved."""
+    what: str
+    """How the refusal names it: "input dataset's directory", "source folder" ..."""
+    folder: bool
+    """A folder no output may lie in (a manifest's directory, a scanned source); else one file."""
+    file: Path
+    """The file the refusal names."""
+
+
+def _clash(out: Path, inp: Input) -> str | None:
+    """Why an output directory `out` (resolved) would destroy or pollute `inp`, or None."""
+    if out == inp.path:
+        return f"--out is the {inp.what}"
+    if out in inp.path.parents:
+        return f"--out holds the {inp.what}"
+    if inp.folder and inp.path in out.parents:
+        return f"--out lies inside the {inp.what}"
+    return None
+
+
+def check_output(out: str | Path, inputs: list[Input] | None = None) -> None:
+    """Refuse an output directory that is, holds or lies inside an input of this command (exit 2)."""
+    out = Path(out).expanduser().resolve()
+    for inp in current().inputs if inputs is None else inputs:
+        if (why := _clash(out, inp)) is not None:
+            raise BadInput(f"{why}: a command never writes over what it reads; choose another --out", inp.file, "out")
+
+
+def add_input(path: str | Path, what: str, *, folder: bool = True, file: str | Path | None = None) -> None:
+    """Record what the running command reads; refused at once if an output already being built clashes with it."""
+    p = Path(path).expanduser().resolve()
+    inp = Input(p, what, folder, Path(file) if file is not None else p)
+    inv = current()
+    for output in inv.outputs:
+        check_output(output.final, [inp])
+    inv.inputs.append(inp)
+
+
+def warn(message: str) -> None:
+    """A quiet choice made loud: logged on stderr now, and kept in the manifest the command writes."""
+    import logging
+
+    inv = current()
+    logging.getLogger(f"wildtrain.{inv.tool}").warning("WARNING: %s", message)
+    if message not in inv.warnings:
+        inv.warnings.append(message)
+
+
+def add_output(output: Any) -> None:
+    """Record an output directory the command builds (checked against every input, now and later)."""
+    check_output(output.final)
+    current().outputs.append(output)
+
+
+def done_output(output: Any) -> None:
+    """The output is committed: what the command reads from it afterwards is its own work, not an input."""
+    outs = current().outputs
+    if output in outs:
+        outs.remove(output)
 
 
 _current: contextvars.ContextVar[Invocation | None] = contextvars.ContextVar("wt_invocation", default=None)
@@ -74,6 +146,14 @@ def command(tool: str, name: str, version: str = "0.1.0") -> Callable[[F], F]:
             token = _current.set(inv)
             try:
                 return fn(*bound.args, **bound.kwargs)
+            except BadInput:
+                for output in inv.outputs:  # refused: a fresh output directory is not left behind
+                    output.abandon()
+                raise
+            except OSError as e:  # a full disk: say where it was being written (the output is kept)
+                if e.errno in (errno.ENOSPC, errno.EDQUOT) and e.filename is None and inv.outputs:
+                    e.filename = str(inv.outputs[-1].dir)
+                raise
             finally:
                 _current.reset(token)
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter, model_serializer
 
 SCHEMA = "wildtrain.manifest/1"
 SCHEMA_NAME, SCHEMA_MAJOR = SCHEMA.split("/")
@@ -32,12 +32,28 @@ class Artifact(_Strict):
 
 
 class Parent(_Strict):
-    """A manifest this one was made from."""
+    """A manifest this one was made from.
+
+    It is found relative to the child first (`relpath`), so a project tree still
+    works after it is moved or copied whole; then under WT_PARENTS_ROOT; then at
+    `path` as recorded. The sha256 guards its content wherever it is found.
+    """
 
     kind: str
     id: str
     path: str
+    """The parent's manifest.json: absolute, or relative to this manifest's directory."""
     sha256: str
+    relpath: str | None = None
+    """The parent's manifest.json relative to this manifest's directory (absent in manifests made before it)."""
+
+    @model_serializer(mode="wrap")
+    def _without_missing_relpath(self, handler):
+        # an old manifest dumps exactly as it was read: a parent's digest of it stays valid
+        data = handler(self)
+        if data.get("relpath") is None:
+            data.pop("relpath", None)
+        return data
 
 
 class Producer(_Strict):
@@ -87,6 +103,12 @@ class ManifestBase(_Strict):
 
     def parent(self, kind: str) -> Parent | None:
         return next((p for p in self.parents if p.kind == kind), None)
+
+    def parent_path(self, parent: Parent) -> Path:
+        """Where `parent`'s manifest.json is: relative to this one first, then under WT_PARENTS_ROOT, then as recorded."""
+        from wt_core.manifest_io import locate_parent
+
+        return locate_parent(self, parent)
 
     def dump(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)

@@ -42,14 +42,17 @@ def new_id(prefix: str = "") -> str:
 
 
 def resolve_input(ref: str | Path, stdin=None) -> Path:
-    """A manifest input: a manifest.json, a directory holding one, or '-' (a path on stdin)."""
+    """A manifest input: a manifest.json, a directory holding one, or '-' (exactly one path on stdin)."""
     text = str(ref)
     if text == "-":
         stream = stdin or sys.stdin
-        line = stream.readline().strip()
-        if not line:
+        lines = [ln.strip() for ln in stream.read().splitlines() if ln.strip()]
+        if not lines:
             raise BadInput("expected a manifest path on standard input, got nothing", "<stdin>")
-        text = line
+        if len(lines) > 1:
+            raise BadInput(f"standard input holds {len(lines)} paths ({lines[0]}, {lines[1]}, ...); '-' reads exactly "
+                           "one manifest path", "<stdin>")
+        text = lines[0]
     path = Path(text).expanduser()
     if path.is_dir():
         path = path / MANIFEST
@@ -112,18 +115,54 @@ def verify_artifacts(m: ManifestBase, file: Path, hashes: bool = True) -> None:
             raise BadInput(f"artifact {name!r} does not match its sha256: {art.path}", file, f"{field}.sha256")
 
 
+PARENTS_ROOT_ENV = "WT_PARENTS_ROOT"
+"""Folders (os.pathsep-separated) where moved parents are looked for, by the tail of their recorded path."""
+
+
+def _digest_of(p: Path) -> str | None:
+    try:
+        return manifest_digest(json.loads(p.read_text()))
+    except (OSError, ValueError):
+        return None
+
+
+def locate_parent(m: ManifestBase, parent: Parent) -> Path:
+    """Where `parent`'s manifest.json is: relative to the child first, then under WT_PARENTS_ROOT, then as recorded.
+
+    Under a parents root the recorded path's tails are tried (shortest first) and the first one whose
+    content matches the recorded sha256 is taken; the relative and the recorded place are taken when
+    they exist, and `verify_parents` refuses them if they have changed.
+    """
+    recorded = m.resolve(parent.path)
+    if parent.relpath is not None and (rel := m.root / parent.relpath).is_file():
+        return rel
+    parts = PurePosixPath(parent.path.replace("\\", "/")).parts
+    for root in filter(None, os.environ.get(PARENTS_ROOT_ENV, "").split(os.pathsep)):
+        for k in range(2, len(parts) + 1):
+            tail = parts[-k:]
+            if "/" in tail or ".." in tail:
+                break
+            cand = Path(root).expanduser() / Path(*tail)
+            if cand.is_file() and _digest_of(cand) == parent.sha256:
+                return cand
+    return recorded
+
+
 def verify_parents(m: ManifestBase, file: Path) -> None:
     for i, parent in enumerate(m.parents):
-        p = m.resolve(parent.path) if m._path else file.parent / parent.path
+        p = locate_parent(m, parent)
         field = f"parents[{i}]"
         if not p.is_file():
-            raise BadInput(f"parent {parent.kind} {parent.id} is missing: {parent.path}", file, f"{field}.path")
+            hint = f"; if the tree was moved, set {PARENTS_ROOT_ENV} to where it lies now"
+            raise BadInput(f"parent {parent.kind} {parent.id} is missing: {parent.path}{hint}", file, f"{field}.path")
         try:
             data = json.loads(p.read_text())
         except (OSError, ValueError):
-            raise BadInput(f"parent {parent.kind} {parent.id} is unreadable: {parent.path}", file, f"{field}.path") from None
+            raise BadInput(f"parent {parent.kind} {parent.id} is unreadable: {p}", file, f"{field}.path") from None
         if manifest_digest(data) != parent.sha256:
-            raise BadInput(f"parent {parent.kind} {parent.id} has changed since this manifest was made", file, f"{field}.sha256")
+            raise BadInput(f"parent {parent.kind} {parent.id} has changed since this manifest was made: {p}", file,
+                           f"{field}.sha256")
+        invocation.add_input(p.parent, f"directory of {parent.kind} {parent.id}, a parent of an input", file=p)
 
 
 def load_json(file: Path) -> Any:
@@ -147,6 +186,7 @@ def read_manifest(ref: str | Path, kind: str | None = None, *, expect: type[M] |
     file = resolve_input(ref)
     m = parse(load_json(file), file, kind)
     m._path = file
+    invocation.add_input(file.parent, f"input {m.kind}'s directory", file=file)
     verify_artifacts(m, file, hashes=hashes)
     if parents:
         verify_parents(m, file)
@@ -167,6 +207,8 @@ def build(model: type[M], *, id: str, parents: list[ManifestBase] = (), artifact
           **body: Any) -> M:
     """A manifest of `model`'s kind, produced by the command now running."""
     inv = invocation.current()
+    if inv.warnings:  # what the command warned of stays with what it made
+        body["details"] = {**body.get("details", {}), "warnings": list(inv.warnings)}
     return model(
         schema=SCHEMA,
         id=id,
@@ -201,7 +243,7 @@ def lineage(ref: str | Path | ManifestBase) -> list[ManifestBase]:
             if p.id in seen:
                 continue
             seen.add(p.id)
-            parent = read_manifest(m.resolve(p.path), hashes=False, parents=False)
+            parent = read_manifest(locate_parent(m, p), hashes=False, parents=False)
             order.append(parent)
             queue.append(parent)
     return order

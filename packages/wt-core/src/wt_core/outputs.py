@@ -3,6 +3,13 @@
 An output `DIR` is built as `DIR.partial` and renamed into place when complete;
 `manifest.json` is the last file written. An existing `DIR` is never replaced
 without `--overwrite`; a left-over `DIR.partial` is continued with `--resume`.
+
+An input is never destroyed by its own command: every manifest the command
+reads (and its parents) and every source folder it scans is recorded in the
+invocation (`wt_core.invocation.add_input`, called by the readers), and an
+output that is, holds or lies inside one is refused before anything is
+written, whichever comes first, the input or the `Output`. A command refused
+with `BadInput` leaves no fresh `DIR.partial` behind.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import shutil
 from pathlib import Path
 from typing import TypeVar
 
+from wt_core import invocation
 from wt_core.errors import BadInput
 from wt_core.manifest import Artifact, ManifestBase
 from wt_core.manifest_io import MANIFEST, check_relative, make_artifact, new_id, write_manifest
@@ -39,6 +47,7 @@ class Output:
         self.dir = self.final.with_name(self.final.name + PARTIAL)
         self.resumed = False
         self.artifacts: dict[str, Artifact] = {}
+        invocation.check_output(self.final)  # before --overwrite removes anything
         if self.final.exists() and not overwrite:
             raise BadInput("output directory exists; pass --overwrite to replace it", self.final)
         if self.dir.exists():
@@ -55,6 +64,7 @@ class Output:
             raise BadInput("nothing to resume: no unfinished output", self.dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         (self.dir / ".wt-id").write_text(self.id)
+        invocation.add_output(self)
 
     def path(self, rel: str | Path) -> Path:
         """An absolute path inside the partial directory, parents created."""
@@ -73,6 +83,10 @@ class Output:
     def commit(self, manifest: M) -> M:
         """Write the manifest last, then move the directory into its final place."""
         manifest.artifacts = {**manifest.artifacts, **self.artifacts}
+        here = self.final.parent.resolve() / self.final.name
+        for parent in manifest.parents:  # found relative to the child first: the tree can move whole
+            if parent.relpath is None and Path(parent.path).is_absolute():
+                parent.relpath = Path(os.path.relpath(parent.path, here)).as_posix()
         write_manifest(self.dir, manifest)
         (self.dir / ".wt-id").unlink(missing_ok=True)
         old = None
@@ -83,8 +97,18 @@ class Output:
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
         manifest._path = self.final / MANIFEST
+        invocation.done_output(self)
         return manifest
 
     def discard(self) -> None:
         """Remove the partial directory (a command refused its input before any work)."""
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def abandon(self) -> None:
+        """The command was refused (BadInput): remove the partial directory unless it was resumed.
+
+        A resumed output holds earlier work, kept for the next --resume; a fresh one could only be
+        continued with the same, refused, inputs.
+        """
+        if not self.resumed:
+            self.discard()

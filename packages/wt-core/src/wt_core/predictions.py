@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wt_core import console
+from wt_core import console, invocation
 from wt_core.errors import BadInput
 from wt_core.manifest import DatasetManifest, ManifestBase, PredictionsManifest, RunManifest
 from wt_core.manifest_io import build
@@ -51,6 +51,7 @@ def folder_images(folder: str | Path) -> list[ImageRef]:
     root = Path(folder).expanduser()
     if not root.is_dir():
         raise BadInput("image folder not found", root, "images")
+    invocation.add_input(root, "image folder")
     files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     if not files:
         raise BadInput("no images in this folder", root, "images")

@@ -7,7 +7,7 @@ from typing import Literal
 
 from wt_core.console import get_logger
 from wt_core.errors import BadInput
-from wt_core.invocation import command
+from wt_core.invocation import add_input, command
 from wt_core.manifest import DatasetManifest
 from wt_core.outputs import Output
 
@@ -53,6 +53,10 @@ def import_(source: Path, format: Format = "coco", images: Path | None = None,
         out: The output directory (default runs/data/import/<id>).
         overwrite: Replace an existing output directory.
     """
+    add_input(source, "source folder" if Path(source).expanduser().is_dir() else "source file",
+              folder=Path(source).expanduser().is_dir())
+    if images is not None:
+        add_input(images, "image folder")
     problems = Problems(on_invalid)
     raw = read_raw(source, format, images, problems, task)
     class_list, splits = canonicalize(raw, problems, cmap=classes, meta=meta, check=check, tolerance=tolerance)

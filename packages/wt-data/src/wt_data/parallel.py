@@ -51,8 +51,15 @@ def write_image(path: str, img, quality: int = 95) -> None:
     ext = os.path.splitext(path)[1]
     params = [cv2.IMWRITE_JPEG_QUALITY, quality] if ext.lower() in (".jpg", ".jpeg") else []
     tmp = f"{path}.tmp{ext}"
-    if not cv2.imwrite(tmp, img, params):
-        raise RuntimeError(f"cannot write {path}")
+    ok, buf = cv2.imencode(ext, img, params)  # encoded here, written by Python: a full disk raises ENOSPC, not False
+    if not ok:
+        raise RuntimeError(f"cannot encode {path}")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(buf.tobytes())
+    except OSError as e:
+        e.filename = e.filename or path
+        raise
     os.replace(tmp, path)
 
 

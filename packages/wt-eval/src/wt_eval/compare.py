@@ -65,7 +65,7 @@ def source_of(m: EvaluationManifest) -> str:
     if parent is None:
         return ""
     try:
-        p = read_manifest(m.resolve(parent.path), "predictions", hashes=False, parents=False)
+        p = read_manifest(m.parent_path(parent), "predictions", hashes=False, parents=False)
     except BadInput:
         return ""
     return f"{p.producer.tool} {p.producer.command}".strip()

@@ -40,7 +40,7 @@ def full_dataset_of(tiles: DatasetManifest, ref: str | None) -> DatasetManifest:
     if parent is None:
         raise BadInput("--on full needs the dataset of whole images: this dataset has no parent dataset; "
                        "pass --full_dataset", tiles.path, "parents")
-    return read_dataset(tiles.resolve(parent.path))
+    return read_dataset(tiles.parent_path(parent))
 
 
 def predictions_on_full(tiles: DatasetManifest, full: DatasetManifest, split: str, tile_pred: Predictions,

@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 
 from wt_core.errors import BadInput
+from wt_core.invocation import warn
 from wt_core.manifest import DatasetManifest
 from wt_core.readers import read_detect_dataset  # noqa: F401  (wt_mmdet.fit imports it from here, until its rewrite)
 
@@ -73,4 +74,7 @@ def pick_splits(ds: DatasetManifest, train: str | None, val: str | None) -> tupl
         raise BadInput(f"no split {val!r} (splits: {', '.join(names)})", ds.path, "splits")
     if ds.splits[train].images == 0:
         raise BadInput(f"split {train!r} has no images", ds.path, f"splits.{train}")
+    if val is None:
+        warn(f"the dataset has no val or test split besides {train!r}: nothing is validated, so the run has no "
+             "validation metrics and its best weights are its last (make a val split with wt-data split)")
     return train, val

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 from wt_core import console, offline
+from wt_core.devices import check_device
 from wt_core.errors import BadInput
 from wt_core.invocation import command
 from wt_core.manifest import PredictionsManifest
@@ -51,6 +52,7 @@ def predict(run: str, dataset: str | None = None, split: str = "val", images: Pa
         overwrite: Replace an existing output directory.
     """
     offline.apply()
+    check_device(device, "device")
     if (dataset is None) == (images is None):
         raise BadInput("give exactly one of --dataset (with --split) or --images", None, "dataset")
     if not 0 <= conf <= 1:

@@ -23,7 +23,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from wt_core.console import get_logger
 from wt_core.errors import BadInput
+
+log = get_logger("wt-tune")
 
 SPEC_FILE = "spec.json"
 JOURNAL_FILE = "journal.log"
@@ -111,7 +114,8 @@ def open_storage(url: str):
     if "://" in url:
         for attempt in range(5):
             try:
-                return optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S)
+                return optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
+                                                  heartbeat_stale_trial_callback=retry_once)
             except ImportError as e:
                 raise BadInput(f"the storage needs a database driver that is not installed: {e}", url,
                                "storage") from None
@@ -216,8 +220,29 @@ def _alive(pid: int) -> bool:
         return True
 
 
+def retry_once(study, trial) -> bool:
+    """Queue a trial stopped from outside (its worker killed, Ctrl-C) again, once, with the same parameters.
+
+    The new trial keeps the ticket, so the killed one does not count against the trials asked for. Its
+    attributes follow Optuna's RetryHeartbeatStaleTrialCallback (system attrs `failed_trial`,
+    `retry_history`), which RDB storages also call for a trial whose heartbeat went stale; a retry that
+    is killed in turn is not retried again. Returns whether a trial was queued.
+    """
+    import optuna
+
+    if trial.system_attrs.get("failed_trial") is not None or "ticket" not in trial.user_attrs:
+        return False
+    fixed = {k: v for k, v in trial.system_attrs.items() if k == "fixed_params"}  # enqueued values not yet suggested
+    study.add_trial(optuna.create_trial(
+        state=optuna.trial.TrialState.WAITING, params=trial.params, distributions=trial.distributions,
+        user_attrs={"ticket": trial.user_attrs["ticket"], "retry_of": trial.number},
+        system_attrs={**fixed, "failed_trial": trial.number, "retry_history": [trial.number]}))
+    log.info("trial %d was stopped from outside: queued again once with the same parameters", trial.number)
+    return True
+
+
 def fail_stale(study) -> list[int]:
-    """Fail RUNNING trials whose worker is gone: a dead process on this host, or a stale heartbeat."""
+    """Fail RUNNING trials whose worker is gone (a dead process on this host, or a stale heartbeat); retry each once."""
     import optuna
     from optuna.trial import TrialState
 
@@ -231,7 +256,8 @@ def fail_stale(study) -> list[int]:
                 study._storage.set_trial_user_attr(t._trial_id, "error", f"its worker {worker} died")
                 if study._storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL):
                     failed.append(t.number)
+                    retry_once(study, study._storage.get_trial(t._trial_id))
             except optuna.exceptions.UpdateFinishedTrialError:
                 pass
-    optuna.storages.fail_stale_trials(study)
+    optuna.storages.fail_stale_trials(study)  # RDB heartbeats: open_storage's callback retries those
     return failed

@@ -14,7 +14,7 @@ from typing import Literal
 
 from wt_core.console import get_logger
 from wt_core.errors import BadInput
-from wt_core.invocation import command
+from wt_core.invocation import add_input, check_output, command
 from wt_core.manifest import StudyManifest
 from wt_core.manifest_io import build, new_id
 from wt_core.outputs import PARTIAL, Output, default_out
@@ -138,6 +138,7 @@ def run(
     plots: bool = True,
     out: Path | None = None,
     overwrite: bool = False,
+    resume: bool = False,
 ) -> StudyManifest:
     """Start or continue an Optuna study: each trial runs the target tool with sampled config values.
 
@@ -174,6 +175,9 @@ def run(
         plots: Draw the optimisation history, parameter importances and parallel coordinates.
         out: The study directory (default runs/tune/run/<study>).
         overwrite: Start the study over, deleting the one in --out.
+        resume: Continue the study in --out after a crash, Ctrl-C or kill -9 (refused when --out holds none);
+            a trial stopped from outside is run again once with the same parameters. The same command without
+            it continues a study too.
     """
     import warnings
 
@@ -200,6 +204,13 @@ def run(
     name = study or (Path(out).name if out else new_id())
     final = Path(out).expanduser().absolute() if out else default_out("wt-tune", "run", name)
     partial = final.with_name(final.name + PARTIAL)
+    if resume and overwrite:
+        raise BadInput("--resume continues the study in --out and --overwrite deletes it: give one", None, "resume")
+    if resume and not any((d / SPEC_FILE).is_file() for d in (partial, final)):
+        raise BadInput("nothing to resume: no study in --out", partial, "resume")
+    if target_config is not None:
+        add_input(target_config, "target's base config", folder=False)
+    check_output(final)  # before --overwrite removes anything
     spec = Spec(name=name, target=argv, space=space, objective=objective, direction=direction, n_trials=n_trials,
                 intermediate=intermediate or objective, evaluate=evaluate_argv,
                 storage=study_mod.storage_arg(storage), directory=str(partial),

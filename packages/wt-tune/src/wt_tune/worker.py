@@ -87,6 +87,7 @@ def work(spec: Spec, study_dir: Path, deadline: float | None = None) -> int:
         except KeyboardInterrupt:
             trial.set_user_attr("error", "interrupted")
             study.tell(trial, state=TrialState.FAIL)
+            study_mod.retry_once(study, study._storage.get_trial(trial_id))  # the next run runs it again
             raise
         except Exception as e:  # the study goes on whatever one trial does
             trial.set_user_attr("error", f"{type(e).__name__}: {e}"[:2000])

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from wt_core.errors import BadInput
+from wt_core.invocation import warn
 from wt_core.manifest import DatasetManifest
 from wt_core.predictions import folder_images, split_images  # noqa: F401  (wt-yolo reads them here)
 from wt_core.readers import read_detect_dataset  # noqa: F401  (wt_yolo.fit imports it from here, until its rewrite)
@@ -33,6 +34,10 @@ def check_trainable(ds: DatasetManifest) -> tuple[str, str]:
                        f"splits.{train}")
     if not ds.classes:
         raise BadInput("the dataset has no classes", ds.path, "classes")
+    if val == train:
+        warn(f"the dataset has no val or test split: Ultralytics validates on the training split {train!r}, so the "
+             "run's metrics and its best.pt measure the training images, not new ones (make a val split with "
+             "wt-data split)")
     return train, val
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from wt_core import offline
+from wt_core.devices import check_device
 from wt_core.errors import BadInput
 from wt_core.invocation import command
 from wt_core.manifest import RunManifest
@@ -166,6 +167,7 @@ def fit(dataset: str | None = None, model: str = "yolo11n.yaml", ultralytics: Ul
         ds = read_detect_dataset(dataset)
         train_split, val_split = check_trainable(ds)
         model_spec = resolve_model(model)
+        check_device(device, "device")
         t.open(ds, ds.classes, out=out, overwrite=overwrite, resume=resume, experiment=experiment, run_name=run_name)
         trainer = _train(t, model_spec, yolo_data_yaml(ds), ultralytics, device)
         if not t.rows:  # Ultralytics' DDP trained in child processes our callbacks never saw

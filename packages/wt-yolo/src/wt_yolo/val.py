@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from wt_core import console, offline
+from wt_core.devices import check_device
 from wt_core.errors import BadInput
 from wt_core.invocation import command
 from wt_core.manifest import PredictionsManifest
@@ -57,6 +58,7 @@ def val(run: str, dataset: str, split: str = "val", conf: float = 0.001, iou: fl
         overwrite: Replace an existing output directory.
     """
     offline.apply()
+    check_device(device, "device")
     r = read_run(run, "yolo")
     ds = read_detect_dataset(dataset)
     images = split_images(ds, split)
