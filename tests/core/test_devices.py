@@ -21,8 +21,8 @@ def test_device_specs_read_as_the_frameworks_do(spec, want):
 def test_cpu_is_always_allowed():
     check_device("cpu", "device")
     check_device(None, "device")
-    check_accelerator("cpu", "auto", "trainer")
-    check_accelerator("auto", "auto", "trainer")
+    check_accelerator("cpu", "auto", "device")
+    check_accelerator("auto", "auto", "device")
 
 
 def test_hidden_gpus_count_as_none(monkeypatch):
@@ -34,8 +34,8 @@ def test_hidden_gpus_count_as_none(monkeypatch):
         check_device("0", "ultralytics.device")
     assert e.value.line().endswith("(ultralytics.device)")
     with pytest.raises(BadInput, match="asks for a GPU") as e:
-        check_accelerator("gpu", 2, "trainer")
-    assert e.value.field == "trainer.devices"
+        check_accelerator("gpu", 2, "device")
+    assert e.value.field == "device"
 
 
 def test_a_gpu_index_beyond_the_count_is_refused():
@@ -53,5 +53,5 @@ def test_cls_fit_refuses_a_missing_gpu_before_any_output(tmp_path):
     out = tmp_path / "run"
     proc = run_cli("wt-cls", "fit", "--dataset", tmp_path / "nowhere", "--trainer.accelerator", "gpu",
                    "--out", out)
-    assert_bad_input(proc, "asks for a GPU, but this machine has none", "trainer.accelerator")
+    assert_bad_input(proc, "asks for a GPU, but this machine has none", "(device)")
     assert not out.exists() and not out.with_name("run.partial").exists()

@@ -80,14 +80,15 @@ def check_device(spec: Any, field: str) -> None:
 
 
 def check_accelerator(accelerator: str, devices: Any, field: str) -> None:
-    """Lightning's pair: accelerator gpu/cuda with `devices` a count, a list of indices, or auto."""
+    """Lightning's pair: accelerator gpu/cuda with `devices` a count, a list of indices, or auto (the option
+    that asked for them is `field`)."""
     if str(accelerator).lower() not in ("gpu", "cuda"):
-        check_device(accelerator, f"{field}.accelerator")
+        check_device(accelerator, field)
         return
     if isinstance(devices, int) or (isinstance(devices, str) and devices.strip().isdigit()):
         count = int(devices)
-        check_device("cuda" if count <= 1 else list(range(count)), f"{field}.devices")
+        check_device("cuda" if count <= 1 else list(range(count)), field)
     elif str(devices).lower() == "auto":
-        check_device("cuda", f"{field}.accelerator")
+        check_device("cuda", field)
     else:
-        check_device(devices, f"{field}.devices")
+        check_device(devices, field)
