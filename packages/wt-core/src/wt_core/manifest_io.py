@@ -148,7 +148,7 @@ def locate_parent(m: ManifestBase, parent: Parent) -> Path:
     return recorded
 
 
-def verify_parents(m: ManifestBase, file: Path) -> None:
+def verify_parents(m: ManifestBase, file: Path, as_input: bool = True) -> None:
     for i, parent in enumerate(m.parents):
         p = locate_parent(m, parent)
         field = f"parents[{i}]"
@@ -162,7 +162,8 @@ def verify_parents(m: ManifestBase, file: Path) -> None:
         if manifest_digest(data) != parent.sha256:
             raise BadInput(f"parent {parent.kind} {parent.id} has changed since this manifest was made: {p}", file,
                            f"{field}.sha256")
-        invocation.add_input(p.parent, f"directory of {parent.kind} {parent.id}, a parent of an input", file=p)
+        if as_input:
+            invocation.add_input(p.parent, f"directory of {parent.kind} {parent.id}, a parent of an input", file=p)
 
 
 def load_json(file: Path) -> Any:
@@ -181,15 +182,20 @@ def load_json(file: Path) -> Any:
 
 
 def read_manifest(ref: str | Path, kind: str | None = None, *, expect: type[M] | None = None,
-                  hashes: bool = True, parents: bool = True) -> M:
-    """Read and fully verify a manifest; `ref` is a file, a directory or '-'."""
+                  hashes: bool = True, parents: bool = True, as_input: bool = True) -> M:
+    """Read and fully verify a manifest; `ref` is a file, a directory or '-'.
+
+    The running command records it (and its parents) as an input that no output may replace;
+    `as_input=False` for a manifest read only to decide whether to replace it (a cache entry).
+    """
     file = resolve_input(ref)
     m = parse(load_json(file), file, kind)
     m._path = file
-    invocation.add_input(file.parent, f"input {m.kind}'s directory", file=file)
     verify_artifacts(m, file, hashes=hashes)
+    if as_input:
+        invocation.add_input(file.parent, f"input {m.kind}'s directory", file=file)
     if parents:
-        verify_parents(m, file)
+        verify_parents(m, file, as_input=as_input)
     return m  # type: ignore[return-value]
 
 

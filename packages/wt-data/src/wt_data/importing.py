@@ -57,6 +57,8 @@ def import_(source: Path, format: Format = "coco", images: Path | None = None,
               folder=Path(source).expanduser().is_dir())
     if images is not None:
         add_input(images, "image folder")
+    if meta.csv is not None:
+        add_input(meta.csv, "metadata CSV", folder=False)
     problems = Problems(on_invalid)
     raw = read_raw(source, format, images, problems, task)
     class_list, splits = canonicalize(raw, problems, cmap=classes, meta=meta, check=check, tolerance=tolerance)

@@ -107,7 +107,7 @@ def _cached(entry: Path, expected: dict[str, str]) -> ModelManifest | None:
     if not (entry / "manifest.json").is_file():
         return None
     try:
-        m = read_manifest(entry, "model", expect=ModelManifest)
+        m = read_manifest(entry, "model", expect=ModelManifest, as_input=False)  # replaced below when stale
     except BadInput as e:
         log.warning("cache entry %s is damaged (%s): pulling again", entry, e.message)
         return None
