@@ -70,15 +70,18 @@ def split_counts(coco: dict, n_classes: int, task: str) -> dict[str, Any]:
     """images, boxes, empty_images and per-class counts (boxes for detect, images for classify)."""
     per_class = [0] * n_classes
     with_ann: set = set()
-    boxes = 0
+    boxes = points = 0
     for a in coco["annotations"]:
         per_class[a["category_id"]] += 1
         with_ann.add(a["image_id"])
         if a.get("bbox") is not None:
             boxes += 1
+        elif a.get("point") is not None:
+            points += 1
     n = len(coco["images"])
     return {"images": n, "boxes": boxes if task == "detect" else 0,
-            "empty_images": n - len(with_ann & {im["id"] for im in coco["images"]}), "per_class": per_class}
+            "empty_images": n - len(with_ann & {im["id"] for im in coco["images"]}), "per_class": per_class,
+            **({"points": points} if points else {})}
 
 
 def relative_root(root: Path, out_dir: Path) -> str:
