@@ -159,3 +159,11 @@ def assemble(images: list[dict], anns: dict[Any, list[dict]], classes: list[str]
         for a in anns.get(im["id"], []):
             out.append({**a, "id": len(out) + 1})
     return coco_doc(images, out, classes)
+
+
+def require_boxes(ds: DatasetManifest) -> None:
+    """Refuse a dataset whose point annotations have no box (a box detector would learn them as background)."""
+    for name, s in ds.splits.items():
+        if s.points:
+            raise BadInput(f"split {name!r} has {s.points} point annotations without a box: give them boxes first "
+                           "(wt-data boxes --size CLASS=PIXELS)", ds.path, f"splits.{name}.points")

@@ -29,6 +29,9 @@ def read_detect_dataset(ref: str | Path) -> DatasetManifest:
         raise BadInput(f"wt-mmdet trains detectors: this is a {ds.task} dataset", ds.path, "task")
     if not ds.classes:
         raise BadInput("the dataset has no classes", ds.path, "classes")
+    from wt_data.dataset import require_boxes
+
+    require_boxes(ds)  # type: ignore[arg-type]
     return ds  # type: ignore[return-value]
 
 

@@ -1,7 +1,11 @@
 """COCO detection JSON (any category ids; mapped to 0-based names at import).
 
-Image root when not given: the JSON's folder, else `images/` beside it (the
-first that holds the first image).
+Image root when not given: the JSON's folder, else `images/` beside it, else for
+`annotations/instances_<split>.json` the folder `images/<split>/` or `<split>/` beside
+`annotations/` (the first that holds the first image).
+
+Annotations: a bbox is a box; without one, a polygon becomes its bounding box and keypoints
+their point (counted); crowd regions (iscrowd=1) and RLE masks without a bbox are invalid items.
 """
 
 from __future__ import annotations
@@ -142,7 +146,9 @@ def parse_coco(data: Any, file: Path, root: Path, problems: Problems, task: str 
                                   "in a detection dataset", file, b.where)
             im.boxes = [b for b in im.boxes if b.bbox is not None or b.point is not None]
     probe = next(iter(images.values())).file_name if images else None
-    root = root if root is not None else first_existing_root([file.parent, file.parent / "images"], probe)
+    stem = file.stem.removeprefix("instances_")  # COCO's own layout (annotations/instances_train2017.json, train2017/)
+    root = root if root is not None else first_existing_root(
+        [file.parent, file.parent / "images", file.parent.parent / "images" / stem, file.parent.parent / stem], probe)
     return classes, RawSplit(root, list(images.values()), file), task
 
 

@@ -12,6 +12,7 @@ base name under the image root. Coordinates are percent of `original_width` and
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
@@ -149,6 +150,8 @@ def read_labelstudio(source: Path, images: Path | None, problems: Problems, task
         r.boxes = keep[:1] if kind == "classify" else keep
     classes = sorted({b.label for r in raws for b in r.boxes})
     root = (images or source.parent).absolute()
+    if not images and raws and all(Path(r.file_name).is_absolute() for r in raws):  # our own export's wt_path
+        root = Path(os.path.commonpath([str(Path(r.file_name).parent) for r in raws]))
     if not split_of:
         return RawDataset(kind, classes, {"all": RawSplit(root, raws, source)})
     splits = by_split(raws, split_of, root, source)
