@@ -133,10 +133,14 @@ def _finite(v: Any) -> bool:
 
 def check_box(bbox: list[float], w: int, h: int, tolerance: float, problems: Problems, file, where) -> list[float] | None:
     """A valid box inside the image, or None (skipped). Clips within the tolerance, or beyond it with --on-invalid clip."""
-    if not isinstance(bbox, (list, tuple)) or len(bbox) != 4 or not all(_finite(v) for v in bbox):
+    if type(bbox) is list and len(bbox) == 4 and all(type(v) is float or type(v) is int for v in bbox) \
+            and math.isfinite(bbox[0] + bbox[1] + bbox[2] + bbox[3]):  # the common case, checked quickly
+        x, y, bw, bh = float(bbox[0]), float(bbox[1]), float(bbox[2]), float(bbox[3])
+    elif not isinstance(bbox, (list, tuple)) or len(bbox) != 4 or not all(_finite(v) for v in bbox):
         problems.skip("invalid_box", f"box must be 4 finite numbers, got {bbox!r}", file, where)
         return None
-    x, y, bw, bh = (float(v) for v in bbox)
+    else:
+        x, y, bw, bh = (float(v) for v in bbox)
     if bw <= 0 or bh <= 0:
         problems.skip("invalid_box", f"box has zero or negative size ({bw:g}x{bh:g})", file, where)
         return None
