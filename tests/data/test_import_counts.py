@@ -71,3 +71,26 @@ def test_absolute_image_paths_anywhere_are_taken_as_written(tmp_path):
     (ann / "coco.json").write_text(json.dumps(doc))
     m, _ = imported("import", "--source", ann / "coco.json", "--out", tmp_path / "coco")
     assert m["splits"]["all"]["images"] == 3 and m["splits"]["all"]["boxes"] == 3 and m["report"] == {}
+
+
+def test_labelstudio_export_keeps_class_ids_of_an_unsorted_class_list(tmp_path):
+    """Classes come back in the dataset's order (not sorted by name), so class ids map back."""
+    doc = tiny_coco(tmp_path)
+    doc["categories"] = [{"id": 1, "name": "zebra"}, {"id": 2, "name": "elephant"}, {"id": 3, "name": "rhino"}]
+    (tmp_path / "coco.json").write_text(json.dumps(doc))
+    m, d = imported("import", "--source", tmp_path / "coco.json", "--out", tmp_path / "ds")
+    assert m["classes"] == ["zebra", "elephant", "rhino"]
+    _, x = imported("export", "--dataset", d, "--format", "labelstudio", "--out", tmp_path / "x")
+    m2, d2 = imported("import", "--source", x / "tasks.json", "--format", "labelstudio", "--out", tmp_path / "again")
+    assert m2["classes"] == m["classes"] and m2["splits"]["all"]["per_class"] == m["splits"]["all"]["per_class"]
+    assert coco_of(d2)["annotations"] == coco_of(d)["annotations"]
+
+
+def test_csv_rows_with_an_empty_split_are_left_out_and_counted(tmp_path):
+    tiny_coco(tmp_path)
+    (tmp_path / "a.csv").write_text("image_path,xmin,ymin,xmax,ymax,label,split\nimages/im0.jpg,1,1,20,20,zebra,train\n"
+                                    "images/im1.jpg,1,1,20,20,zebra,\nimages/im2.jpg,1,1,20,20,zebra,val\n")
+    proc = wt_data("import", "--source", tmp_path / "a.csv", "--format", "csv", "--out", tmp_path / "o", check=True)
+    m = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert {k: v["images"] for k, v in m["splits"].items()} == {"train": 1, "val": 1}
+    assert m["report"] == {"left_out_not_in_any_split": 1} and "1 images left out: rows with an empty split" in proc.stderr

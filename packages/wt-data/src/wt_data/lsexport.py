@@ -1,9 +1,10 @@
 """Label Studio tasks from a dataset (annotations) or from a predictions manifest (pre-annotations).
 
 Each task's `data` holds `image` (what Label Studio loads: `/data/local-files/?d=<path under
-the local-files root>`, or a URL prefix joined with the file name), `split`, `wt_image_id`
-and `wt_path` (the image's absolute path, which `wt-data import --format labelstudio` uses
-first, so corrected tasks come back to the same images and ids). Boxes are
+the local-files root>`, or a URL prefix joined with the file name), `split`, `wt_image_id`,
+`wt_path` (the image's absolute path, which `wt-data import --format labelstudio` uses
+first) and `wt_classes` (the class order), so corrected tasks come back to the same images,
+ids and class ids. Boxes are
 `rectanglelabels` (from_name `label`), points `keypointlabels` (from_name `point`), in
 percent of the image size; predictions carry `model_version` and each result its `score`.
 `label_config.xml` is the labelling interface that matches.
@@ -95,7 +96,8 @@ def tasks_for(ds: DatasetManifest, refs: ImageRefs, predictions: PredictionsMani
             path = root / im["file_name"]
             results = [result(a, ds.classes, im, k) for k, a in enumerate(by_image.get(im["id"], []))]
             task: dict[str, Any] = {"data": {"image": refs(path, im["file_name"]), "split": split,
-                                             "wt_image_id": im["id"], "wt_path": str(path.absolute())}}
+                                             "wt_image_id": im["id"], "wt_path": str(path.absolute()),
+                                             "wt_classes": list(ds.classes)}}
             if predictions:
                 scores = [r["score"] for r in results]
                 version = predictions.run_id or predictions.id

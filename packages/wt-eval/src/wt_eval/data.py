@@ -253,13 +253,15 @@ class DetectionInputs:
     dets: Predictions
 
 
-def read_detection_inputs(dataset: str | Path, predictions: str | Path, split: str | None) -> DetectionInputs:
-    """A detection dataset split and the predictions made on it, read and checked against each other."""
+def read_detection_inputs(dataset: str | Path, predictions: str | Path, split: str | None,
+                          ground_truth=None) -> DetectionInputs:
+    """A detection dataset split and the predictions made on it, read and checked against each other.
+    `ground_truth(ds, split)` loads the split (default: its boxes)."""
     ds = read_dataset(dataset)
     pred = read_predictions(predictions)
     check_pair(ds, pred, "detect")
     split = pick_split(ds, pred, split)
-    gt = load_ground_truth(ds, split)
+    gt = (ground_truth or load_ground_truth)(ds, split)
     rows, file = load_predictions_rows(pred, split)
     return DetectionInputs(ds, pred, split, gt, rows, parse_predictions(rows, file, gt))
 

@@ -26,12 +26,11 @@ def _pair_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
 
 
-def candidate_pairs(d_key: np.ndarray, d_xyxy: np.ndarray, g_key: np.ndarray, g_xyxy: np.ndarray,
-                    iou: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """All (detection, ground truth) pairs with the same key (image, or image and class) and IoU >= `iou`."""
+def same_key_pairs(d_key: np.ndarray, g_key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every (detection, ground truth) index pair with the same key, without a loop."""
     if len(d_key) == 0 or len(g_key) == 0:
         e = np.zeros(0, np.int64)
-        return e, e, np.zeros(0)
+        return e, e
     order = np.argsort(g_key, kind="stable")
     gk = g_key[order]
     start = np.searchsorted(gk, d_key, "left")
@@ -39,7 +38,15 @@ def candidate_pairs(d_key: np.ndarray, d_xyxy: np.ndarray, g_key: np.ndarray, g_
     total = int(count.sum())
     di = np.repeat(np.arange(len(d_key)), count)
     offs = np.arange(total) - np.repeat(np.cumsum(count) - count, count)
-    gi = order[np.repeat(start, count) + offs]
+    return di, order[np.repeat(start, count) + offs]
+
+
+def candidate_pairs(d_key: np.ndarray, d_xyxy: np.ndarray, g_key: np.ndarray, g_xyxy: np.ndarray,
+                    iou: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All (detection, ground truth) pairs with the same key (image, or image and class) and IoU >= `iou`."""
+    di, gi = same_key_pairs(d_key, g_key)
+    if len(di) == 0:
+        return di, gi, np.zeros(0)
     ious = _pair_iou(d_xyxy[di], g_xyxy[gi])
     keep = ious >= iou
     return di[keep], gi[keep], ious[keep]
@@ -141,18 +148,10 @@ def curve(score: np.ndarray, is_tp: np.ndarray, n_gt: int) -> Curve:
 def point_pairs(d_key: np.ndarray, d_xy: np.ndarray, g_key: np.ndarray, g_xy: np.ndarray,
                 radius: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All (detection, ground truth) pairs with the same key whose points lie within `radius` pixels, and the distances."""
-    if len(d_key) == 0 or len(g_key) == 0:
-        e = np.zeros(0, np.int64)
-        return e, e, np.zeros(0)
-    order = np.argsort(g_key, kind="stable")
-    gk = g_key[order]
-    start = np.searchsorted(gk, d_key, "left")
-    count = np.searchsorted(gk, d_key, "right") - start
-    total = int(count.sum())
-    di = np.repeat(np.arange(len(d_key)), count)
-    offs = np.arange(total) - np.repeat(np.cumsum(count) - count, count)
-    gi = order[np.repeat(start, count) + offs]
-    dist = np.hypot(*(d_xy[di] - g_xy[gi]).T) if total else np.zeros(0)
+    di, gi = same_key_pairs(d_key, g_key)
+    if len(di) == 0:
+        return di, gi, np.zeros(0)
+    dist = np.hypot(*(d_xy[di] - g_xy[gi]).T)
     keep = dist <= radius
     return di[keep], gi[keep], dist[keep]
 

@@ -18,14 +18,9 @@ import numpy as np
 from wt_eval.data import (
     GroundTruth,
     Predictions,
-    check_pair,
     ground_truth_from_coco,
     load_coco,
-    load_predictions_rows,
-    parse_predictions,
-    pick_split,
-    read_dataset,
-    read_predictions,
+    read_detection_inputs,
 )
 from wt_eval.detection import count_errors
 from wt_eval.matching import match_points, prf
@@ -41,13 +36,8 @@ def point_ground_truth(ds, split: str) -> GroundTruth:
 
 
 def read_point_inputs(dataset, predictions, split):
-    ds = read_dataset(dataset)
-    pred = read_predictions(predictions)
-    check_pair(ds, pred, "detect")
-    split = pick_split(ds, pred, split)
-    gt = point_ground_truth(ds, split)
-    rows, file = load_predictions_rows(pred, split)
-    return ds, pred, split, gt, parse_predictions(rows, file, gt)
+    i = read_detection_inputs(dataset, predictions, split, ground_truth=point_ground_truth)
+    return i.dataset, i.predictions, i.split, i.gt, i.dets
 
 
 def centres(xyxy: np.ndarray) -> np.ndarray:

@@ -52,13 +52,14 @@ def read_csv_boxes(source: Path, images: Path | None, problems: Problems, task: 
     extra = [(k, h) for k, h in enumerate(head) if k >= width and h]
     by_path: dict[str, RawImage] = {}
     split_of: dict[str, str] = {}
+    no_split: set[str] = set()
     for where, row in _complete(source, head, rows, problems):
         path, *coords, label = (c.strip() for c in row[:width])
         fields = {h: row[k].strip() for k, h in extra}
         split = fields.pop("split", None)
         if split is not None:
             if not split:
-                problems.note("left_out_no_split")
+                no_split.add(path)
                 continue
             split = split_name(split, source, f"{where}, split")
             if split_of.setdefault(path, split) != split:
@@ -88,7 +89,8 @@ def read_csv_boxes(source: Path, images: Path | None, problems: Problems, task: 
         return RawDataset("detect", classes, {"all": RawSplit(root, list(by_path.values()), source)})
     raws = list(by_path.values())
     splits = by_split(raws, {i: split_of[r.file_name] for i, r in enumerate(raws) if r.file_name in split_of}, root, source)
-    report_splits(problems, source, {k: len(v.images) for k, v in splits.items()}, 0, "")
+    report_splits(problems, source, {k: len(v.images) for k, v in splits.items()}, len(no_split - split_of.keys()),
+                  "rows with an empty split")
     return RawDataset("detect", classes, splits)
 
 

@@ -114,6 +114,7 @@ def read_labelstudio(source: Path, images: Path | None, problems: Problems, task
         raise BadInput("a Label Studio export is a list of tasks", source)
     raws: list[RawImage] = []
     split_of: dict[int, str] = {}
+    orders: set[tuple] = set()
     kinds: set[str] = set()
     for i, t in enumerate(data):
         where = f"[{i}]"
@@ -138,6 +139,8 @@ def read_labelstudio(source: Path, images: Path | None, problems: Problems, task
         split = t["data"].get("split")
         if split not in (None, ""):
             split_of[len(raws)] = split_name(str(split), source, f"{where}.data.split")
+        if isinstance(t["data"].get("wt_classes"), list):
+            orders.add(tuple(t["data"]["wt_classes"]))
         meta = {k: v for k, v in t["data"].items() if k not in ("image", "split", "wt_path", "wt_image_id")
                 and isinstance(v, (str, int, float))}
         sid = t["data"].get("wt_image_id", t.get("id"))
@@ -148,7 +151,9 @@ def read_labelstudio(source: Path, images: Path | None, problems: Problems, task
         if len(keep) != len(r.boxes):
             problems.note("dropped_other_task_results", len(r.boxes) - len(keep))
         r.boxes = keep[:1] if kind == "classify" else keep
-    classes = sorted({b.label for r in raws for b in r.boxes})
+    labels = {b.label for r in raws for b in r.boxes}
+    order = [c for c in (orders.pop() if len(orders) == 1 else ()) if isinstance(c, str)]  # our export's class order
+    classes = order + sorted(labels - set(order))  # every class of our export keeps its id, new labels follow
     root = (images or source.parent).absolute()
     if not images and raws and all(Path(r.file_name).is_absolute() for r in raws):  # our own export's wt_path
         root = Path(os.path.commonpath([str(Path(r.file_name).parent) for r in raws]))
