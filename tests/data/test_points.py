@@ -156,3 +156,9 @@ def test_points_round_trip_through_export(fmt, points_ds, survey, tmp_path):
     m, again = imported("import", "--source", source, "--format", fmt, "--out", tmp_path / "again")
     assert m["report"] == {} and m["classes"] == CLASSES
     assert_same_points(points_by_image(again), survey, atol=0.002)
+
+
+def test_crops_of_points_say_what_to_do(points_ds, tmp_path):
+    _, d = points_ds
+    assert_bad_input(wt_data("crops", "--dataset", d, "--out", tmp_path / "c"), "point annotations without a box",
+                     "splits.all.points")

@@ -103,3 +103,9 @@ def test_cli_writes_one_path_and_refuses_a_bad_radius(hand, tmp_path):
     assert_bad_input(proc, "radius must be a positive number", "--radius")
     assert not (tmp_path / "bad").exists()
     assert json.loads((tmp_path / "e" / "manifest.json").read_text())["details"]["points"] == 5
+
+
+def test_box_matching_of_points_names_the_option(hand, tmp_path):
+    ds, pred, _ = hand
+    proc = run_cli("wt-eval", "detect", "--dataset", ds.root, "--predictions", pred.root, "--out", tmp_path / "e")
+    assert_bad_input(proc, "a point annotation (evaluate points with --match points --radius R)", "annotations[0].bbox")

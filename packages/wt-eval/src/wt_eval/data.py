@@ -128,7 +128,8 @@ def _annotation_problem(anns: list, file: Path, n_classes: int) -> BadInput:
             return BadInput("an annotation must be a JSON object", file, f"annotations[{i}]")
         bbox = a.get("bbox")
         if not isinstance(bbox, list) or len(bbox) != 4:
-            return BadInput("an annotation without a box in a detection dataset", file, f"annotations[{i}].bbox")
+            hint = ": a point annotation (evaluate points with --match points --radius R)" if "point" in a else ""
+            return BadInput(f"an annotation without a box in a detection dataset{hint}", file, f"annotations[{i}].bbox")
         if not isinstance(a.get("image_id"), int):
             return BadInput("an annotation without an integer image_id", file, f"annotations[{i}].image_id")
     return BadInput("malformed annotations", file, "annotations")
