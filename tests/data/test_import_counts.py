@@ -94,3 +94,13 @@ def test_csv_rows_with_an_empty_split_are_left_out_and_counted(tmp_path):
     m = json.loads((tmp_path / "o" / "manifest.json").read_text())
     assert {k: v["images"] for k, v in m["splits"].items()} == {"train": 1, "val": 1}
     assert m["report"] == {"left_out_not_in_any_split": 1} and "1 images left out: rows with an empty split" in proc.stderr
+
+
+def test_points_outside_the_image_clip_onto_its_edge_with_on_invalid_clip(tmp_path):
+    tiny_coco(tmp_path)
+    (tmp_path / "p.csv").write_text("image,x,y,label\nimages/im0.jpg,50,40,zebra\nimages/im1.jpg,101,40,zebra\n"
+                                    "images/im2.jpg,-30,90,zebra\n")
+    m, d = imported("import", "--source", tmp_path / "p.csv", "--format", "csv", "--on_invalid", "clip",
+                    "--out", tmp_path / "o")
+    assert m["report"] == {"clipped_within_tolerance": 1, "clipped_point_out_of_image": 1}
+    assert [a["point"] for a in coco_of(d)["annotations"]] == [[50.0, 40.0], [100.0, 40.0], [0.0, 80.0]]

@@ -173,18 +173,19 @@ def absolute_root(root: Path, images: list[RawImage]) -> Path:
 
 
 def check_point(point: list[float], w: int, h: int, tolerance: float, problems: Problems, file, where) -> list[float] | None:
-    """A point inside the image (on its edge counts), or None (skipped); within the tolerance it is moved onto the edge."""
+    """A point inside the image (on its edge counts), or None (skipped); within the tolerance, or with
+    --on_invalid clip, it is moved onto the edge (counted)."""
     if not isinstance(point, (list, tuple)) or len(point) != 2 or not all(_finite(v) for v in point):
         problems.skip("invalid_point", f"a point must be 2 finite numbers, got {point!r}", file, where)
         return None
     x, y = (float(v) for v in point)
     over = max(-x, -y, x - w, y - h)
     if over > 0:
-        if over > tolerance:
-            problems.skip("point_out_of_image", f"point ({x:g}, {y:g}) lies {over:.1f} px outside the {w}x{h} image",
-                          file, where)
+        if over > tolerance and not problems.clip(
+                "point_out_of_image", f"point ({x:g}, {y:g}) lies {over:.1f} px outside the {w}x{h} image", file, where):
             return None
-        problems.note("clipped_within_tolerance")
+        if over <= tolerance:
+            problems.note("clipped_within_tolerance")
         x, y = min(max(x, 0.0), float(w)), min(max(y, 0.0), float(h))
     return [round(x, 3), round(y, 3)]
 
