@@ -88,16 +88,21 @@ def _voc(ds: DatasetManifest, out: Path) -> list[str]:
     return [f"ImageSets/Main/{s}.txt" for s in ds.splits]
 
 
+def csv_points(ds: DatasetManifest) -> bool:
+    """Whether a dataset's CSV holds points (all its annotations are points) or boxes; refuses a mix."""
+    points = sum(s.points for s in ds.splits.values())
+    if points and points != sum(sum(s.per_class) for s in ds.splits.values()):
+        raise BadInput("a CSV holds boxes or points, not both: give the points boxes first (wt-data boxes)", ds.path,
+                       "splits")
+    return bool(points)
+
+
 def _csv(ds: DatasetManifest, out: Path) -> list[str]:
     """One CSV of every split: boxes `image_path,xmin,ymin,xmax,ymax,label,split` or points `image,x,y,label,split`."""
     import csv
 
     loaded = {split: load_split(ds, split) for split in ds.splits}
-    anns = [a for coco, _ in loaded.values() for a in coco["annotations"]]
-    points = bool(anns) and all(a.get("bbox") is None and a.get("point") is not None for a in anns)
-    if not points and any(a.get("bbox") is None for a in anns):
-        raise BadInput("a CSV holds boxes or points, not both: give the points boxes first (wt-data boxes)", ds.path,
-                       "splits")
+    points = csv_points(ds)
     with open(out / "annotations.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["image", "x", "y", "label", "split"] if points else ["image_path", "xmin", "ymin", "xmax", "ymax",
@@ -159,6 +164,13 @@ def export(dataset: str, format: Literal["yolo", "coco", "voc", "imagefolder", "
         raise BadInput(f"{format} export needs a detect dataset", ds.path, "task")
     if format in ("yolo", "voc"):
         require_boxes(ds)
+    if format == "csv":
+        csv_points(ds)
+    if format == "labelstudio":  # every image reference is checked before anything is written
+        from wt_data.lsexport import ImageRefs, tasks_for
+
+        refs = ImageRefs(local_files_root, url_prefix, [load_split(ds, n)[1] for n in ds.splits])
+        tasks = tasks_for(ds, refs, predictions, conf)
     output = Output("wt-data", "export", out, overwrite=overwrite)
     if format == "yolo":
         yaml_path = write_yolo_layout(ds, output.dir)
@@ -171,10 +183,9 @@ def export(dataset: str, format: Literal["yolo", "coco", "voc", "imagefolder", "
     elif format == "csv":
         files = _csv(ds, output.dir)
     elif format == "labelstudio":
-        from wt_data.lsexport import ImageRefs, write_labelstudio
+        from wt_data.lsexport import write_labelstudio
 
-        refs = ImageRefs(local_files_root, url_prefix, [load_split(ds, n)[1] for n in ds.splits])
-        files = write_labelstudio(output.dir, ds, refs, predictions, conf)
+        files = write_labelstudio(output.dir, ds, tasks)
         if refs.prefix is None:
             log.info("Label Studio reads these images with LOCAL_FILES_SERVING_ENABLED=true "
                      "LOCAL_FILES_DOCUMENT_ROOT=%s", refs.root)

@@ -109,9 +109,7 @@ def tasks_for(ds: DatasetManifest, refs: ImageRefs, predictions: PredictionsMani
     return tasks
 
 
-def write_labelstudio(out: Path, ds: DatasetManifest, refs: ImageRefs, predictions: PredictionsManifest | None,
-                      conf: float) -> list[str]:
-    tasks = tasks_for(ds, refs, predictions, conf)
+def write_labelstudio(out: Path, ds: DatasetManifest, tasks: list[dict]) -> list[str]:
     (out / "tasks.json").write_text(json.dumps(tasks, ensure_ascii=False, indent=1))
     (out / "label_config.xml").write_text(label_config(list(ds.classes)))
     return ["tasks.json", "label_config.xml"]
