@@ -109,6 +109,43 @@ def _set(key, value, i=0, part="images"):
     return mutate
 
 
+def _points_csv(rows: str, header: str = "image,x,y,label"):
+    def make(root: Path) -> list:
+        tiny_coco(root)
+        (root / "a.csv").write_text(f"{header}\n{rows}")
+        return ["--source", root / "a.csv", "--format", "csv"]
+    return make
+
+
+def _voc_sets(root: Path) -> list:
+    _voc(root)
+    (root / "Annotations" / "im1.xml").write_text((root / "Annotations" / "im0.xml").read_text().replace("im0", "im1"))
+    (root / "ImageSets" / "Main").mkdir(parents=True)
+    (root / "ImageSets" / "Main" / "train.txt").write_text("im0\nim7\nim1\n")
+    (root / "ImageSets" / "Main" / "val.txt").write_text("im2\n")
+    return ["--source", root, "--format", "voc"]
+
+
+def _ls_task(mutate):
+    def make(root: Path) -> list:
+        _labelstudio(root)
+        tasks = json.loads((root / "ls.json").read_text())
+        tasks[2]["data"] = {"image": "/data/local-files/?d=images/im2.jpg"}
+        mutate(tasks)
+        (root / "ls.json").write_text(json.dumps(tasks))
+        return ["--source", root / "ls.json", "--format", "labelstudio"]
+    return make
+
+
+def _ls_result(tasks, **change):
+    tasks[1]["annotations"][0]["result"][0].update(change)
+
+
+def _named_source(root: Path) -> list:
+    coco_case(lambda d, r: None)(root)
+    return ["--source", f"tarin={root / 'coco.json'}"]
+
+
 # name, builder, fragments of the error line (file, then field or line), report key under --on_invalid skip (None: fatal)
 CASES = [
     ("malformed JSON", lambda r: (r.mkdir(exist_ok=True), (r / "coco.json").write_text('{"images": [1, '),
@@ -149,6 +186,29 @@ CASES = [
     ("a class mapped twice", _mapped_twice, ["class 'zebra' is mapped twice", "--map", "map[1]"], None),
     ("an unreadable directory", _unreadable, ["permission denied", "folder"], None),
     ("a file where a directory is expected", _not_a_dir, ["expected a image folder directory", "folder"], None),
+    # fixed splits, points, Label Studio tasks (issue 15) and what importers used to drop or change silently (17)
+    ("a point outside the image", _points_csv("images/im0.jpg,50,40,zebra\nimages/im1.jpg,150,40,zebra\n"),
+     ["point (150, 40) lies 50.0 px outside the 100x80 image", "a.csv", "line 3, x"], "skipped_point_out_of_image"),
+    ("an unknown split name in a split column", _points_csv("images/im0.jpg,5,5,zebra,tarin\n", "image,x,y,label,split"),
+     ["unknown split name 'tarin'", "a.csv", "line 2, split"], None),
+    ("an unknown split name in --source", _named_source, ["unknown split name 'tarin'", "--source", "source[0]"], None),
+    ("a split file naming a missing image", _voc_sets, ["'im7' is listed but has no annotation im7.xml", "train.txt",
+                                                         "line 2"], "skipped_missing_image"),
+    ("a Label Studio task without a usable image reference", _ls_task(lambda t: t[1]["data"].update(image=42)),
+     ["no usable image reference", "ls.json", "[1].data.image"], "skipped_task_without_image"),
+    ("a Label Studio key point outside the image", _ls_task(lambda t: _ls_result(
+        t, type="keypointlabels", value={"x": 130, "y": 50, "keypointlabels": ["zebra"]})),
+     ["lies 30.0 px outside the 100x80 image", "ls.json", "[1].annotations[0].result[0].value"], "skipped_point_out_of_image"),
+    ("a Label Studio result that is no box, point or polygon", _ls_task(lambda t: _ls_result(t, type="brushlabels")),
+     ["'brushlabels' result is not a box, point or polygon", "ls.json", "[1].annotations[0].result[0].type"],
+     "skipped_unsupported_result"),
+    ("a COCO crowd region", coco_case(_set("iscrowd", 1, 1, "annotations")),
+     ["crowd region (iscrowd=1)", "coco.json", "annotations[1].iscrowd"], "skipped_crowd_region"),
+    ("a COCO RLE mask without a bbox", coco_case(lambda d, r: d["annotations"][2].update(
+        bbox=None, segmentation={"size": [80, 100], "counts": "abc"})),
+     ["an RLE mask without a bbox", "coco.json", "annotations[2].segmentation"], "skipped_mask_without_box"),
+    ("a CSV with only its header", _points_csv("", "image_path,xmin,ymin,xmax,ymax,label"),
+     ["empty dataset: the source lists no images", "a.csv"], None),
 ]
 
 
@@ -166,7 +226,7 @@ def test_bad_input_exits_2_with_one_line(name, make, fragments, skip_key, tmp_pa
     kwargs = {str(k).removeprefix("--"): v for k, v in zip(args[::2], args[1::2], strict=True)}
     m = import_(**kwargs, on_invalid="skip", out=tmp_path / "out")
     assert m.report.get(skip_key, 0) >= 1, m.report
-    assert m.splits["all"].images >= 1 and m.path.is_file()
+    assert sum(s.images for s in m.splits.values()) >= 1 and m.path.is_file()
 
 
 def test_clip_repairs_a_box_beyond_the_tolerance(tmp_path):

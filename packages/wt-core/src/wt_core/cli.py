@@ -283,17 +283,27 @@ def gather_lists(parser, argv: list[str]) -> list[str]:
     keys = {o for a in (sub or parser)._actions if _is_list_hint(getattr(a, "_typehint", None))
             for o in a.option_strings if o.startswith("--")}
     out: list[str] = []
+    seen: dict[str, int] = {}  # a list option given again adds to it: --source a --source b
     i = 0
     while i < len(argv):
         arg = argv[i]
-        out.append(arg)
         i += 1
-        if arg in keys:
-            items = []
-            while i < len(argv) and not argv[i].startswith("--"):
-                items.append(argv[i])
-                i += 1
-            out.append(items[0] if len(items) == 1 and items[0].lstrip().startswith("[") else json.dumps(items))
+        if arg not in keys:
+            out.append(arg)
+            continue
+        items = []
+        while i < len(argv) and not argv[i].startswith("--"):
+            items.append(argv[i])
+            i += 1
+        value = items[0] if len(items) == 1 and items[0].lstrip().startswith("[") else json.dumps(items)
+        if arg in seen:
+            try:
+                out[seen[arg]] = json.dumps(json.loads(out[seen[arg]]) + json.loads(value))
+                continue
+            except (ValueError, TypeError):
+                pass
+        out += [arg, value]
+        seen[arg] = len(out) - 1
     return out
 
 

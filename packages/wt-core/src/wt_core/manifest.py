@@ -123,6 +123,8 @@ class DatasetSplit(_Strict):
     boxes: int = 0
     empty_images: int = 0
     per_class: list[int] = []
+    points: int = 0
+    """Point annotations (one click per animal: a COCO annotation with `point` [x, y] and no bbox)."""
 
 
 class DatasetManifest(ManifestBase):

@@ -36,6 +36,14 @@ def read_detect_dataset(ref: str | Path | DatasetManifest) -> DatasetManifest:
     return ds
 
 
+def require_boxes(ds: DatasetManifest) -> None:
+    """Refuse a dataset whose point annotations have no box (a box detector would learn them as background)."""
+    for name, s in ds.splits.items():
+        if s.points:
+            raise BadInput(f"split {name!r} has {s.points} point annotations without a box: give them boxes first "
+                           "(wt-data boxes --size CLASS=PIXELS)", ds.path, f"splits.{name}.points")
+
+
 def read_predictions(ref: str | Path) -> PredictionsManifest:
     """A predictions manifest."""
     return read_manifest(ref, "predictions", expect=PredictionsManifest)

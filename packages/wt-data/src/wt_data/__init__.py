@@ -23,6 +23,7 @@ _LAZY = {
     "remap": "wt_data.remapping",
     "merge": "wt_data.remapping",
     "export": "wt_data.exporting",
+    "boxes": "wt_data.pointboxes",
     "ClassMap": "wt_data.canon",
     "Metadata": "wt_data.canon",
 }

@@ -133,10 +133,14 @@ def _finite(v: Any) -> bool:
 
 def check_box(bbox: list[float], w: int, h: int, tolerance: float, problems: Problems, file, where) -> list[float] | None:
     """A valid box inside the image, or None (skipped). Clips within the tolerance, or beyond it with --on-invalid clip."""
-    if not isinstance(bbox, (list, tuple)) or len(bbox) != 4 or not all(_finite(v) for v in bbox):
+    if type(bbox) is list and len(bbox) == 4 and all(type(v) is float or type(v) is int for v in bbox) \
+            and math.isfinite(bbox[0] + bbox[1] + bbox[2] + bbox[3]):  # the common case, checked quickly
+        x, y, bw, bh = float(bbox[0]), float(bbox[1]), float(bbox[2]), float(bbox[3])
+    elif not isinstance(bbox, (list, tuple)) or len(bbox) != 4 or not all(_finite(v) for v in bbox):
         problems.skip("invalid_box", f"box must be 4 finite numbers, got {bbox!r}", file, where)
         return None
-    x, y, bw, bh = (float(v) for v in bbox)
+    else:
+        x, y, bw, bh = (float(v) for v in bbox)
     if bw <= 0 or bh <= 0:
         problems.skip("invalid_box", f"box has zero or negative size ({bw:g}x{bh:g})", file, where)
         return None
@@ -157,6 +161,35 @@ def check_box(bbox: list[float], w: int, h: int, tolerance: float, problems: Pro
     return [round(x, 3), round(y, 3), round(bw, 3), round(bh, 3)]
 
 
+def absolute_root(root: Path, images: list[RawImage]) -> Path:
+    """The split's image root, widened to hold the absolute file names written in the source (a CSV or COCO
+    naming images anywhere on disk): the paths a user wrote are taken as written, never refused."""
+    import os
+
+    root = root.absolute()
+    outside = {str(Path(im.file_name).parent) for im in images
+               if Path(im.file_name).is_absolute() and not Path(im.file_name).is_relative_to(root)}
+    return Path(os.path.commonpath([str(root), *outside])) if outside else root
+
+
+def check_point(point: list[float], w: int, h: int, tolerance: float, problems: Problems, file, where) -> list[float] | None:
+    """A point inside the image (on its edge counts), or None (skipped); within the tolerance, or with
+    --on_invalid clip, it is moved onto the edge (counted)."""
+    if not isinstance(point, (list, tuple)) or len(point) != 2 or not all(_finite(v) for v in point):
+        problems.skip("invalid_point", f"a point must be 2 finite numbers, got {point!r}", file, where)
+        return None
+    x, y = (float(v) for v in point)
+    over = max(-x, -y, x - w, y - h)
+    if over > 0:
+        if over > tolerance and not problems.clip(
+                "point_out_of_image", f"point ({x:g}, {y:g}) lies {over:.1f} px outside the {w}x{h} image", file, where):
+            return None
+        if over <= tolerance:
+            problems.note("clipped_within_tolerance")
+        x, y = min(max(x, 0.0), float(w)), min(max(y, 0.0), float(h))
+    return [round(x, 3), round(y, 3)]
+
+
 def canonicalize(raw: RawDataset, problems: Problems, *, cmap: ClassMap | None = None, meta: Metadata | None = None,
                  check: Check = "decode", tolerance: float = 2.0) -> tuple[list[str], dict[str, tuple[dict, Path]]]:
     """Map classes, attach metadata, check images and boxes; returns classes and {split: (COCO, image root)}."""
@@ -168,15 +201,12 @@ def canonicalize(raw: RawDataset, problems: Problems, *, cmap: ClassMap | None =
     gps = bool(meta and meta.exif_gps)
     out: dict[str, tuple[dict, Path]] = {}
     for split, rs in raw.splits.items():
-        root = Path(rs.image_root)
+        root = absolute_root(Path(rs.image_root), rs.images)
         kept: list[RawImage] = []
         names: set[str] = set()
         for im in rs.images:
-            if Path(im.file_name).is_absolute():  # some tools write absolute paths: fine inside the root
-                try:
-                    im.file_name = Path(im.file_name).relative_to(root.absolute()).as_posix()
-                except ValueError:
-                    pass
+            if Path(im.file_name).is_absolute():  # absolute paths as the user wrote them: the root holds them all
+                im.file_name = Path(im.file_name).relative_to(root).as_posix()
             if escapes_root(im.file_name):
                 problems.skip("path_escapes_root", f"file_name {im.file_name!r} climbs out of the image root {root}",
                               rs.file, im.where)
@@ -222,6 +252,11 @@ def canonicalize(raw: RawDataset, problems: Problems, *, cmap: ClassMap | None =
                 name = table.get(b.label)
                 if name is None:
                     problems.note("dropped_by_mapping")
+                    continue
+                if b.point is not None:
+                    pt = check_point(b.point, w, h, tolerance, problems, rs.file, b.where)
+                    if pt is not None:
+                        img_anns.append({"category_id": index[name], "point": pt, "area": 0, "iscrowd": 0})
                     continue
                 if b.bbox is None:
                     img_anns.append({"category_id": index[name]})

@@ -14,6 +14,7 @@ COMMANDS = {
     "remap": "wt_data.remapping:remap",
     "merge": "wt_data.remapping:merge",
     "export": "wt_data.exporting:export",
+    "boxes": "wt_data.pointboxes:boxes",
     "version": version_command("wt-data", __version__),
 }
 

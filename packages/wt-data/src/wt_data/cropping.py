@@ -25,6 +25,7 @@ from wt_data.dataset import (
     coco_doc,
     load_split,
     read_dataset,
+    require_boxes,
     selected_splits,
     write_dataset,
 )
@@ -150,6 +151,7 @@ def crops(dataset: str, size: int = 128, padding: float = 0.25, fixed: int | Non
     ds = read_dataset(dataset)
     if ds.task != "detect":
         raise BadInput(f"crops need a detect dataset, this one is {ds.task}", ds.path, "task")
+    require_boxes(ds)  # crops are cut around boxes: points need boxes first
     if size <= 0 or (fixed is not None and fixed <= 0) or padding < 0:
         raise BadInput("size and fixed must be positive, padding non-negative", "--size")
     if background_ratio < 0 or not 0 <= background_overlap < 1:

@@ -15,6 +15,7 @@ from wt_core.errors import BadInput
 from wt_core.manifest import DatasetManifest, DatasetSplit
 from wt_core.manifest_io import build, read_manifest
 from wt_core.outputs import Output
+from wt_core.readers import require_boxes  # noqa: F401  (wt-data's commands import it from here)
 
 
 def read_dataset(ref: str | Path | DatasetManifest) -> DatasetManifest:
@@ -70,15 +71,18 @@ def split_counts(coco: dict, n_classes: int, task: str) -> dict[str, Any]:
     """images, boxes, empty_images and per-class counts (boxes for detect, images for classify)."""
     per_class = [0] * n_classes
     with_ann: set = set()
-    boxes = 0
+    boxes = points = 0
     for a in coco["annotations"]:
         per_class[a["category_id"]] += 1
         with_ann.add(a["image_id"])
         if a.get("bbox") is not None:
             boxes += 1
+        elif a.get("point") is not None:
+            points += 1
     n = len(coco["images"])
     return {"images": n, "boxes": boxes if task == "detect" else 0,
-            "empty_images": n - len(with_ann & {im["id"] for im in coco["images"]}), "per_class": per_class}
+            "empty_images": n - len(with_ann & {im["id"] for im in coco["images"]}), "per_class": per_class,
+            **({"points": points} if points else {})}
 
 
 def relative_root(root: Path, out_dir: Path) -> str:
@@ -156,3 +160,5 @@ def assemble(images: list[dict], anns: dict[Any, list[dict]], classes: list[str]
         for a in anns.get(im["id"], []):
             out.append({**a, "id": len(out) + 1})
     return coco_doc(images, out, classes)
+
+

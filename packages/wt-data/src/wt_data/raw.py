@@ -22,6 +22,8 @@ class RawBox:
     """Field or line of the source this came from, for error messages."""
     normalized: bool = False
     """bbox is in fractions of the image size (YOLO), converted once the size is known."""
+    point: list[float] | None = None
+    """[x, y] in pixels for a point annotation (then bbox is None)."""
 
 
 @dataclass

@@ -65,8 +65,8 @@ def assign_groups(sizes: dict[Any, int], classes: dict[Any, list[int]], ratios: 
 
 @command("wt-data", "split")
 def split(dataset: str, ratios: list[float] = [0.7, 0.2, 0.1], names: list[str] | None = None,  # noqa: B006
-          group_by: str | None = None, stratify: bool = True, seed: int = 0, out: Path | None = None,
-          overwrite: bool = False) -> DatasetManifest:
+          group_by: str | None = None, stratify: bool = True, seed: int = 0, by: str | None = None,
+          out: Path | None = None, overwrite: bool = False) -> DatasetManifest:
     """Split a dataset into train/val/test (all its splits are pooled first).
 
     Args:
@@ -76,10 +76,14 @@ def split(dataset: str, ratios: list[float] = [0.7, 0.2, 0.1], names: list[str] 
         group_by: An image metadata field (site, flight, camera): images sharing a value stay in one split.
         stratify: Balance class presence (and empty images) across splits.
         seed: The random seed; the same seed gives the same split.
+        by: Take each image's split from this metadata field (a CSV column, a --meta.pattern group, a COCO
+            image field) instead of drawing it: its values must be train, val or test (valid, validation too).
         out: The output directory (default runs/data/split/<id>).
         overwrite: Replace an existing output directory.
     """
     ds = read_dataset(dataset)
+    if by is not None:
+        return split_by_field(ds, by, out, overwrite)
     names = names or ["train", "val", "test", *(f"split{i}" for i in range(3, len(ratios)))][:len(ratios)]
     if len(ratios) != len(names) or not ratios:
         raise BadInput(f"{len(ratios)} ratios for {len(names)} split names", "--ratios")
@@ -123,4 +127,25 @@ def split(dataset: str, ratios: list[float] = [0.7, 0.2, 0.1], names: list[str] 
                                                                 for n in names} if group_by else {}})
     rows = [[n, s.images, s.empty_images, s.boxes, *s.per_class] for n, s in m.splits.items()]
     print_table("class balance per split", ["split", "images", "empty", "boxes", *ds.classes], rows)
+    return m
+
+
+def split_by_field(ds: DatasetManifest, field: str, out: Path | None, overwrite: bool) -> DatasetManifest:
+    """Each image to the split its metadata field names (fixed splits the user already has)."""
+    from wt_data.formats.common import split_name
+
+    images, anns, root = gather(ds)
+    chosen: dict[str, list[dict]] = {}
+    for i, im in enumerate(images):
+        value = im.get(field)
+        if value in (None, ""):
+            raise BadInput(f"image {im['file_name']!r} has no {field!r} metadata (import it with --meta)", ds.path,
+                           f"images[{i}].{field}")
+        chosen.setdefault(split_name(str(value), ds.path, f"images[{i}].{field}"), []).append(im)
+    per_split = {name: (assemble(ims, anns, ds.classes), root) for name, ims in sorted(chosen.items())}
+    output = Output("wt-data", "split", out, overwrite=overwrite)
+    m = write_dataset(output, task=ds.task, classes=ds.classes, splits=per_split, report=dict(ds.report), parents=[ds],
+                      details={"by": field})
+    rows = [[n, s.images, s.empty_images, s.boxes, *s.per_class] for n, s in m.splits.items()]
+    print_table(f"splits by {field}", ["split", "images", "empty", "boxes", *ds.classes], rows)
     return m

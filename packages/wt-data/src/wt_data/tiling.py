@@ -9,7 +9,8 @@ written by a pool of processes, and marked done once all its tiles are on disk.
 
 Each tile's COCO image entry records `source_image`, `source_id` and
 `offset: [x, y]`; a box in the tile is the source box minus the offset, clipped,
-with its `visibility` and `source_annotation_id`. The report counts the box parts
+with its `visibility` and `source_annotation_id`; a point annotation (`point` [x, y], no
+bbox) goes to every tile that holds it, minus the offset. The report counts the box parts
 dropped for low visibility and the boxes that no tile kept (`boxes_in_no_tile`).
 """
 
@@ -60,6 +61,12 @@ def plan_image(image: dict, anns: list[dict], size: tuple[int, int], overlap: fl
     for win in tile_grid(image["width"], image["height"], size[0], size[1], overlap, stride):
         t = Tile(win)
         for a in anns:
+            if a.get("bbox") is None and a.get("point") is not None:  # a point: in every tile that holds it
+                x, y = a["point"]
+                if win[0] <= x <= win[2] and win[1] <= y <= win[3]:
+                    t.boxes.append({"category_id": a["category_id"], "point": [round(x - win[0], 3), round(y - win[1], 3)],
+                                    "area": 0, "iscrowd": 0, "source_annotation_id": a.get("id")})
+                continue
             clipped = clip_to_window(a["bbox"], win)
             if clipped is None:
                 continue

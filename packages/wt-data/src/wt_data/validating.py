@@ -12,19 +12,20 @@ from wt_core.invocation import command
 
 from wt_data.canon import ClassMap, Metadata, canonicalize
 from wt_data.imaging import Check
-from wt_data.importing import Format, read_raw
+from wt_data.importing import Format, parse_sources, read_raw
 from wt_data.problems import Problem, Problems
 
 
 @command("wt-data", "validate")
-def validate(source: Path, format: Format = "coco", images: Path | None = None,
+def validate(source: Path | list[str], format: Format = "coco", images: Path | None = None,
              task: Literal["auto", "detect", "classify"] = "auto", tolerance: float = 2.0, check: Check = "decode",
              classes: ClassMap = ClassMap(), meta: Metadata = Metadata(), limit: int = 50,
              json: bool = False) -> dict[str, Any] | None:
     """Report every problem an import would meet (missing or corrupt images, bad boxes, unknown classes).
 
     Args:
-        source: The annotation file or root, as for import (format dataset: a dataset manifest).
+        source: The annotation file or root, as for import (format dataset: a dataset manifest; one file per
+            split as `--source train=a.json --source val=b.json`).
         format: The annotation format.
         images: The image root file names start from (default: where the format's own tools look).
         task: detect or classify (auto: from the format and the annotations).
@@ -47,7 +48,7 @@ def validate(source: Path, format: Format = "coco", images: Path | None = None,
         fatal = Problem("fatal", e.message, e.file, e.field, "stopped")
     items = problems.items + ([fatal] if fatal else [])
     by_reason = Counter(p.reason for p in items)
-    doc = {"ok": not items, "source": str(Path(source).absolute()), "format": format, "splits": counts,
+    doc = {"ok": not items, "source": ", ".join(str(p.absolute()) for _, p in parse_sources(source)), "format": format, "splits": counts,
            "problems_by_reason": dict(sorted(by_reason.items())),
            "problems": [{"reason": p.reason, "message": p.message, "file": p.file, "where": p.where} for p in items]}
     if json:

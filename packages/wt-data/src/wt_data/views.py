@@ -13,7 +13,7 @@ from pathlib import Path
 from wt_core.errors import BadInput
 from wt_core.manifest import DatasetManifest
 
-from wt_data.dataset import load_split, read_dataset
+from wt_data.dataset import load_split, read_dataset, require_boxes
 
 
 def yolo_label_lines(coco: dict) -> dict[int, list[str]]:
@@ -41,6 +41,7 @@ def write_yolo_layout(ds: DatasetManifest, target: Path, splits: list[str] | Non
     """The Ultralytics layout of `ds` under `target`; returns its data.yaml."""
     import yaml
 
+    require_boxes(ds)
     names = [n for n in (list(ds.splits) if splits is None else splits) if ds.splits[n].images]
     if not names:
         raise BadInput("the dataset has no images", ds.path, "splits")

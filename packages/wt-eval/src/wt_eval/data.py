@@ -121,7 +121,8 @@ def _annotation_problem(anns: list, file: Path, n_classes: int) -> BadInput:
             return BadInput("an annotation must be a JSON object", file, f"annotations[{i}]")
         bbox = a.get("bbox")
         if not isinstance(bbox, list) or len(bbox) != 4:
-            return BadInput("an annotation without a box in a detection dataset", file, f"annotations[{i}].bbox")
+            hint = ": a point annotation (evaluate points with --match points --radius R)" if "point" in a else ""
+            return BadInput(f"an annotation without a box in a detection dataset{hint}", file, f"annotations[{i}].bbox")
         if not isinstance(a.get("image_id"), int):
             return BadInput("an annotation without an integer image_id", file, f"annotations[{i}].image_id")
     return BadInput("malformed annotations", file, "annotations")
@@ -246,13 +247,15 @@ class DetectionInputs:
     dets: Predictions
 
 
-def read_detection_inputs(dataset: str | Path, predictions: str | Path, split: str | None) -> DetectionInputs:
-    """A detection dataset split and the predictions made on it, read and checked against each other."""
+def read_detection_inputs(dataset: str | Path, predictions: str | Path, split: str | None,
+                          ground_truth=None) -> DetectionInputs:
+    """A detection dataset split and the predictions made on it, read and checked against each other.
+    `ground_truth(ds, split)` loads the split (default: its boxes)."""
     ds = read_dataset(dataset)
     pred = read_predictions(predictions)
     check_pair(ds, pred, "detect")
     split = pick_split(ds, pred, split)
-    gt = load_ground_truth(ds, split)
+    gt = (ground_truth or load_ground_truth)(ds, split)
     rows, file = load_predictions_rows(pred, split)
     return DetectionInputs(ds, pred, split, gt, rows, parse_predictions(rows, file, gt))
 

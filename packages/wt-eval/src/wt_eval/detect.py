@@ -118,7 +118,8 @@ def detect(dataset: str, predictions: str, split: str | None = None, conf: float
            on: Literal["images", "full"] = "images", full_dataset: str | None = None,
            slicing: Slicing = Slicing(),  # noqa: B008
            max_det: int = 100, plots: bool = True, out: str | None = None,
-           overwrite: bool = False) -> EvaluationManifest:
+           overwrite: bool = False, match: Literal["boxes", "points"] = "boxes",
+           radius: float = 20.0) -> EvaluationManifest:
     """Evaluate detection predictions against a dataset split.
 
     COCO mAP@[.5:.95], mAP50, mAP75, by size and AR (faster-coco-eval); precision,
@@ -144,8 +145,14 @@ def detect(dataset: str, predictions: str, split: str | None = None, conf: float
         plots: Write PNG plots (PR curves, confusion matrix, F1 against threshold).
         out: Output directory (default runs/eval/detect/<id>).
         overwrite: Replace an existing output directory.
+        match: boxes: by IoU (COCO); points: a predicted box's centre matches a ground-truth point (or box
+            centre) of its class within --radius pixels, HerdNet's way (P, R, F1, count error per image and class).
+        radius: With --match points, the distance in pixels within which a centre matches a point.
     """
     from wt_eval.detection import evaluate_detection
+
+    if match == "points":
+        return detect_points(dataset, predictions, split, conf, radius, out, overwrite)
 
     if not 0 <= conf <= 1:
         raise BadInput(f"conf must be in [0, 1], got {conf}", "--conf")
@@ -153,8 +160,6 @@ def detect(dataset: str, predictions: str, split: str | None = None, conf: float
     if max_det < 10:
         raise BadInput(f"max_det must be at least 10 (COCO also reports AR at 1 and 10), got {max_det}",
                        "--max_det")
-    if isinstance(slicing, dict):
-        slicing = Slicing(**slicing)
     t0, c0 = time.perf_counter(), time.process_time()
     inputs = read_detection_inputs(dataset, predictions, split)
     ds, pred, split, gt, rows, dets = (inputs.dataset, inputs.predictions, inputs.split, inputs.gt, inputs.rows,
@@ -192,3 +197,30 @@ def detect(dataset: str, predictions: str, split: str | None = None, conf: float
     return output.commit(manifest)
 
 
+
+
+def detect_points(dataset: str, predictions: str, split: str | None, conf: float, radius: float, out: str | None,
+                  overwrite: bool) -> EvaluationManifest:
+    """`--match points`: predicted centres against ground-truth points within a radius."""
+    from wt_eval.points import evaluate_points, read_point_inputs, write_rows
+
+    if not 0 <= conf <= 1:
+        raise BadInput(f"conf must be in [0, 1], got {conf}", "--conf")
+    if not radius > 0:
+        raise BadInput(f"radius must be a positive number of pixels, got {radius}", "--radius")
+    ds, pred, split, gt, dets = read_point_inputs(dataset, predictions, split)
+    output = Output("wt-eval", "detect", out, overwrite=overwrite)
+    result = evaluate_points(gt, dets, conf, radius)
+    write_rows(output.path("points_per_image.csv"), result["rows"])
+    output.add("points_per_image", "points_per_image.csv")
+    m = result["metrics"]
+    print_table(f"wt-eval detect --match points (radius {radius:g} px)", ["metric", "value"],
+                [[k, m[k]] for k in ("precision", "recall", "f1", "tp", "fp", "fn", "count_mae", "count_bias")])
+    print_table("per class", ["class", "P", "R", "F1", "gt", "count_mae"],
+                [[n, v["precision"], v["recall"], v["f1"], int(v["gt"]), v["count_mae"]]
+                 for n, v in result["per_class"].items()])
+    manifest = build(EvaluationManifest, id=output.id, parents=[ds, pred], task="detect", dataset_id=ds.id, split=split,
+                     predictions_id=pred.id, metrics=m, per_class=result["per_class"],
+                     details={"match": "points", "radius": radius, "images": gt.n_images, "points": int(len(gt.cls)),
+                              "predictions": len(dets), "classes": gt.classes, "thresholds": pred.thresholds})
+    return output.commit(manifest)

@@ -26,12 +26,11 @@ def _pair_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
 
 
-def candidate_pairs(d_key: np.ndarray, d_xyxy: np.ndarray, g_key: np.ndarray, g_xyxy: np.ndarray,
-                    iou: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """All (detection, ground truth) pairs with the same key (image, or image and class) and IoU >= `iou`."""
+def same_key_pairs(d_key: np.ndarray, g_key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every (detection, ground truth) index pair with the same key, without a loop."""
     if len(d_key) == 0 or len(g_key) == 0:
         e = np.zeros(0, np.int64)
-        return e, e, np.zeros(0)
+        return e, e
     order = np.argsort(g_key, kind="stable")
     gk = g_key[order]
     start = np.searchsorted(gk, d_key, "left")
@@ -39,7 +38,15 @@ def candidate_pairs(d_key: np.ndarray, d_xyxy: np.ndarray, g_key: np.ndarray, g_
     total = int(count.sum())
     di = np.repeat(np.arange(len(d_key)), count)
     offs = np.arange(total) - np.repeat(np.cumsum(count) - count, count)
-    gi = order[np.repeat(start, count) + offs]
+    return di, order[np.repeat(start, count) + offs]
+
+
+def candidate_pairs(d_key: np.ndarray, d_xyxy: np.ndarray, g_key: np.ndarray, g_xyxy: np.ndarray,
+                    iou: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All (detection, ground truth) pairs with the same key (image, or image and class) and IoU >= `iou`."""
+    di, gi = same_key_pairs(d_key, g_key)
+    if len(di) == 0:
+        return di, gi, np.zeros(0)
     ious = _pair_iou(d_xyxy[di], g_xyxy[gi])
     keep = ious >= iou
     return di[keep], gi[keep], ious[keep]
@@ -136,3 +143,23 @@ def curve(score: np.ndarray, is_tp: np.ndarray, n_gt: int) -> Curve:
     recall = tp / n_gt if n_gt else np.zeros(len(tp))
     f1 = 2 * tp / np.maximum(n + n_gt, 1)
     return Curve(s, precision, recall, f1, tp, n, n_gt)
+
+
+def point_pairs(d_key: np.ndarray, d_xy: np.ndarray, g_key: np.ndarray, g_xy: np.ndarray,
+                radius: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All (detection, ground truth) pairs with the same key whose points lie within `radius` pixels, and the distances."""
+    di, gi = same_key_pairs(d_key, g_key)
+    if len(di) == 0:
+        return di, gi, np.zeros(0)
+    dist = np.hypot(*(d_xy[di] - g_xy[gi]).T)
+    keep = dist <= radius
+    return di[keep], gi[keep], dist[keep]
+
+
+def match_points(gt_img: np.ndarray, gt_cls: np.ndarray, gt_xy: np.ndarray, d_img: np.ndarray, d_cls: np.ndarray,
+                 d_xy: np.ndarray, score: np.ndarray, radius: float) -> np.ndarray:
+    """Point matching, the greedy rule with distance for IoU: detections by descending score, each takes the
+    nearest unmatched ground-truth point of its image and class within `radius`; the matched index or -1."""
+    n = int(max(gt_cls.max(initial=0), d_cls.max(initial=0))) + 1
+    di, gi, dist = point_pairs(d_img * n + d_cls, d_xy, gt_img * n + gt_cls, gt_xy, radius)
+    return greedy_match(len(d_img), len(gt_img), di, gi, -dist, score)

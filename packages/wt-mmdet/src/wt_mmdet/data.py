@@ -19,7 +19,7 @@ from pathlib import Path
 from wt_core.errors import BadInput
 from wt_core.invocation import warn
 from wt_core.manifest import DatasetManifest
-from wt_core.readers import read_detect_dataset  # noqa: F401  (wt_mmdet.fit imports it from here, until its rewrite)
+from wt_core.readers import read_detect_dataset, require_boxes  # noqa: F401  (wt_mmdet.fit imports read_detect_dataset from here)
 
 VIEW = "mmdet"
 
@@ -42,6 +42,8 @@ def to_mmdet_coco(coco: dict, classes: list[str]) -> dict:
 def mmdet_view(ds: DatasetManifest) -> Path:
     """The view's directory: `<split>.json` per split."""
     from wt_core.views import ensure_view
+
+    require_boxes(ds)
 
     def build(tmp: Path) -> None:
         for split, s in ds.splits.items():

@@ -57,3 +57,37 @@ def first_existing_root(candidates: list[Path], probe: str | None) -> Path:
             if (c / probe).exists():
                 return c
     return candidates[0]
+
+
+SPLIT_ALIASES = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val", "dev": "val",
+                 "test": "test", "testing": "test", "all": "all"}
+
+
+def split_name(value: str, file, where: str | None = None) -> str:
+    """Our name of a split a source names (train, val, test; valid and validation are val); refuses others."""
+    name = SPLIT_ALIASES.get(str(value).strip().lower())
+    if name is None:
+        raise BadInput(f"unknown split name {value!r} (use train, val or test)", file, where)
+    return name
+
+
+def by_split(images: list, split_of: dict[int, str], root: Path, file: Path) -> dict:
+    """RawSplits from images and the split each one is in (by index in `images`); images in no split are left out."""
+    from wt_data.raw import RawSplit
+
+    out: dict[str, list] = {}
+    for i, im in enumerate(images):
+        if i in split_of:
+            out.setdefault(split_of[i], []).append(im)
+    return {name: RawSplit(root, ims, file) for name, ims in out.items()}
+
+
+def report_splits(problems, file: Path, read: dict[str, int], left_out: int, why: str) -> None:
+    """Say what a source's own split information gave, and count the images it left out."""
+    from wt_core.console import get_logger
+
+    log = get_logger("wt-data")
+    log.info("splits read from %s: %s", file, ", ".join(f"{k} ({v} images)" for k, v in read.items()) or "none")
+    if left_out:
+        log.warning("%d images left out: %s (%s)", left_out, why, file)
+        problems.note("left_out_not_in_any_split", left_out)

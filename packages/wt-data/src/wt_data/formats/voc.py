@@ -1,5 +1,8 @@
 """Pascal VOC: a root with Annotations/*.xml and JPEGImages/ (or a folder of XML files).
 
+Splits: `ImageSets/Main/{train,val,test}.txt` when present (one image stem per line); an
+annotated image listed in none of them is left out and counted.
+
 Image root when not given: JPEGImages/ beside Annotations/, else the XML folder.
 Boxes are read as written (`xmin..xmax` in pixels, width = xmax - xmin), the
 convention of LabelImg and CVAT exports. Classes are sorted by name.
@@ -10,11 +13,14 @@ from __future__ import annotations
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+from wt_core.console import get_logger
 from wt_core.errors import BadInput
 
-from wt_data.formats.common import list_dir, need_dir
+from wt_data.formats.common import SPLIT_ALIASES, list_dir, need_dir, report_splits
 from wt_data.problems import Problems
 from wt_data.raw import RawBox, RawDataset, RawImage, RawSplit
+
+log = get_logger("wt-data")
 
 
 def _num(node, tag: str, file: Path, where: str) -> float:
@@ -69,7 +75,50 @@ def read_voc(source: Path, images: Path | None, problems: Problems, task: str = 
     xmls = [p for p in list_dir(ann_dir) if p.suffix.lower() == ".xml"]
     if not xmls:
         raise BadInput("no .xml annotation files", ann_dir)
-    raws = [r for r in (parse_voc(p, problems) for p in xmls) if r is not None]
-    root = images or (ann_dir.parent / "JPEGImages" if (ann_dir.parent / "JPEGImages").is_dir() else ann_dir)
-    classes = sorted({b.label for r in raws for b in r.boxes})
-    return RawDataset("detect", classes, {"all": RawSplit(root.absolute(), raws, ann_dir)})
+    root = (images or (ann_dir.parent / "JPEGImages" if (ann_dir.parent / "JPEGImages").is_dir() else ann_dir)).absolute()
+    sets = image_sets(ann_dir.parent / "ImageSets" / "Main")
+    if not sets:
+        raws = [r for r in (parse_voc(p, problems) for p in xmls) if r is not None]
+        classes = sorted({b.label for r in raws for b in r.boxes})
+        return RawDataset("detect", classes, {"all": RawSplit(root, raws, ann_dir)})
+    by_stem = {p.stem: p for p in xmls}
+    splits: dict[str, RawSplit] = {}
+    listed: dict[str, str] = {}
+    for name, txt in sets.items():
+        ims = []
+        for n, line in enumerate(txt.read_text(encoding="utf-8").splitlines(), start=1):
+            stem = line.split()[0] if line.split() else ""
+            if not stem:
+                continue
+            if stem in listed:
+                problems.skip("image_in_two_splits", f"{stem!r} is listed in {listed[stem]} and {name}", txt, f"line {n}")
+                continue
+            if stem not in by_stem:
+                problems.skip("missing_image", f"{stem!r} is listed but has no annotation {stem}.xml", txt, f"line {n}")
+                continue
+            listed[stem] = name
+            r = parse_voc(by_stem[stem], problems)
+            if r is not None:
+                ims.append(r)
+        splits[name] = RawSplit(root, ims, txt)
+    left = len(by_stem.keys() - listed.keys())
+    report_splits(problems, ann_dir.parent / "ImageSets" / "Main", {k: len(v.images) for k, v in splits.items()}, left,
+                  "annotated but listed in no ImageSets/Main file")
+    classes = sorted({b.label for rs in splits.values() for r in rs.images for b in r.boxes})
+    return RawDataset("detect", classes, splits)
+
+
+def image_sets(folder: Path) -> dict[str, Path]:
+    """VOC's `ImageSets/Main/{train,val,test}.txt` (trainval only when train and val are absent); the
+    per-class lists (`<class>_train.txt`) repeat them and are not read."""
+    if not folder.is_dir():
+        return {}
+    files = {p.stem.lower(): p for p in list_dir(folder) if p.suffix == ".txt" and "_" not in p.stem}
+    out = {SPLIT_ALIASES[k]: p for k, p in files.items() if k in SPLIT_ALIASES and SPLIT_ALIASES[k] != "all"}
+    if "trainval" in files and not ({"train", "val"} & out.keys()):
+        out["train"] = files["trainval"]
+    others = sorted(set(files) - {"trainval"} - set(SPLIT_ALIASES))
+    if others:
+        log.warning("ImageSets/Main lists that are not train, val or test were not read: %s (%s)",
+                    ", ".join(others), folder)
+    return out

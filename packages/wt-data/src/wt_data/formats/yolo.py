@@ -145,6 +145,8 @@ def read_yolo(source: Path, images: Path | None, problems: Problems, task: str =
     if len(listed) == 1:
         listed = {"all": next(iter(listed.values()))}
     splits: dict[str, RawSplit] = {}
+    wanted = {label_path(i) for imgs in listed.values() for i in imgs}  # a label of any split's image has its image
+    checked: set[Path] = set()
     for split, imgs in listed.items():
         root = images or (Path(__import__("os").path.commonpath([str(p.parent) for p in imgs])) if imgs else base)
         raws = []
@@ -158,8 +160,8 @@ def read_yolo(source: Path, images: Path | None, problems: Problems, task: str =
             except ValueError:
                 rel = img.as_posix()
             raws.append(RawImage(rel, boxes=boxes, where=rel))
-        wanted = {label_path(i) for i in imgs}
-        for d in sorted(label_dirs):
+        for d in sorted(label_dirs - checked):
+            checked.add(d)
             for lab in sorted(d.glob("*.txt")) if d.is_dir() else []:
                 if lab not in wanted:
                     problems.skip("label_without_image", "label file has no image", lab)
