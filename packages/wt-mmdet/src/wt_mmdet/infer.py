@@ -14,6 +14,7 @@ import numpy as np
 from wt_core.errors import BadInput
 from wt_core.manifest import RunManifest
 from wt_core.manifest_io import read_manifest
+from wt_core.raster import open_image
 from wt_core.slicing import Detections, Slicing, predict_sliced
 
 from wt_mmdet import checkpoints
@@ -110,7 +111,7 @@ class Detector:
         return predict_sliced(images, self._forward, self.slicing, self.max_det)
 
     def predict_files(self, paths: Iterable[str | Path]) -> Iterator[Detections]:
-        return self.predict_arrays(read_bgr(p) for p in paths)
+        return self.predict_arrays(open_image(p) for p in paths)  # a raster read window by window
 
     def record(self) -> dict:
         """Thresholds and slicing, as the predictions manifest records them."""
@@ -119,12 +120,3 @@ class Detector:
                                             "merge": s.merge, "merge_iou": s.merge_iou,
                                             "merge_metric": s.merge_metric, "imgsz": self.imgsz}
         return {"thresholds": {"conf": self.conf, "max_det": float(self.max_det)}, "slicing": slicing}
-
-
-def read_bgr(path: str | Path) -> np.ndarray:
-    import cv2
-
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if img is None:
-        raise BadInput("cannot read this image", path, "images")
-    return img
