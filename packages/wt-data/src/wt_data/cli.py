@@ -14,6 +14,7 @@ COMMANDS = {
     "remap": "wt_data.remapping:remap",
     "merge": "wt_data.remapping:merge",
     "export": "wt_data.exporting:export",
+    "geojson": "wt_data.geojson:geojson",
     "version": version_command("wt-data", __version__),
 }
 

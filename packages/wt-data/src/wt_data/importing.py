@@ -16,7 +16,8 @@ from wt_data.dataset import write_dataset
 from wt_data.imaging import Check
 from wt_data.problems import OnInvalid, Problems
 
-Format = Literal["coco", "yolo", "voc", "labelstudio", "csv", "wildata", "imagefolder", "csv-classify", "dataset"]
+Format = Literal["coco", "yolo", "voc", "labelstudio", "csv", "wildata", "imagefolder", "csv-classify", "dataset",
+                 "geotiff"]
 log = get_logger("wt-data")
 
 
@@ -39,7 +40,8 @@ def import_(source: Path, format: Format = "coco", images: Path | None = None,
 
     Args:
         source: The annotation file or root: a COCO JSON, a YOLO data.yaml or folder, a VOC folder, a Label
-            Studio JSON export, a CSV, a WilData root (or its datasets/<name>), or an image folder.
+            Studio JSON export, a CSV, a WilData root (or its datasets/<name>), or an image folder; for geotiff
+            a raster, a folder of rasters, or a GeoJSON/CSV of boxes or points in pixel or map coordinates.
         format: The annotation format; csv is `image_path,xmin,ymin,xmax,ymax,label`, csv-classify is `path,label`.
         images: The image root file names start from (default: where the format's own tools look).
         task: detect or classify (auto: from the format and the annotations).
