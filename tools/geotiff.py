@@ -17,6 +17,8 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -30,9 +32,14 @@ PIXEL = 0.05
 
 
 def transform():
-    from rasterio.transform import from_origin
+    from affine import Affine
 
-    return from_origin(ORIGIN[0], ORIGIN[1], PIXEL, PIXEL)
+    return Affine(PIXEL, 0.0, ORIGIN[0], 0.0, -PIXEL, ORIGIN[1])
+
+
+def to_map(col: float, row: float) -> tuple[float, float]:
+    """Map coordinates of a pixel position (pixel corners) in the generated rasters."""
+    return ORIGIN[0] + col * PIXEL, ORIGIN[1] - row * PIXEL
 
 
 def make_geotiff(out: Path, width: int = 30000, height: int = 30000, animals: int = 400, seed: int = 0,
@@ -71,21 +78,22 @@ def make_geotiff(out: Path, width: int = 30000, height: int = 30000, animals: in
             if texture == "smooth":
                 ys = np.arange(y0, y0 + h, dtype=np.float32)[:, None]
                 wave = 18 * np.sin(xs / 97.0) * np.cos(ys / 131.0) + 6 * np.sin((xs + ys) / 23.0)
-                strip = ground + wave[None]
+                strip = (np.clip(ground + wave[None], 0, 255) * scale).astype(dtype)
             else:
-                strip = np.broadcast_to(ground, (bands, h, width)).copy()
+                strip = np.empty((bands, h, width), dtype)
+                strip[:] = (ground * scale).astype(dtype)
             for b in boxes:
                 x, y, w, bh = b["bbox"]
                 if y + bh <= y0 or y >= y0 + h:
                     continue
-                colour = np.array([*COLOURS[b["label"]], 255][:bands], np.float32)[:, None, None]
-                strip[:, max(y, y0) - y0:min(y + bh, y0 + h) - y0, x:x + w] = colour
-            dst.write((np.clip(strip, 0, 255) * scale).astype(dtype), window=((y0, y0 + h), (0, width)))
+                colour = (np.array([*COLOURS[b["label"]], 255][:bands], np.float32) * scale).astype(dtype)
+                strip[:, max(y, y0) - y0:min(y + bh, y0 + h) - y0, x:x + w] = colour[:, None, None]
+            dst.write(strip, window=((y0, y0 + h), (0, width)))
     t = transform()
     features, lines = [], []
     for b in boxes:
         x, y, w, h = b["bbox"]
-        (mx0, my0), (mx1, my1) = t * (x, y), t * (x + w, y + h)
+        (mx0, my0), (mx1, my1) = to_map(x, y), to_map(x + w, y + h)
         ring = [[mx0, my0], [mx1, my0], [mx1, my1], [mx0, my1], [mx0, my0]]
         features.append({"type": "Feature", "properties": {"label": b["label"]},
                          "geometry": {"type": "Polygon", "coordinates": [ring]}})
@@ -99,6 +107,17 @@ def make_geotiff(out: Path, width: int = 30000, height: int = 30000, animals: in
     truth = {"path": str(path), "width": width, "height": height, "crs": CRS, "transform": list(t)[:6], "boxes": boxes}
     (out / "truth.json").write_text(json.dumps(truth))
     return truth
+
+
+def peak_rss_mb(cmd: list[str], **kw) -> tuple[subprocess.CompletedProcess, float]:
+    """Run a command in a fresh Python that waits for it; the command's peak resident memory in MB (the largest
+    process among it and its children, as getrusage(RUSAGE_CHILDREN) reports it)."""
+    probe = ("import resource, subprocess, sys; p = subprocess.run(sys.argv[1:]); "
+             "sys.stderr.write('\\npeak_rss_kb=%d\\n' % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
+             "sys.exit(p.returncode)")
+    proc = subprocess.run([sys.executable, "-c", probe, *map(str, cmd)], capture_output=True, text=True, **kw)
+    kb = int(proc.stderr.rsplit("peak_rss_kb=", 1)[1].split()[0])
+    return proc, kb / 1024
 
 
 def main() -> None:

@@ -201,13 +201,14 @@ class RasterSource(ImageSource):
         if ranges is not None:
             lo, hi = ranges[:, 0, None, None], ranges[:, 1, None, None]
             data = np.clip((data.astype(np.float32) - lo) * (255.0 / (hi - lo)) + 0.5, 0, 255).astype(np.uint8)
+        import cv2
+
         if self.lut is not None:
-            out = self.lut[data[0]]  # RGB
+            out = cv2.cvtColor(self.lut[data[0]], cv2.COLOR_RGB2BGR)
         elif len(self.bands) == 1:
-            out = np.repeat(data[0][:, :, None], 3, axis=2)
+            out = cv2.merge([data[0]] * 3)
         else:
-            out = np.moveaxis(data, 0, -1)
-        out = np.ascontiguousarray(out[:, :, ::-1])
+            out = cv2.merge([data[2], data[1], data[0]])  # band planes to interleaved BGR (SIMD, not a strided copy)
         if mask is not None and mask.any():
             out[mask] = 0
         return out

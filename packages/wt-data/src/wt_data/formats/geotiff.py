@@ -59,9 +59,8 @@ class Georef:
             xs, ys = transform(crs, self.crs, xs, ys)
         elif crs is not None and self.crs is None:
             raise BadInput(f"map coordinates given, but the raster {self.path.name} has no CRS", file, where)
-        inverse = ~self.transform
-        cols, rows = zip(*(inverse * (x, y) for x, y in zip(xs, ys, strict=True)), strict=True)
-        return list(cols), list(rows)
+        a, b, c, d, e, f = list(~self.transform)[:6]
+        return [a * x + b * y + c for x, y in zip(xs, ys, strict=True)], [d * x + e * y + f for x, y in zip(xs, ys, strict=True)]
 
     def inside(self, x: float, y: float) -> bool:
         b = self.bounds
