@@ -7,10 +7,9 @@ import csv
 import json
 from pathlib import Path
 
+import geotiff
 import pytest
 from data_helpers import assert_bad_input, coco_of, imported, wt_data
-
-import geotiff
 
 
 @pytest.fixture(scope="session")
