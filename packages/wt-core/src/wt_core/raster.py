@@ -196,19 +196,7 @@ class RasterSource(ImageSource):
         except Exception as e:  # noqa: BLE001 - GDAL's errors (corrupt block, truncated file) are the user's file
             raise BadInput(f"cannot read window {window}: {' '.join(str(e).split())[:160]}", self.path, "pixels") from None
         mask = np.ma.getmaskarray(data).any(axis=0) if masked else None
-        data = np.ma.getdata(data)
-        ranges = self.ranges
-        if ranges is not None:
-            lo, hi = ranges[:, 0, None, None], ranges[:, 1, None, None]
-            data = np.clip((data.astype(np.float32) - lo) * (255.0 / (hi - lo)) + 0.5, 0, 255).astype(np.uint8)
-        import cv2
-
-        if self.lut is not None:
-            out = cv2.cvtColor(self.lut[data[0]], cv2.COLOR_RGB2BGR)
-        elif len(self.bands) == 1:
-            out = cv2.merge([data[0]] * 3)
-        else:
-            out = cv2.merge([data[2], data[1], data[0]])  # band planes to interleaved BGR (SIMD, not a strided copy)
+        out = _to_bgr(self, np.ma.getdata(data))
         if mask is not None and mask.any():
             out[mask] = 0
         return out
@@ -222,6 +210,21 @@ class RasterSource(ImageSource):
 
     def close(self) -> None:
         self.ds.close()
+
+
+def _to_bgr(src: RasterSource, data: np.ndarray) -> np.ndarray:
+    """Band planes (bands, h, w) of a raster to 8-bit interleaved BGR by the module's rule."""
+    import cv2
+
+    ranges = src.ranges
+    if ranges is not None:
+        lo, hi = ranges[:, 0, None, None], ranges[:, 1, None, None]
+        data = np.clip((data.astype(np.float32) - lo) * (255.0 / (hi - lo)) + 0.5, 0, 255).astype(np.uint8)
+    if src.lut is not None:
+        return cv2.cvtColor(src.lut[data[0]], cv2.COLOR_RGB2BGR)
+    if len(src.bands) == 1:
+        return cv2.merge([data[0]] * 3)
+    return cv2.merge([data[2], data[1], data[0]])  # band planes to interleaved BGR (SIMD, not a strided copy)
 
 
 def crs_text(crs) -> str:
@@ -311,3 +314,23 @@ def read_padded(source: ImageSource, window: Window) -> np.ndarray:
     if cx1 > cx0 and cy1 > cy0:
         out[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0] = source.read((cx0, cy0, cx1, cy1))
     return out
+
+
+def overview(source: ImageSource, max_side: int) -> tuple[np.ndarray, float]:
+    """The whole image at most `max_side` pixels a side (BGR) and its scale (overview pixels per image pixel).
+
+    A raster is read decimated by GDAL (from its overviews when it has some), never at full size.
+    """
+    import cv2
+
+    scale = min(1.0, max_side / max(source.width, source.height))
+    w, h = max(1, round(source.width * scale)), max(1, round(source.height * scale))
+    if isinstance(source, RasterSource) and scale < 1:
+        from rasterio.enums import Resampling
+
+        data = source.ds.read(source.bands, out_shape=(len(source.bands), h, w), resampling=Resampling.average)
+        return _to_bgr(source, data), scale
+    img = source.read((0, 0, source.width, source.height))
+    if scale < 1:
+        img = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
+    return img, scale

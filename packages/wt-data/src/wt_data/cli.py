@@ -15,6 +15,7 @@ COMMANDS = {
     "merge": "wt_data.remapping:merge",
     "export": "wt_data.exporting:export",
     "geojson": "wt_data.geojson:geojson",
+    "preview": "wt_data.preview:preview",
     "version": version_command("wt-data", __version__),
 }
 
