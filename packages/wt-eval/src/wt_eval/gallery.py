@@ -111,7 +111,7 @@ def _sheet(title: str, n: int):
 
     cols = min(COLS, max(n, 1))
     rows = max(1, int(np.ceil(n / cols)))
-    sheet = Image.new("RGB", (cols * (CELL + 6) + 6, 30 + rows * (CELL + CAPTION + 6)), (245, 245, 245))
+    sheet = Image.new("RGB", (max(560, cols * (CELL + 6) + 6), 30 + rows * (CELL + CAPTION + 6)), (245, 245, 245))
     draw = ImageDraw.Draw(sheet)
     draw.text((6, 7), title, fill=(0, 0, 0), font=_font(14))
     return sheet, draw, cols
