@@ -116,8 +116,9 @@ def peak_rss_mb(cmd: list[str], **kw) -> tuple[subprocess.CompletedProcess, floa
              "sys.stderr.write('\\npeak_rss_kb=%d\\n' % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
              "sys.exit(p.returncode)")
     proc = subprocess.run([sys.executable, "-c", probe, *map(str, cmd)], capture_output=True, text=True, **kw)
-    kb = int(proc.stderr.rsplit("peak_rss_kb=", 1)[1].split()[0])
-    return proc, kb / 1024
+    text, _, tail = proc.stderr.rpartition("\npeak_rss_kb=")
+    proc.stderr = text
+    return proc, int(tail.split()[0]) / 1024
 
 
 def main() -> None:

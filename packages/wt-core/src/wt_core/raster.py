@@ -45,7 +45,7 @@ STATS_SIDE = 1024
 """The longest side of the decimated read the stretch is computed from."""
 BAND_PIXELS = 32_000_000
 """At most this many pixels are read at once by `read_windows` (about 96 MB of RGB)."""
-GDAL_CACHE_MB = 256
+GDAL_CACHE_MB = 64
 """GDAL's block cache (its default is 5 % of the machine's memory), unless GDAL_CACHEMAX is set."""
 Window = tuple[int, int, int, int]
 
