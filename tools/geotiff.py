@@ -75,9 +75,10 @@ def make_geotiff(out: Path, width: int = 30000, height: int = 30000, animals: in
     with rasterio.open(path, "w", **profile) as dst:
         for y0 in range(0, height, rows):
             h = min(rows, height - y0)
-            if texture == "smooth":
+            if texture == "smooth":  # separable waves: outer products, no sine per pixel
                 ys = np.arange(y0, y0 + h, dtype=np.float32)[:, None]
-                wave = 18 * np.sin(xs / 97.0) * np.cos(ys / 131.0) + 6 * np.sin((xs + ys) / 23.0)
+                wave = (18 * np.sin(xs / 97.0)) * np.cos(ys / 131.0) + 6 * (
+                    np.sin(xs / 23.0) * np.cos(ys / 23.0) + np.cos(xs / 23.0) * np.sin(ys / 23.0))
                 strip = (np.clip(ground + wave[None], 0, 255) * scale).astype(dtype)
             else:
                 strip = np.empty((bands, h, width), dtype)
