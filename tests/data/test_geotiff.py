@@ -167,3 +167,43 @@ def test_bad_geotiff_inputs(ortho, tmp_path, case):
             d.write(np.zeros((3, 40, 50), np.uint8))
         (src / "plain.csv").write_text("image_path,x,y,label,crs\nplain.tif,500000,9000000,zebra,raster\n")
         assert_bad_input(wt_data("import", "--format", "geotiff", "--source", src / "plain.csv"), "has no CRS")
+
+
+def test_predictions_on_a_raster_record_its_georef_and_come_back_on_the_map(ortho, tmp_path):
+    """A predictions manifest made on a raster (as every trainer's predict writes it) records CRS and transform;
+    `wt-data geojson --predictions` puts each box at its map coordinate with class and score."""
+    import logging
+
+    import numpy as np
+    from wt_core.manifest import RunManifest
+    from wt_core.manifest_io import build
+    from wt_core.outputs import Output
+    from wt_core.predictions import commit_predictions, folder_images, write_image_index, write_predictions
+    from wt_core.slicing import Detections
+
+    folder = tmp_path / "survey"
+    folder.mkdir()
+    (folder / "ortho.tif").symlink_to(ortho / "ortho.tif")
+    o = Output("wt-yolo", "fit", tmp_path / "run")
+    run = o.commit(build(RunManifest, id=o.id, framework="yolo", task="detect", classes=["elephant", "giraffe", "zebra"],
+                         dataset_id="none"))
+    output = Output("wt-yolo", "predict", tmp_path / "pred")
+    todo = folder_images(folder)
+    boxes = np.array([[100.5, 200.25, 140.0, 230.0], [2000.0, 1500.0, 2030.0, 1520.0]])
+    det = Detections(boxes, np.array([0.91, 0.42]), np.array([0, 2]))
+    name = write_predictions(output, "images", todo, iter([det]), logging.getLogger("test"))
+    details = write_image_index(output, todo, folder)
+    pred = commit_predictions(output, run, None, {"images": name},
+                              {"thresholds": {"conf": 0.25}, "slicing": {"tile": 640}}, details)
+    assert pred.georef["images"]["1"].crs == "EPSG:32736"
+    assert pred.georef["images"]["1"].transform == [geotiff.PIXEL, 0.0, geotiff.ORIGIN[0], 0.0, -geotiff.PIXEL,
+                                                    geotiff.ORIGIN[1]]
+    m, out = imported("geojson", "--predictions", pred.path, "--conf", "0.5", "--out", tmp_path / "gj")
+    assert m["kind"] == "predictions" and m["georef"] == json.loads(pred.path.read_text())["georef"]
+    doc = json.loads((out / m["details"]["export"]["files"][0]).read_text())
+    assert doc["crs"]["properties"]["name"] == "EPSG:32736"
+    [f] = doc["features"]  # the 0.42 box is under --conf
+    assert f["properties"] == {"class": "elephant", "class_id": 0, "image": "ortho.tif", "score": 0.91}
+    ring = f["geometry"]["coordinates"][0]
+    want = [geotiff.to_map(x, y) for x, y in ((100.5, 200.25), (140, 200.25), (140, 230), (100.5, 230), (100.5, 200.25))]
+    assert np.abs(np.array(ring) - np.array(want)).max() < geotiff.PIXEL  # within a pixel (exact here)
