@@ -178,7 +178,12 @@ def test_predictions_on_a_raster_record_its_georef_and_come_back_on_the_map(orth
     from wt_core.manifest import RunManifest
     from wt_core.manifest_io import build
     from wt_core.outputs import Output
-    from wt_core.predictions import commit_predictions, folder_images, write_image_index, write_predictions
+    from wt_core.predictions import (
+        commit_predictions,
+        folder_images,
+        write_image_index,
+        write_predictions,
+    )
     from wt_core.slicing import Detections
 
     folder = tmp_path / "survey"
