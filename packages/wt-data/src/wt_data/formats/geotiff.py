@@ -26,7 +26,6 @@ window later (wt_core.raster).
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from typing import Any
 from wt_core.errors import BadInput
 from wt_core.raster import RASTER_SUFFIXES, RasterSource, is_raster
 
+from wt_data.formats.csvfmt import _rows
 from wt_data.problems import Problems
 from wt_data.raw import RawBox, RawDataset, RawImage, RawSplit
 
@@ -207,19 +207,14 @@ def _shape(label: str, cols: list[float], rows: list[float], point: bool, where:
 
 
 def _csv_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            rows = list(csv.reader(f))
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise BadInput(f"cannot read CSV: {e}", path) from None
-    if not rows:
-        raise BadInput("empty CSV", path, "line 1")
-    head = [h.strip().lower() for h in rows[0]]
+    """Header and rows of a box or point CSV (the csv format's reading), each row with as many fields as the header."""
+    head, rows = _rows(path)
+    head = ["image_path" if k == 0 and h == "image" else h for k, h in enumerate(head)]
     boxes, points = ["image_path", "xmin", "ymin", "xmax", "ymax", "label"], ["image_path", "x", "y", "label"]
     if head[:6] != boxes and head[:4] != points:
         raise BadInput(f"expected the header {','.join(boxes)}[,crs] or {','.join(points)}[,crs], got {','.join(head)}",
                        path, "line 1")
-    body = [(n, [c.strip() for c in r]) for n, r in enumerate(rows[1:], start=2) if any(c.strip() for c in r)]
+    body = [(n, [c.strip() for c in r]) for n, r in rows]
     for n, r in body:
         if len(r) != len(head):
             raise BadInput(f"expected {len(head)} fields, got {len(r)}", path, f"line {n}")
