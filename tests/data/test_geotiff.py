@@ -212,3 +212,21 @@ def test_predictions_on_a_raster_record_its_georef_and_come_back_on_the_map(orth
     ring = f["geometry"]["coordinates"][0]
     want = [geotiff.to_map(x, y) for x, y in ((100.5, 200.25), (140, 200.25), (140, 230), (100.5, 230), (100.5, 200.25))]
     assert np.abs(np.array(ring) - np.array(want)).max() < geotiff.PIXEL  # within a pixel (exact here)
+
+
+@pytest.mark.skipif("point" not in __import__("wt_data.raw", fromlist=["RawBox"]).RawBox.__dataclass_fields__,
+                    reason="point annotations arrive with the points branch (RawBox.point, COCO 'point')")
+def test_points_in_map_coordinates(ortho, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "ortho.tif").symlink_to(ortho / "ortho.tif")
+    features = [{"type": "Feature", "properties": {"label": "zebra"},
+                 "geometry": {"type": "Point", "coordinates": list(geotiff.to_map(120.5, 340.25))}}]
+    (src / "ortho.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    _, ds = imported("import", "--format", "geotiff", "--source", src / "ortho.tif", "--out", tmp_path / "ds")
+    [a] = coco_of(ds)["annotations"]
+    assert a["point"] == pytest.approx([120.5, 340.25], abs=1e-3)
+    m, out = imported("geojson", "--dataset", ds, "--out", tmp_path / "gj")
+    [f] = json.loads((out / m["details"]["export"]["files"][0]).read_text())["features"]
+    assert f["geometry"]["type"] == "Point"
+    assert f["geometry"]["coordinates"] == pytest.approx(list(geotiff.to_map(120.5, 340.25)), abs=geotiff.PIXEL)
