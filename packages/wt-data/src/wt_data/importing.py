@@ -40,8 +40,7 @@ def import_(source: Path, format: Format = "coco", images: Path | None = None,
 
     Args:
         source: The annotation file or root: a COCO JSON, a YOLO data.yaml or folder, a VOC folder, a Label
-            Studio JSON export, a CSV, a WilData root (or its datasets/<name>), or an image folder; for geotiff
-            a raster, a folder of rasters, or a GeoJSON/CSV of boxes or points in pixel or map coordinates.
+            Studio JSON export, a CSV, a WilData root (or its datasets/<name>), or an image folder.
         format: The annotation format; csv is `image_path,xmin,ymin,xmax,ymax,label`, csv-classify is `path,label`.
         images: The image root file names start from (default: where the format's own tools look).
         task: detect or classify (auto: from the format and the annotations).
