@@ -18,6 +18,7 @@ Goal: at least 0.8 with all cores, peak memory under 2 GB.
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing as mp
 import os
 import subprocess
@@ -82,8 +83,6 @@ def _tree_rss_mb(pid: int) -> tuple[float, float]:
 
 
 def ours(ds: Path, out: Path, size: int, overlap: float, quality: int, workers: int) -> tuple[float, int, float, float]:
-    import json
-
     cmd = [str(Path(sys.executable).parent / "wt-data"), "tile", "--dataset", str(ds), "--size", str(size),
            "--overlap", str(overlap), "--empty_ratio", "null", "--max_empty_per_image", "null",
            "--partial_as_empty", "true", "--quality", str(quality), "--workers", str(workers), "--out", str(out),
@@ -117,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quality", type=int, default=95)
     ap.add_argument("--workers", type=int, nargs="*", help="process counts to measure (default: 1 and one per core)")
     ap.add_argument("--quick", action="store_true", help="an 8000 x 8000 raster")
+    ap.add_argument("--keep", type=Path, help="make the raster in this folder, or reuse the one already there")
     a = ap.parse_args(argv)
     if a.quick:
         a.side = 8000
@@ -128,10 +128,12 @@ def main(argv: list[str] | None = None) -> int:
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="wt-bench-raster-") as tmp:
         tmp = Path(tmp)
+        src = a.keep or tmp / "src"
         t = time.perf_counter()
-        geotiff.make_geotiff(tmp / "src", a.side, a.side, animals=a.side // 50, seed=1, texture="smooth")
+        if not (src / "truth.json").exists() or json.loads((src / "truth.json").read_text())["width"] != a.side:
+            geotiff.make_geotiff(src, a.side, a.side, animals=a.side // 50, seed=1, texture="smooth")
         made = time.perf_counter() - t
-        path = tmp / "src" / "ortho.tif"
+        path = src / "ortho.tif"
         ds = import_(path, format="geotiff", check="header", out=tmp / "ds")
         mpix = a.side * a.side / 1e6
         rows = []
