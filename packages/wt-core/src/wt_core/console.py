@@ -60,17 +60,49 @@ def progress(items: Iterable[T], total: int | None = None, desc: str = "working"
                 yield item
                 bar.advance(task)
         return
-    log = logger or get_logger("progress")
-    last = time.monotonic()
-    done = 0
+    ticker = Ticker(total, desc, logger)
     for item in items:
         yield item
-        done += 1
+        ticker.advance()
+    ticker.close()
+
+
+class Ticker:
+    """Progress counted by hand (windows of a raster, tiles of a pool): a line every few seconds on stderr
+    with the count, the rate and the time left."""
+
+    def __init__(self, total: int | None, desc: str = "working", logger: logging.Logger | None = None,
+                 every: float = 5.0, unit: str = ""):
+        self.total, self.desc, self.every, self.unit = total, desc, every, unit
+        self.log = logger or get_logger("progress")
+        self.done = 0
+        self.start = self.last = time.monotonic()
+
+    def line(self) -> str:
+        total = self.total if self.total is not None else "?"
+        text = f"{self.desc}: {self.done}/{total}{' ' + self.unit if self.unit else ''}"
+        elapsed = time.monotonic() - self.start
+        if self.total and 0 < self.done < self.total and elapsed > 0:
+            left = elapsed / self.done * (self.total - self.done)
+            text += f", {self.done / elapsed:.1f}/s, {_duration(left)} left"
+        return text
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
         now = time.monotonic()
-        if now - last >= 5:
-            log.info("%s: %d/%s", desc, done, total if total is not None else "?")
-            last = now
-    log.info("%s: %d/%s done", desc, done, total if total is not None else done)
+        if now - self.last >= self.every:
+            self.log.info("%s", self.line())
+            self.last = now
+
+    def close(self) -> None:
+        if self.total is None:
+            self.total = self.done
+        self.log.info("%s done", self.line())
+
+
+def _duration(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
 
 
 def _stderr_console():

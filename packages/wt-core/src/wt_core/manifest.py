@@ -152,6 +152,15 @@ class RunManifest(ManifestBase):
     tracking: Tracking | None = None
 
 
+class GeoRef(_Strict):
+    """Where a raster lies on the map: map x = a*col + b*row + c, map y = d*col + e*row + f (pixel corners)."""
+
+    crs: str | None
+    """'EPSG:n', or WKT when the CRS has no EPSG code."""
+    transform: list[float]
+    """The affine transform [a, b, c, d, e, f] (rasterio's order)."""
+
+
 class PredictionsManifest(ManifestBase):
     kind: Literal["predictions"] = "predictions"
     task: Task
@@ -162,6 +171,8 @@ class PredictionsManifest(ManifestBase):
     """Split (or 'images') to the artifact holding COCO results JSON."""
     thresholds: dict[str, float] = {}
     slicing: dict[str, Any] | None = None
+    georef: dict[str, dict[str, GeoRef]] = {}
+    """Split (or 'images') to image id to the CRS and transform of each georeferenced raster predicted."""
 
 
 class EvaluationManifest(ManifestBase):

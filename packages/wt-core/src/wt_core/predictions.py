@@ -55,12 +55,11 @@ def folder_images(folder: str | Path) -> list[ImageRef]:
     files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     if not files:
         raise BadInput("no images in this folder", root, "images")
-    from PIL import Image
+    from wt_core.raster import image_size
 
     out = []
     for i, p in enumerate(files, 1):
-        with Image.open(p) as im:
-            w, h = im.size
+        w, h = image_size(p)  # a raster's from its header, a photo's after EXIF orientation, no pixel limit
         out.append(ImageRef(i, p.resolve(), p.relative_to(root).as_posix(), w, h))
     return out
 
@@ -95,5 +94,24 @@ def commit_predictions(output: Output, run: RunManifest, ds: DatasetManifest | N
     parents: list[ManifestBase] = [run] + ([ds] if ds is not None else [])
     m = build(PredictionsManifest, id=output.id, parents=parents, task="detect", classes=list(run.classes),
               dataset_id=ds.id if ds else None, run_id=run.id, splits=splits, thresholds=record["thresholds"],
-              slicing=record["slicing"], details=details or {})
+              slicing=record["slicing"], details=details or {}, georef=georeferences(output, ds, splits))
     return output.commit(m)
+
+
+def georeferences(output: Output, ds: DatasetManifest | None, splits: dict[str, str]) -> dict[str, dict[str, dict]]:
+    """{split: {image id: {crs, transform}}} of the georeferenced rasters predicted (read from their headers)."""
+    from wt_core.raster import georef_of, is_raster
+
+    out: dict[str, dict[str, dict]] = {}
+    for key in splits:
+        if ds is not None:
+            images = [(im.id, im.path) for im in split_images(ds, key)]
+        elif "images" in output.artifacts:
+            index = json.loads((output.dir / output.artifacts["images"].path).read_text())
+            images = [(im["id"], Path(im["file_name"])) for im in index]
+        else:
+            continue
+        found = {str(i): g for i, p in images if is_raster(p) and p.is_file() and (g := georef_of(p)) is not None}
+        if found:
+            out[key] = found
+    return out

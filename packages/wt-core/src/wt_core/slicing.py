@@ -5,8 +5,10 @@ way: the image is cut with `geometry.tile_grid`, each tile predicted, each box
 shifted by its tile's offset into full-image pixels, and the boxes that several
 tiles found of one animal merged into one (class-aware NMS, or greedy merging
 that keeps their union). Every detector tool (wt-yolo, wt-mmdet) and the
-registry's predictor plug their own `forward` into `predict_sliced`; `wt-eval
-detect --on full` stitches tile predictions back with the same `stitch`.
+registry's predictor plug their own `forward` into `predict_sliced`, which
+reads an image through `wt_core.raster` window by window (an orthomosaic is
+never decoded whole); `wt-eval detect --on full` stitches tile predictions back
+with the same `stitch`.
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ from typing import Literal
 
 import numpy as np
 
+from wt_core.console import Ticker
+from wt_core.errors import BadInput
 from wt_core.geometry import merge_greedy, nms, tile_grid
+from wt_core.raster import ArraySource, ImageSource, RasterSource, read_windows
 
 
 @dataclass
@@ -113,15 +118,21 @@ def windows(width: int, height: int, slicing: Slicing) -> list[tuple[int, int, i
 
 
 Forward = Callable[[list[np.ndarray]], list[Detections]]
+WHOLE_LIMIT = 100_000_000
+"""Pixels above which a raster is refused for prediction in one piece (tile 0): it would be decoded whole."""
+SHOW_PROGRESS = 64
+"""Images cut into at least this many windows report their own progress (windows done, time left)."""
 
 
-def predict_sliced(images: Iterable[np.ndarray], forward: Forward, slicing: Slicing,
+def predict_sliced(images: Iterable[np.ndarray | ImageSource], forward: Forward, slicing: Slicing,
                    max_det: int = 300) -> Iterator[Detections]:
     """Detections of each image, in order.
 
-    Tiles of several images go through `forward` `slicing.batch` at a time; each
-    image's tiles are stitched as soon as all are predicted. `forward` maps a list
-    of HxWx3 crops to their boxes in crop pixels.
+    An image is an HxWx3 array or an `ImageSource` (`wt_core.raster.open_image`):
+    a raster is read window by window, never whole. Tiles of several images go
+    through `forward` `slicing.batch` at a time; each image's tiles are stitched
+    as soon as all are predicted. `forward` maps a list of HxWx3 crops to their
+    boxes in crop pixels.
     """
     pending: list[tuple[int, tuple[int, int], np.ndarray]] = []  # (image index, tile offset, crop)
     parts: dict[int, list[tuple[tuple[int, int], Detections]]] = {}
@@ -141,13 +152,25 @@ def predict_sliced(images: Iterable[np.ndarray], forward: Forward, slicing: Slic
             done += 1
 
     for idx, img in enumerate(images):
-        wins = windows(img.shape[1], img.shape[0], slicing)
+        source = ArraySource(img) if isinstance(img, np.ndarray) else img
+        wins = windows(source.width, source.height, slicing)
+        if slicing.tile == 0 and isinstance(source, RasterSource) and source.width * source.height > WHOLE_LIMIT:
+            raise BadInput(f"this raster is {source.width}x{source.height} pixels: predict it sliced "
+                           f"(--slicing.tile 640), not whole", source.path, "slicing.tile")
         parts[idx], expected[idx] = [], len(wins)
-        for x0, y0, x1, y1 in wins:
-            pending.append((idx, (x0, y0), np.ascontiguousarray(img[y0:y1, x0:x1])))
-            if len(pending) >= slicing.batch:
-                flush()
-                yield from ready()
+        ticker = Ticker(len(wins), f"{source.path.name}: windows") if len(wins) >= SHOW_PROGRESS else None
+        try:
+            for (x0, y0, _, _), crop in read_windows(source, wins):
+                pending.append((idx, (x0, y0), np.ascontiguousarray(crop)))
+                if ticker:
+                    ticker.advance()
+                if len(pending) >= slicing.batch:
+                    flush()
+                    yield from ready()
+        finally:
+            source.close()  # a photo's pixels are freed; its crops are copies
+        if ticker:
+            ticker.close()
     if pending:
         flush()
     yield from ready()

@@ -15,6 +15,8 @@ COMMANDS = {
     "merge": "wt_data.remapping:merge",
     "export": "wt_data.exporting:export",
     "boxes": "wt_data.pointboxes:boxes",
+    "geojson": "wt_data.geojson:geojson",
+    "preview": "wt_data.preview:preview",
     "version": version_command("wt-data", __version__),
 }
 

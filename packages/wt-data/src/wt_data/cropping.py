@@ -18,6 +18,7 @@ from wt_core.errors import BadInput
 from wt_core.invocation import command
 from wt_core.manifest import DatasetManifest
 from wt_core.outputs import Output
+from wt_core.raster import open_image, read_padded
 
 from wt_data.canon import ClassMap, mapping_table
 from wt_data.dataset import (
@@ -29,7 +30,7 @@ from wt_data.dataset import (
     selected_splits,
     write_dataset,
 )
-from wt_data.parallel import read_image, run_jobs, write_image
+from wt_data.parallel import run_jobs, write_image
 
 log = get_logger("wt-data")
 SOURCE_KEYS = {"id", "file_name", "width", "height", "exif_orientation", "offset", "source_image", "source_id"}
@@ -49,28 +50,16 @@ def square_window(bbox: list[float], width: int, height: int, padding: float, fi
     return x0, y0, x0 + side, y0 + side
 
 
-def cut_window(img, win: tuple[int, int, int, int]):
-    """The pixels of a window, black where it leaves the image."""
-    import cv2
-
-    h, w = img.shape[:2]
-    x0, y0, x1, y1 = win
-    cx0, cy0, cx1, cy1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
-    crop = img[cy0:cy1, cx0:cx1]
-    if (cx0, cy0, cx1, cy1) != (x0, y0, x1, y1):
-        crop = cv2.copyMakeBorder(crop, cy0 - y0, y1 - cy1, cx0 - x0, x1 - cx1, cv2.BORDER_CONSTANT, value=(0, 0, 0))
-    return crop
-
-
 def crop_unit(job: tuple[str, list[tuple[tuple[int, int, int, int], str]], int, int, str]) -> None:
     import cv2
 
     src, crops, size, quality, out_dir = job
-    img = read_image(src)
-    for win, rel in crops:
-        crop = cut_window(img, win)
-        interp = cv2.INTER_AREA if crop.shape[0] > size else cv2.INTER_LINEAR
-        write_image(os.path.join(out_dir, rel), cv2.resize(crop, (size, size), interpolation=interp), quality)
+    cv2.setNumThreads(1)
+    with open_image(src) as source:  # a photo decoded once, a raster read crop by crop
+        for win, rel in crops:
+            crop = read_padded(source, win)
+            interp = cv2.INTER_AREA if crop.shape[0] > size else cv2.INTER_LINEAR
+            write_image(os.path.join(out_dir, rel), cv2.resize(crop, (size, size), interpolation=interp), quality)
 
 
 def overlap_fraction(win: tuple[int, int, int, int], bbox: list[float]) -> float:

@@ -1,7 +1,9 @@
 """Image checks at import: the file exists, stays inside its root, decodes, and has the annotated size.
 
 Sizes are the displayed size, after the EXIF orientation is applied, since that
-is the frame annotation tools draw in and trainers read.
+is the frame annotation tools draw in and trainers read. Photos beyond PIL's
+default pixel limit (its "decompression bomb" guard) are read; a raster (GeoTIFF,
+BigTIFF: `wt_core.raster`) is opened through rasterio, never decoded whole.
 """
 
 from __future__ import annotations
@@ -10,6 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
+
+from wt_core.errors import BadInput
+from wt_core.raster import STATS_SIDE, RasterSource, allow_large_photos, is_raster
 
 Check = Literal["decode", "header", "none"]
 _SWAPPING = (5, 6, 7, 8)
@@ -59,6 +64,9 @@ def inspect_image(path: Path, check: Check = "decode", want_gps: bool = False) -
         return ImageInfo(False, error="image not found", reason="missing_image")
     if check == "none" and not want_gps:
         return ImageInfo(True)
+    if is_raster(path):
+        return inspect_raster(path, check)
+    allow_large_photos()
     try:
         with Image.open(path) as im:
             w, h = im.size
@@ -73,6 +81,22 @@ def inspect_image(path: Path, check: Check = "decode", want_gps: bool = False) -
     if orientation in _SWAPPING:
         w, h = h, w
     return ImageInfo(True, w, h, orientation, gps=gps)
+
+
+def inspect_raster(path: Path, check: Check = "decode") -> ImageInfo:
+    """A raster's size from its header; 'decode' also reads it whole at a decimated size (every block decoded,
+    none kept), so a corrupt block is found at import without holding the raster in memory."""
+    try:
+        with RasterSource(path) as src:
+            if check == "decode":
+                scale = max(1, max(src.width, src.height) // STATS_SIDE)
+                src.ds.read(src.bands, out_shape=(len(src.bands), max(1, src.height // scale), max(1, src.width // scale)))
+                _ = src.ranges
+            return ImageInfo(True, src.width, src.height)
+    except BadInput as e:
+        return ImageInfo(False, error=e.message, reason="corrupt_image")
+    except Exception as e:  # noqa: BLE001 - GDAL's errors on a damaged file
+        return ImageInfo(False, error=f"raster does not decode: {' '.join(str(e).split())[:120]}", reason="corrupt_image")
 
 
 def inspect_many(paths: list[Path], check: Check = "decode", want_gps: bool = False, workers: int = 4) -> list[ImageInfo]:

@@ -19,7 +19,8 @@ from wt_data.imaging import Check
 from wt_data.problems import OnInvalid, Problems
 from wt_data.raw import RawDataset
 
-Format = Literal["coco", "yolo", "voc", "labelstudio", "csv", "wildata", "imagefolder", "csv-classify", "dataset"]
+Format = Literal["coco", "yolo", "voc", "labelstudio", "csv", "wildata", "imagefolder", "csv-classify", "dataset",
+                 "geotiff"]
 log = get_logger("wt-data")
 
 

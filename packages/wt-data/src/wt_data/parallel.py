@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from wt_core.console import get_logger, progress
+from wt_core.console import Ticker, get_logger
 
 log = get_logger("wt-data")
 
@@ -19,28 +19,42 @@ def _worker_init() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def run_jobs(fn: Callable[[Any], Any], jobs: list, workers: int, desc: str) -> None:
-    """fn(job) for every job, over `workers` processes (0: one per core); in this process when 1."""
+def run_jobs(fn: Callable[[Any], Any], jobs: list, workers: int, desc: str, sizes: list[int] | None = None,
+             unit: str = "") -> None:
+    """fn(job) for every job, over `workers` processes (0: one per core); in this process when 1.
+
+    With `sizes` (e.g. tiles per job), progress counts those (done, rate, time left) rather than jobs.
+    """
     if not jobs:
         return
     workers = workers or os.cpu_count() or 1
+    ticker = Ticker(sum(sizes) if sizes else len(jobs), desc, log, unit=unit)
+    weight = dict(enumerate(sizes or [1] * len(jobs)))
     if workers <= 1 or len(jobs) == 1:
-        for job in progress(jobs, desc=desc, logger=log):
+        for i, job in enumerate(jobs):
             fn(job)
+            ticker.advance(weight[i])
+        ticker.close()
         return
     import multiprocessing as mp
 
     ctx = mp.get_context("fork" if os.name == "posix" else "spawn")
     pool = ctx.Pool(min(workers, len(jobs)), initializer=_worker_init)
     try:
-        for _ in progress(pool.imap_unordered(fn, jobs), total=len(jobs), desc=desc, logger=log):
-            pass
+        for i, _ in pool.imap_unordered(_indexed, [(fn, i, job) for i, job in enumerate(jobs)]):
+            ticker.advance(weight[i])
+        ticker.close()
         pool.close()
     except BaseException:
         pool.terminate()
         raise
     finally:
         pool.join()
+
+
+def _indexed(item: tuple[Callable[[Any], Any], int, Any]) -> tuple[int, Any]:
+    fn, i, job = item
+    return i, fn(job)
 
 
 def write_image(path: str, img, quality: int = 95) -> None:
@@ -61,13 +75,3 @@ def write_image(path: str, img, quality: int = 95) -> None:
         e.filename = e.filename or path
         raise
     os.replace(tmp, path)
-
-
-def read_image(path: str):
-    import cv2
-
-    cv2.setNumThreads(1)
-    img = cv2.imread(path, cv2.IMREAD_COLOR)
-    if img is None:
-        raise RuntimeError(f"cannot decode {path}")
-    return img

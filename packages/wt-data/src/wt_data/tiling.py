@@ -30,6 +30,7 @@ from wt_core.geometry import clip_to_window, tile_grid
 from wt_core.invocation import command
 from wt_core.manifest import DatasetManifest
 from wt_core.outputs import Output
+from wt_core.raster import is_raster, open_image, read_windows
 
 from wt_data.dataset import (
     annotations_by_image,
@@ -39,7 +40,7 @@ from wt_data.dataset import (
     selected_splits,
     write_dataset,
 )
-from wt_data.parallel import read_image, run_jobs, write_image
+from wt_data.parallel import run_jobs, write_image
 
 log = get_logger("wt-data")
 SOURCE_KEYS = {"id", "file_name", "width", "height", "exif_orientation"}
@@ -115,21 +116,34 @@ def tile_name(image: dict, win: tuple[int, int, int, int], ext: str) -> str:
     return f"{stem}_x{win[0]}_y{win[1]}.{ext}"
 
 
-def cut_unit(job: tuple[str, list[tuple[tuple[int, int, int, int], str]], tuple[int, int], bool, int, str, str]) -> str:
-    """Decode one source image and write its tiles; then mark the unit done."""
+def cut_unit(job: tuple[str, list[tuple[tuple[int, int, int, int], str]], tuple[int, int], bool, int, str, str]) -> int:
+    """Read one source image's windows (a photo decoded once, a raster window by window) and write its
+    tiles; then mark the unit done. Returns the number of tiles written."""
     import cv2
 
     src, tiles, size, pad, quality, out_dir, done = job
-    img = read_image(src)
-    for (x0, y0, x1, y1), rel in tiles:
-        crop = img[y0:y1, x0:x1]
-        if pad and (crop.shape[1] < size[0] or crop.shape[0] < size[1]):
-            crop = cv2.copyMakeBorder(crop, 0, size[1] - crop.shape[0], 0, size[0] - crop.shape[1],
-                                      cv2.BORDER_CONSTANT, value=(0, 0, 0))
-        write_image(os.path.join(out_dir, rel), crop, quality)
+    names = dict(tiles)
+    cv2.setNumThreads(1)
+    with open_image(src) as source:
+        for win, crop in read_windows(source, names):
+            if pad and (crop.shape[1] < size[0] or crop.shape[0] < size[1]):
+                crop = cv2.copyMakeBorder(crop, 0, size[1] - crop.shape[0], 0, size[0] - crop.shape[1],
+                                          cv2.BORDER_CONSTANT, value=(0, 0, 0))
+            write_image(os.path.join(out_dir, names[win]), crop, quality)
     Path(done).parent.mkdir(parents=True, exist_ok=True)
     Path(done).write_text("")
-    return src
+    return len(tiles)
+
+
+def units_of(path: Path, unit: list[tuple[tuple[int, int, int, int], str]]) -> list[list[tuple[tuple[int, int, int, int], str]]]:
+    """A photo is one unit (decoded once); a raster's tiles are cut one row of tiles per unit, so several
+    processes share one orthomosaic and a resumed run redoes at most a row."""
+    if not is_raster(path):
+        return [unit]
+    rows: dict[tuple[int, int], list] = {}
+    for t in unit:
+        rows.setdefault((t[0][1], t[0][3]), []).append(t)
+    return list(rows.values())
 
 
 @command("wt-data", "tile")
@@ -217,14 +231,15 @@ def tile(dataset: str, size: int = 640, overlap: float = 0.2, stride: int | None
                                "source_image": im["file_name"], "source_id": im["id"], "offset": [x0, y0]})
                 anns[tid] = [{**b, "image_id": tid} for b in t.boxes]
                 unit.append((t.window, rel))
-            done = output.dir / ".progress" / split / f"{im['id']}.done"
-            if unit and not done.exists():
-                jobs.append((str(root / im["file_name"]), unit, (size, size), pad_small, quality,
-                             str(output.dir / "images"), str(done)))
+            for k, part in enumerate(units_of(root / im["file_name"], unit) if unit else []):
+                done = output.dir / ".progress" / split / f"{im['id']}{f'-{k}' if k else ''}.done"
+                if not done.exists():
+                    jobs.append((str(root / im["file_name"]), part, (size, size), pad_small, quality,
+                                 str(output.dir / "images"), str(done)))
         result[split] = (assemble(images, anns, ds.classes), output.dir / "images")
     if output.resumed:
         log.info("resuming: %d source images left to tile", len(jobs))
-    run_jobs(cut_unit, jobs, workers, "tiling")
+    run_jobs(cut_unit, jobs, workers, "tiling", sizes=[len(j[1]) for j in jobs], unit="tiles")
     import shutil
 
     shutil.rmtree(output.dir / ".progress", ignore_errors=True)

@@ -140,6 +140,19 @@ def classification_metrics(target: np.ndarray, pred: np.ndarray, scores: np.ndar
     return metrics, per_class, cm
 
 
+def write_gallery(output: Output, ds: DatasetManifest, split: str, images: list[dict], target: np.ndarray,
+                  pred: np.ndarray, rows: list[dict]) -> dict:
+    """errors_confident.png: the most confident wrong images per (true, predicted) pair; what the manifest records."""
+    from wt_eval.gallery import classification_gallery
+
+    score = {r["image_id"]: float(r.get("score", 1.0)) for r in rows}
+    confidence = np.asarray([score[im["id"]] for im in images], dtype=np.float64)
+    shown = classification_gallery(output.path("errors_confident.png"), images,
+                                   ds.resolve(ds.splits[split].image_root), target, pred, confidence, ds.classes)
+    output.add("gallery_confident", "errors_confident.png")
+    return {"wrong": shown["wrong"], "pairs": [{k: v for k, v in p.items() if k != "items"} for p in shown["pairs"]]}
+
+
 @command("wt-eval", "classify", __version__)
 def classify(dataset: str, predictions: str, split: str | None = None, top_k: int = 5, plots: bool = True,
              out: str | None = None, overwrite: bool = False) -> EvaluationManifest:
@@ -170,6 +183,7 @@ def classify(dataset: str, predictions: str, split: str | None = None, top_k: in
     rows, file = load_predictions_rows(pred_m, split)
     pred, scores = parse_class_predictions(rows, file, ids, len(ds.classes))
     output = Output("wt-eval", "classify", out, overwrite=overwrite)
+    extra: dict = {}
     metrics, per_class, cm = classification_metrics(target, pred, scores, ds.classes, top_k)
     rownorm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
     output.path("confusion.json").write_text(dumps({"rows": "true", "columns": "predicted", "labels": ds.classes,
@@ -182,10 +196,11 @@ def classify(dataset: str, predictions: str, split: str | None = None, top_k: in
         plotting.confusion(output.path("confusion_matrix.png"), ds.classes, cm, rownorm,
                            "Confusion matrix (rows normalised)", xlabel="predicted", ylabel="true")
         output.add("plot_confusion", "confusion_matrix.png")
+        extra["gallery"] = write_gallery(output, ds, split, images, target, pred, rows)
     print_table("wt-eval classify", ["metric", "value"], [[k, v] for k, v in metrics.items()])
     print_table("per class", ["class", "precision", "recall", "f1", "support"],
                 [[n, v["precision"], v["recall"], v["f1"], int(v["support"])] for n, v in per_class.items()])
     manifest = build(EvaluationManifest, id=output.id, parents=[ds, pred_m], task="classify", dataset_id=ds.id,
                      split=split, predictions_id=pred_m.id, metrics=metrics, per_class=per_class,
-                     details={"images": len(ids), "classes": ds.classes})
+                     details={"images": len(ids), "classes": ds.classes, **extra})
     return output.commit(manifest)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import time
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -81,8 +82,12 @@ def write_plots(out: Output, gt: GroundTruth, report) -> None:
         out.add("plot_pr", "pr_curve.png")
 
 
-def write_evaluation(out: Output, gt: GroundTruth, report, plots_on: bool) -> None:
+def write_evaluation(out: Output, gt: GroundTruth, report, plots_on: bool, dets: Predictions | None = None,
+                     image_root: Path | None = None) -> dict:
+    """confusion.json, curves.json, counts.csv (per image: true, predicted, error, false positives, missed), the
+    plots and the error gallery; returns what the manifest's details record of them."""
     from wt_eval.detection import confusion_doc
+    from wt_eval.gallery import Errors, detection_gallery, find_errors
 
     out.path("confusion.json").write_text(dumps(confusion_doc(gt.classes, report.confusion)) + "\n")
     out.add("confusion", "confusion.json")
@@ -93,14 +98,26 @@ def write_evaluation(out: Output, gt: GroundTruth, report, plots_on: bool) -> No
                         "f1": np.round(f, 6).tolist()}
     out.path("curves.json").write_text(dumps(curves) + "\n")
     out.add("curves", "curves.json")
+    m = report.metrics
+    errors = find_errors(gt, dets, m["score_threshold"], m["iou_threshold"]) if dets is not None else None
+    table = errors.per_image.tolist() if errors else report.counts.tolist()
+    columns = Errors.columns if errors else ["true", "predicted"]
     with out.path("counts.csv").open("w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["image_id", "file_name", "true", "predicted"])
-        for im, (t, p) in zip(gt.images, report.counts.tolist(), strict=True):
-            w.writerow([im["id"], im.get("file_name", ""), t, p])
+        w.writerow(["image_id", "file_name", *columns])
+        for im, row in zip(gt.images, table, strict=True):
+            w.writerow([im["id"], im.get("file_name", ""), *row])
     out.add("counts", "counts.csv")
+    details: dict = {"per_image": {"columns": ["image_id", *columns],
+                                   "rows": [[im["id"], *row] for im, row in zip(gt.images, table, strict=True)]}}
     if plots_on:
         write_plots(out, gt, report)
+        if errors is not None and image_root is not None:
+            shown = detection_gallery(out.dir, gt, dets, errors, image_root, m["score_threshold"])
+            for name in shown:
+                out.add(f"gallery_{name.removeprefix('errors_').removesuffix('.png')}", name)
+            details["gallery"] = {name: {"count": g["count"], "shown": g["shown"]} for name, g in shown.items()}
+    return details
 
 
 def show(report, classes: list[str]) -> None:
@@ -186,7 +203,7 @@ def detect(dataset: str, predictions: str, split: str | None = None, conf: float
     del rows
     for note in report.notes:
         log.warning(note)
-    write_evaluation(output, gt, report, plots)
+    extra.update(write_evaluation(output, gt, report, plots, dets, evaluated.resolve(evaluated.splits[split].image_root)))
     log.debug("timing (wall/cpu s): read and check %.2f/%.2f, metrics %.2f/%.2f, files and plots %.2f/%.2f",
               t1 - t0, c1 - c0, t2 - t1, c2 - c1, time.perf_counter() - t2, time.process_time() - c2)
     show(report, gt.classes)

@@ -11,8 +11,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
-from wt_core.errors import BadInput
 from wt_core.manifest import RunManifest
+from wt_core.raster import open_image
 from wt_core.readers import read_run, run_weights
 from wt_core.slicing import Detections, Slicing, predict_sliced
 
@@ -119,7 +119,7 @@ class Detector:
         return predict_sliced(images, self._forward, self.slicing, self.max_det)
 
     def predict_files(self, paths: Iterable[str | Path]) -> Iterator[Detections]:
-        return self.predict_arrays(read_bgr(p) for p in paths)
+        return self.predict_arrays(open_image(p) for p in paths)  # a raster read window by window
 
     def record(self) -> dict:
         """Thresholds and slicing, as the predictions manifest records them."""
@@ -128,12 +128,3 @@ class Detector:
                                             "merge": s.merge, "merge_iou": s.merge_iou,
                                             "merge_metric": s.merge_metric, "imgsz": self.imgsz}
         return {"thresholds": {"conf": self.conf, "max_det": float(self.max_det)}, "slicing": slicing}
-
-
-def read_bgr(path: str | Path) -> np.ndarray:
-    import cv2
-
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if img is None:
-        raise BadInput("cannot read this image", path, "images")
-    return img

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
+from wt_core.raster import open_image
 from wt_core.slicing import Detections, Forward, Slicing, predict_sliced, stitch, windows
 
 __all__ = ["Detections", "Forward", "SlicedPredictor", "predict_sliced", "stitch", "windows"]
@@ -41,8 +42,8 @@ class SlicedPredictor:
         return predict_sliced(images, self.forward, self.slicing, self.max_det)
 
     def predict_files(self, paths: Iterable[str | Path]) -> Iterator[Detections]:
-        """Detections of each image file, in order."""
-        return self.predict_arrays(_read_bgr(p) for p in paths)
+        """Detections of each image file, in order (a raster read window by window, never whole)."""
+        return self.predict_arrays(open_image(p) for p in paths)
 
     def record(self) -> dict:
         """The thresholds and slicing, as a predictions manifest records them."""
@@ -61,14 +62,3 @@ def _not_ultralytics_cli() -> None:
 
     if ultralytics_model.ARGV and ultralytics_model.ARGV[0].endswith("yolo"):
         ultralytics_model.ARGV = ["wt-yolo-api", *ultralytics_model.ARGV[1:]]
-
-
-def _read_bgr(path: str | Path) -> np.ndarray:
-    import cv2
-
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if img is None:
-        from wt_core.errors import BadInput
-
-        raise BadInput("cannot read this image", path, "images")
-    return img

@@ -32,4 +32,5 @@ READERS: dict[str, tuple[str, str]] = {
     "csv-classify": ("csvfmt", "read_csv_labels"),
     "wildata": ("wildata", "read_wildata"),
     "dataset": ("dataset", "read_manifest_dataset"),
+    "geotiff": ("geotiff", "read_geotiff"),
 }
