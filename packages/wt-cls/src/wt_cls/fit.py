@@ -49,8 +49,9 @@ def _epoch_callback(t: Training, best_path: Path):
     import lightning as L
 
     class EpochCallback(L.Callback):
-        """Also keeps the random state in last.ckpt, so a resumed run shuffles and augments as the uninterrupted
-        one would have (a `weighted` sampler's own generator restarts, though)."""
+        """Also keeps the random state in last.ckpt and restores it before the first epoch after a resume (a
+        resumed run measured so far still differs slightly from an uninterrupted one; a `weighted` sampler's own
+        generator restarts)."""
 
         rng: dict | None = None
 
@@ -62,8 +63,11 @@ def _epoch_callback(t: Training, best_path: Path):
 
         def on_train_start(self, trainer, pl_module) -> None:
             t.restart_after(trainer.current_epoch)
-            if self.rng is not None:
+
+        def on_train_epoch_start(self, trainer, pl_module) -> None:
+            if self.rng is not None:  # the first epoch after a resume: before its data loader draws a seed
                 _set_rng_states(self.rng)
+                self.rng = None
 
         def on_train_epoch_end(self, trainer, pl_module) -> None:
             if trainer.sanity_checking:

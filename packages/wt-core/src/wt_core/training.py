@@ -274,7 +274,8 @@ class Training:
         self.started_training = True
         if self.rank > 0:
             return
-        self.metrics_log.truncate_after(done)
+        if self.metrics_log.path.exists():  # (the file appears with the first epoch's row)
+            self.metrics_log.truncate_after(done)
         self.rows = self.metrics_log.read()
         self._best = None
         for row in self.rows:
