@@ -214,8 +214,6 @@ def test_predictions_on_a_raster_record_its_georef_and_come_back_on_the_map(orth
     assert np.abs(np.array(ring) - np.array(want)).max() < geotiff.PIXEL  # within a pixel (exact here)
 
 
-@pytest.mark.skipif("point" not in __import__("wt_data.raw", fromlist=["RawBox"]).RawBox.__dataclass_fields__,
-                    reason="point annotations arrive with the points branch (RawBox.point, COCO 'point')")
 def test_points_in_map_coordinates(ortho, tmp_path):
     src = tmp_path / "src"
     src.mkdir()
