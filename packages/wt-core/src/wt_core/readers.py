@@ -44,6 +44,14 @@ def require_boxes(ds: DatasetManifest) -> None:
                            "(wt-data boxes --size CLASS=PIXELS)", ds.path, f"splits.{name}.points")
 
 
+def read_dataset_or_predictions(ref: str | Path) -> DatasetManifest | PredictionsManifest:
+    """A dataset or a predictions manifest (the commands that export either)."""
+    m = read_manifest(ref)
+    if m.kind not in ("dataset", "predictions"):
+        raise BadInput(f"expected a dataset or predictions manifest, got a {m.kind} manifest", m.path, "kind")
+    return m  # type: ignore[return-value]
+
+
 def read_predictions(ref: str | Path) -> PredictionsManifest:
     """A predictions manifest."""
     return read_manifest(ref, "predictions", expect=PredictionsManifest)

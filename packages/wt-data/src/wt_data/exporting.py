@@ -202,16 +202,17 @@ def export(dataset: str, format: Literal["yolo", "coco", "voc", "imagefolder", "
 
 def dataset_or_predictions(ref: str):
     """A dataset manifest, or a predictions manifest and the dataset it was made on (its parent)."""
-    from wt_core.manifest_io import read_any, read_manifest
+    from wt_core.manifest_io import read_manifest
+    from wt_core.readers import read_dataset_or_predictions
 
-    m = read_any(ref, ("dataset", "predictions"))
+    m = read_dataset_or_predictions(ref)
     if m.kind == "dataset":
         return m, None
     parent = m.parent("dataset")
     if parent is None or m.task != "detect":
         raise BadInput("these predictions were not made on a detection dataset: Label Studio tasks need its images",
                        m.path, "parents")
-    ds = read_manifest(m.resolve(parent.path), "dataset")
+    ds = read_manifest(m.parent_path(parent), "dataset")
     if list(ds.classes) != list(m.classes):
         raise BadInput("the predictions' classes differ from their dataset's", m.path, "classes")
     return ds, m

@@ -27,10 +27,11 @@ from wt_core.console import get_logger
 from wt_core.errors import BadInput
 from wt_core.invocation import command
 from wt_core.manifest import DatasetManifest, ManifestBase, PredictionsManifest
-from wt_core.manifest_io import build, read_any, read_manifest
+from wt_core.manifest_io import build, read_manifest
 from wt_core.outputs import Output
 from wt_core.predictions import split_images
 from wt_core.raster import georef_of
+from wt_core.readers import read_dataset, read_predictions
 
 from wt_data.dataset import load_split, selected_splits, write_dataset
 
@@ -107,7 +108,7 @@ def _dataset_geojson(ds: DatasetManifest, splits: list[str] | None, output: Outp
 def _predictions_geojson(pred: PredictionsManifest, conf: float, output: Output) -> PredictionsManifest:
     ds = None
     if (parent := pred.parent("dataset")) is not None:
-        ds = read_manifest(pred.resolve(parent.path), "dataset")
+        ds = read_manifest(pred.parent_path(parent), "dataset")
     files, skipped = [], 0
     splits: dict[str, str] = {}
     for key, artifact in pred.splits.items():
@@ -168,7 +169,7 @@ def geojson(dataset: str | None = None, predictions: str | None = None, splits: 
         raise BadInput("give exactly one of --dataset or --predictions", None, "dataset")
     if not 0 <= conf <= 1:
         raise BadInput(f"conf must be in [0, 1], got {conf}", "--conf")
-    m = read_any(dataset if dataset is not None else predictions, ("dataset",) if dataset else ("predictions",))
+    m = read_dataset(dataset) if dataset is not None else read_predictions(predictions)
     if isinstance(m, PredictionsManifest) and m.task != "detect":
         raise BadInput("GeoJSON needs detection predictions", m.path, "task")
     output = Output("wt-data", "geojson", out, overwrite=overwrite)
