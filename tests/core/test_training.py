@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import logging
 
 import pytest
 from wt_core.errors import BadInput
-from wt_core.invocation import command, current
+from wt_core.invocation import command
 from wt_core.manifest import DatasetManifest
 from wt_core.manifest_io import build, read_manifest, write_manifest
 from wt_core.metrics_log import read_metrics
-from wt_core.training import ANY, MORE, Select, TrainerSpec, Training, deprecated_option
+from wt_core.training import ANY, MORE, Select, TrainerSpec, Training
 
 SPEC = TrainerSpec(tool="wt-toy", framework="mmdet", task="detect", select=Select("bbox_mAP", "max"),
                    standard={"mAP50_95": "bbox_mAP", "mAP50": "bbox_mAP_50"},
@@ -111,13 +110,3 @@ def test_a_bad_input_before_training_leaves_nothing_behind(dataset, tmp_path):
         refuses(tmp_path / "run")
     assert not (tmp_path / "run.partial").exists() and not (tmp_path / "run").exists()
 
-
-def test_an_old_spelling_works_once_more_with_a_warning_and_the_config_keeps_the_new(caplog):
-    @command("wt-toy", "fit")
-    def fit(dataset=None, data=None):
-        return deprecated_option("data", data, "dataset", dataset), current().config
-
-    with caplog.at_level(logging.WARNING, logger="wildtrain"):
-        value, config = fit(data="d/manifest.json")
-    assert value == "d/manifest.json" and config == {"dataset": "d/manifest.json"}
-    assert "--data is deprecated; use --dataset" in caplog.text

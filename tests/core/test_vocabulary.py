@@ -24,9 +24,6 @@ REPLACED = {"score": "conf", "score_thr": "conf", "thresholds": "conf, iou, max_
 REPLACED_OUTSIDE_FIT = {"batch_size": "batch", "num_workers": "workers"}
 # Keys that are only ever top-level options: `--ultralytics.device` is `--device`, a `merge` section is `--slicing`.
 TOP_LEVEL_ONLY = ("device", "dataset")
-# The three fit commands are renamed by their own change (one harness for the trainers); until it is merged they
-# keep --data, --ultralytics.device and --trainer.accelerator. Strict: remove these marks once they pass.
-FIT_PENDING = {("wt-yolo", "fit"), ("wt-mmdet", "fit"), ("wt-cls", "fit")}
 
 
 def commands(tool: str) -> dict:
@@ -53,16 +50,9 @@ def keys_of(tool: str, command: str) -> dict[str, object]:
             for o in a.option_strings if o.startswith("--") and not o.endswith("+")}
 
 
-def all_commands(pending_mark: bool = True) -> list:
-    out = []
-    for tool in TOOLS:
-        for name in commands(tool):
-            if name == "version":
-                continue
-            marks = [pytest.mark.xfail(strict=True, reason="renamed by the fit harness change")] \
-                if pending_mark and (tool, name) in FIT_PENDING else []
-            out.append(pytest.param(tool, name, id=f"{tool} {name}", marks=marks))
-    return out
+def all_commands() -> list:
+    return [pytest.param(tool, name, id=f"{tool} {name}") for tool in TOOLS for name in commands(tool)
+            if name != "version"]
 
 
 @pytest.mark.parametrize(("tool", "command"), all_commands())
@@ -89,7 +79,7 @@ def _is_list(hint) -> bool:
     return any(typing.get_origin(a) in (list, tuple) for a in args)
 
 
-@pytest.mark.parametrize(("tool", "command"), all_commands(pending_mark=False))
+@pytest.mark.parametrize(("tool", "command"), all_commands())
 def test_split_is_one_and_splits_are_several(tool, command):
     keys = keys_of(tool, command)
     if "split" in keys:
@@ -108,15 +98,13 @@ def test_detection_predictors_share_one_slicing_section(tool, command):
 
 def test_every_rename_points_at_a_real_option():
     """Each entry of the table names a command that exists; where that command is renamed, the new key is its
-    option and the old one is not (a fit command may still wait for its rename: then the old key is its option)."""
+    option and the old one is not."""
     for tool, table in RENAMED.items():
         for command, renames in table.items():
             assert command in commands(tool), f"{tool} has no command {command}"
             keys = set(keys_of(tool, command))
             for old, new in renames.items():
                 old_key, new_key = old.removesuffix(".*"), new.removesuffix(".*")
-                if (tool, command) in FIT_PENDING and old_key in keys:
-                    continue
                 assert new_key in keys and old_key not in keys, f"{tool} {command}: --{old} -> --{new}"
 
 

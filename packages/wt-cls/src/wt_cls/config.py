@@ -108,8 +108,6 @@ class TrainerConfig:
 
     max_epochs: int = 10
     """Epochs to train."""
-    accelerator: str | None = None
-    """Deprecated: use the top-level --device (cpu, gpu, mps, auto, or GPU indices such as 0,1)."""
     devices: int | str = "auto"
     """How many devices (or DDP processes on CPU) when --device names a kind (cpu, gpu, auto); GPU indices given
     to --device override it."""

@@ -20,7 +20,7 @@ from wt_core.devices import check_accelerator
 from wt_core.errors import BadInput
 from wt_core.invocation import command
 from wt_core.manifest import RunManifest
-from wt_core.training import ANY, MORE, Select, TrainerSpec, Training, deprecated_option
+from wt_core.training import ANY, MORE, Select, TrainerSpec, Training
 
 from wt_cls import __version__
 from wt_cls.config import (
@@ -175,7 +175,6 @@ def fit(
     checkpoint: CheckpointConfig = CheckpointConfig(),  # noqa: B008
     experiment: str = "wt-cls",
     run_name: str | None = None,
-    data: LoaderConfig | None = None,
 ) -> RunManifest:
     """Train an image classifier (timm backbone, Lightning) on a classification dataset.
 
@@ -200,10 +199,7 @@ def fit(
         checkpoint: Best-checkpoint metric and early stopping.
         experiment: MLflow experiment name.
         run_name: MLflow run name (default: the output directory's name).
-        data: Deprecated spelling of --loader.
     """
-    loader = deprecated_option("data", data, "loader", loader)
-    device = deprecated_option("trainer.accelerator", trainer.accelerator, "device", device)
     if model.weights and not Path(model.weights).expanduser().is_file():
         raise BadInput("weights file not found", model.weights, "model.weights")
     check_accelerator(*lightning_device(device, trainer.devices), "device")

@@ -393,23 +393,3 @@ class Training:
         best_line = f"{self.spec.select.metric} = {self.best_value:.4g} at epoch {best['epoch']}" if self._best else ""
         self.log.info("finished %d epochs%s", len(self.rows), f"; best {best_line}" if best_line else "")
         return manifest
-
-
-def deprecated_option(old_key: str, old_value: Any, new_key: str, new_value: Any) -> Any:
-    """The value of an option given under its old spelling (with one deprecation line on stderr), else the new one's.
-
-    The recorded config keeps only the new key, so the manifest, config.yaml and the resume check see one
-    spelling. Keys are dotted (`ultralytics.device`).
-    """
-    if old_value is None:
-        return new_value
-    log.warning("--%s is deprecated; use --%s", old_key, new_key)
-    cfg = invocation.current().config
-    *parents, last = old_key.split(".")
-    section = cfg
-    for p in parents:
-        section = section.get(p) if isinstance(section, dict) else None
-    if isinstance(section, dict):
-        section.pop(last, None) if not parents else section.__setitem__(last, None)
-    cfg[new_key] = to_jsonable(old_value)
-    return old_value

@@ -19,7 +19,7 @@ from pathlib import Path
 from wt_core.errors import BadInput
 from wt_core.invocation import warn
 from wt_core.manifest import DatasetManifest
-from wt_core.readers import read_detect_dataset, require_boxes  # noqa: F401  (wt_mmdet.fit imports read_detect_dataset from here)
+from wt_core.readers import require_boxes
 
 VIEW = "mmdet"
 

@@ -22,11 +22,12 @@ from wt_core import console, offline
 from wt_core.errors import BadInput
 from wt_core.invocation import command
 from wt_core.manifest import RunManifest
-from wt_core.training import ANY, MORE, Select, TrainerSpec, Training, deprecated_option
+from wt_core.readers import read_detect_dataset
+from wt_core.training import ANY, MORE, Select, TrainerSpec, Training
 
 from wt_mmdet import checkpoints
 from wt_mmdet.config import TrainArgs, check_cfg_options, fit_config, load_config, resolve_model
-from wt_mmdet.data import pick_splits, read_detect_dataset, split_source
+from wt_mmdet.data import pick_splits, split_source
 
 log = console.get_logger("wt-mmdet")
 WORK_DIR = "mmdet"  # mmengine's work_dir inside the partial output
@@ -90,11 +91,10 @@ def select_device(device: str) -> None:
 
 
 @command("wt-mmdet", "fit")
-def fit(dataset: str | None = None, model: str = "retinanet_r18_fpn", train: TrainArgs = TrainArgs(),
+def fit(dataset: str, model: str = "retinanet_r18_fpn", train: TrainArgs = TrainArgs(),
         cfg_options: dict[str, Any] | None = None, load_from: Path | None = None, train_split: str | None = None,
         val_split: str | None = None, device: str = "auto", out: Path | None = None, overwrite: bool = False,
-        resume: bool = False, experiment: str = "wt-mmdet", run_name: str | None = None,
-        data: str | None = None) -> RunManifest:
+        resume: bool = False, experiment: str = "wt-mmdet", run_name: str | None = None) -> RunManifest:
     """Train an MMDetection detector on a detection dataset manifest.
 
     One MLflow run records the config as params, the metrics of every epoch (also in metrics.jsonl),
@@ -117,14 +117,8 @@ def fit(dataset: str | None = None, model: str = "retinanet_r18_fpn", train: Tra
             and workers may change.
         experiment: The MLflow experiment name.
         run_name: The MLflow run name (default: the output directory's name).
-        data: Deprecated spelling of --dataset.
     """
     offline.apply()
-    if isinstance(train, dict):  # called from Python with a plain dict
-        train = TrainArgs(**train)
-    dataset = deprecated_option("data", data, "dataset", dataset)
-    if dataset is None:
-        raise BadInput("a dataset manifest is required", None, "dataset")
     select_device(device)
     with Training(SPEC) as t:  # the MLflow helper imports mlflow in its own process while MMDetection is imported
         ds = read_detect_dataset(dataset)

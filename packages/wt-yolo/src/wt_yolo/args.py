@@ -30,8 +30,6 @@ class UltralyticsArgs:
     """Also save a checkpoint every N epochs (disabled below 1)."""
     cache: bool | str = False
     """Cache images in RAM (true or 'ram') or on 'disk'."""
-    device: str | None = None
-    """Device: 'cpu', '0', '0,1' (several GPUs through Ultralytics' DDP), 'mps'; None picks one."""
     workers: int = 8
     """Data loader workers (per rank under DDP)."""
     pretrained: bool | str = True

@@ -11,7 +11,6 @@ from wt_core.errors import BadInput
 from wt_core.invocation import warn
 from wt_core.manifest import DatasetManifest
 from wt_core.predictions import folder_images, split_images  # noqa: F401  (wt-yolo reads them here)
-from wt_core.readers import read_detect_dataset  # noqa: F401  (wt_yolo.fit imports it from here, until its rewrite)
 
 
 def train_val_splits(ds: DatasetManifest) -> tuple[str, str]:

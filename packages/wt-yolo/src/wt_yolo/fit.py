@@ -16,14 +16,14 @@ from typing import Any
 
 from wt_core import offline
 from wt_core.devices import check_device
-from wt_core.errors import BadInput
 from wt_core.invocation import command
 from wt_core.manifest import RunManifest
 from wt_core.metrics_log import finite_metrics
-from wt_core.training import ANY, MORE, Select, TrainerSpec, Training, deprecated_option
+from wt_core.readers import read_detect_dataset
+from wt_core.training import ANY, MORE, Select, TrainerSpec, Training
 
 from wt_yolo.args import UltralyticsArgs
-from wt_yolo.data import check_trainable, read_detect_dataset, yolo_data_yaml
+from wt_yolo.data import check_trainable, yolo_data_yaml
 from wt_yolo.model import resolve_model
 
 TRAIN_DIR = "train"  # Ultralytics' save_dir inside the partial output
@@ -134,9 +134,9 @@ def _train(t: Training, model_spec: str, data_yaml: Path, u: UltralyticsArgs, de
 
 
 @command("wt-yolo", "fit")
-def fit(dataset: str | None = None, model: str = "yolo11n.yaml", ultralytics: UltralyticsArgs = UltralyticsArgs(),
+def fit(dataset: str, model: str = "yolo11n.yaml", ultralytics: UltralyticsArgs = UltralyticsArgs(),
         device: str | None = None, out: Path | None = None, overwrite: bool = False, resume: bool = False,
-        experiment: str = "wt-yolo", run_name: str | None = None, data: str | None = None) -> RunManifest:
+        experiment: str = "wt-yolo", run_name: str | None = None) -> RunManifest:
     """Train an Ultralytics YOLO detector on a detection dataset manifest.
 
     One MLflow run records the config as params, the metrics of every epoch, best.pt, the config and
@@ -154,15 +154,8 @@ def fit(dataset: str | None = None, model: str = "yolo11n.yaml", ultralytics: Ul
             patience, plots and save_period may change.
         experiment: The MLflow experiment name.
         run_name: The MLflow run name (default: the output directory's name).
-        data: Deprecated spelling of --dataset.
     """
     offline.apply()
-    if isinstance(ultralytics, dict):  # called from Python with a plain dict
-        ultralytics = UltralyticsArgs(**ultralytics)
-    dataset = deprecated_option("data", data, "dataset", dataset)
-    device = deprecated_option("ultralytics.device", ultralytics.device, "device", device)
-    if dataset is None:
-        raise BadInput("a dataset manifest is required", None, "dataset")
     with Training(SPEC) as t:  # the MLflow helper imports mlflow in its own process while the inputs are checked
         ds = read_detect_dataset(dataset)
         train_split, val_split = check_trainable(ds)
