@@ -7,7 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from cls_helpers import FAST, assert_bad_input, camtrap_splits, import_folder, run_cli
+from cls_helpers import FAST, camtrap_splits, import_folder
+from helpers import assert_bad_input, run_cli
 
 
 @pytest.fixture(scope="module")

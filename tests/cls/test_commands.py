@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cls_helpers import manifest_of, run_cli
+from helpers import manifest_of, run_cli
 
 
 def _dir(m: dict) -> Path:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 from evalcases import coco, write_dataset, write_predictions
-
-from tests.conftest import assert_bad_input, run_cli
+from helpers import assert_bad_input, run_cli
 
 CLASSES = ["zebra", "giraffe"]
 OK = {"image_id": 3, "category_id": 1, "bbox": [1, 2, 10, 10], "score": 0.5}

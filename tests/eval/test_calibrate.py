@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 from evalcases import one_image_dataset, write_predictions
-
-from tests.conftest import assert_bad_input, manifest_of, run_cli
+from helpers import assert_bad_input, manifest_of, run_cli
 
 CLASSES = ["zebra", "giraffe"]
 

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 from evalcases import coco, write_dataset, write_predictions
-
-from tests.conftest import assert_bad_input, manifest_of, run_cli
+from helpers import assert_bad_input, manifest_of, run_cli
 
 CLASSES = ["deer", "fox", "boar"]
 TRUE = [0, 0, 0, 1, 1, 2]

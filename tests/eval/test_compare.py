@@ -6,8 +6,7 @@ import json
 
 import pytest
 from evalcases import write_evaluation
-
-from tests.conftest import assert_bad_input, run_cli
+from helpers import assert_bad_input, run_cli
 
 
 @pytest.fixture

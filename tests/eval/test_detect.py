@@ -9,8 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from evalcases import coco, generated, write_dataset, write_predictions
-
-from tests.conftest import manifest_of, run_cli
+from helpers import manifest_of, run_cli
 
 
 def pycocotools_reference(gt: dict, preds: list[dict], max_dets: int = 100) -> tuple[np.ndarray, np.ndarray]:

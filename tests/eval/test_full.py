@@ -6,8 +6,7 @@ import json
 
 import pytest
 from evalcases import coco, one_image_dataset, write_dataset, write_predictions
-
-from tests.conftest import assert_bad_input, manifest_of, run_cli
+from helpers import assert_bad_input, manifest_of, run_cli
 
 CLASSES = ["zebra", "giraffe"]
 

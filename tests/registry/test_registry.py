@@ -12,18 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from registry_helpers import (
-    BIN,
-    cli,
-    free_port,
-    make_evaluation,
-    manifest_of,
-    python,
-    register_py,
-    run_cli,
-    stop,
-    wait_http,
-)
+from helpers import BIN, free_port, manifest_of, run_cli
+from registry_helpers import cli, make_evaluation, python, register_py, stop, wait_http
 
 pytestmark = pytest.mark.slow
 NAME = "aerial-det"

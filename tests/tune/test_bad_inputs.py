@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from helpers import assert_bad_input, run_cli
 from tune_helpers import study_config, toy
-
-from tests.conftest import assert_bad_input, run_cli
 
 X = {"type": "float", "low": 0.0, "high": 1.0}
 CASES = {

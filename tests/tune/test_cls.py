@@ -9,8 +9,7 @@ import json
 
 import pytest
 import yaml
-
-from tests.conftest import manifest_of, run_cli
+from helpers import manifest_of, run_cli
 
 pytest.importorskip("wt_cls")
 FAST = ("--data.train_split all --model.backbone resnet10t --model.input_size 32 --data.num_workers 0 "

@@ -5,9 +5,8 @@ from __future__ import annotations
 import sys
 
 import pytest
+from helpers import manifest_of, run_cli
 from tune_helpers import study_config, toy, trials_of
-
-from tests.conftest import manifest_of, run_cli
 
 
 @pytest.fixture(scope="module")

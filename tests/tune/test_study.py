@@ -8,9 +8,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from helpers import manifest_of, run_cli
 from tune_helpers import TOY, study_config, toy, trials_of
-
-from tests.conftest import manifest_of, run_cli
 
 
 @pytest.fixture(scope="module")

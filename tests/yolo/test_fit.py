@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import signal
 
+from helpers import read_json, written
 from wt_core.manifest_io import read_manifest
 from wt_core.metrics_log import read_metrics
-from yolo_helpers import assert_no_network, read_json, written
+from yolo_helpers import assert_no_network
 
 
 def test_kill_9_then_resume_finishes_the_planned_epochs(trained):
