@@ -46,16 +46,17 @@ def run_cli(tool: str, *args: str | Path, stdin: str | None = None, check: bool 
 
 
 def call_cli(tool: str, *args: str | Path, check: bool = False, env: dict[str, str] | None = None,
-             cwd: str | Path | None = None) -> subprocess.CompletedProcess:
+             cwd: str | Path | None = None, module: str | None = None) -> subprocess.CompletedProcess:
     """Run `tool ARGS` through the tool's real command line (`run_tool`) inside this process.
 
+    The commands are the `COMMANDS` of `module` (default: the tool's own, `wt_data.cli` for wt-data).
     Standard output and error are captured at the file-descriptor level (the manifest path is
     written to descriptor 1, logs go to descriptor 2), so the result reads like `run_cli`'s.
     """
     from wt_core import console
     from wt_core.cli import run_tool
 
-    cli = importlib.import_module(f"{tool.replace('-', '_')}.cli")
+    cli = importlib.import_module(module or f"{tool.replace('-', '_')}.cli")
     saved_env = {k: os.environ.get(k) for k in (env or {})}
     os.environ.update(env or {})
     saved_cwd = os.getcwd()
