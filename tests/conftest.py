@@ -2,16 +2,13 @@
 
 Nothing touches the user's home or the current directory: WT_HOME (Ultralytics
 settings, caches) and MLflow tracking (one sqlite database per session; making
-one costs seconds) point into pytest's temporary directories, and CLIs run as
-real subprocesses.
+one costs seconds) point into pytest's temporary directories. Helpers (running a
+tool, reading its manifest) are in tests/helpers.py.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,11 +19,6 @@ from hypothesis import settings
 settings.register_profile("wildtrain", derandomize=True, database=None)
 settings.register_profile("explore", max_examples=1000)
 settings.load_profile("wildtrain")
-
-ROOT = Path(__file__).resolve().parents[1]
-TOOLS = ROOT / "tools"
-sys.path.insert(0, str(TOOLS))
-BIN = Path(sys.executable).parent
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -51,40 +43,6 @@ def in_tmp_dir(tmp_path, monkeypatch):
     """Each test runs in its own empty directory (default outputs land there)."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
-
-
-def tool_path(tool: str) -> str:
-    exe = BIN / tool
-    return str(exe) if exe.exists() else tool
-
-
-def run_cli(tool: str, *args: str | Path, stdin: str | None = None, check: bool = False, timeout: float = 900,
-            env: dict[str, str] | None = None, cwd: str | Path | None = None) -> subprocess.CompletedProcess:
-    """Run a WildTrain CLI as a subprocess; stdout and stderr captured as text."""
-    proc = subprocess.run([tool_path(tool), *map(str, args)], input=stdin, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})}, cwd=cwd)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{tool} {' '.join(map(str, args))} exited {proc.returncode}:\n{proc.stderr[-4000:]}")
-    return proc
-
-
-def manifest_of(proc: subprocess.CompletedProcess) -> dict:
-    """The manifest a CLI wrote, from the one line on its stdout."""
-    lines = proc.stdout.splitlines()
-    assert len(lines) == 1, f"stdout must hold one line, got {proc.stdout!r}"
-    return json.loads(Path(lines[0]).read_text())
-
-
-def assert_bad_input(proc: subprocess.CompletedProcess, *fragments: str) -> str:
-    """Exit 2, nothing on stdout, one `error:` line on stderr holding each fragment, no traceback."""
-    assert proc.returncode == 2, f"exit {proc.returncode}, stderr:\n{proc.stderr[-3000:]}"
-    assert proc.stdout == ""
-    assert "Traceback" not in proc.stderr
-    line = proc.stderr.strip().splitlines()[-1]
-    assert line.startswith("error: "), line
-    for frag in fragments:
-        assert frag in line, f"{frag!r} not in {line!r}"
-    return line
 
 
 @pytest.fixture(scope="session")

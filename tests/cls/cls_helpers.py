@@ -1,14 +1,10 @@
-"""wt-cls test helpers (importable as cls_helpers: tests/cls/conftest.py puts this folder on sys.path)."""
+"""wt-cls test helpers (`from cls_helpers import ...`: pytest's pythonpath holds this folder)."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
-_spec = importlib.util.spec_from_file_location("wt_tests_root_cls", Path(__file__).parents[1] / "conftest.py")
-root = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(root)
-run_cli, manifest_of, assert_bad_input = root.run_cli, root.manifest_of, root.assert_bad_input
+from helpers import call_cli, run_cli
 
 # A tiny timm net with GroupNorm (batch-norm statistics lag behind after a few dozen steps; GroupNorm has none)
 BACKBONE = "test_efficientnet_gn"
@@ -30,7 +26,7 @@ def camtrap_splits(root: Path, train: int = 60, val: int = 20, test: int = 20, i
 
 def import_folder(folder: Path, out: Path) -> Path:
     """`wt-data import --format imagefolder`: the dataset manifest's path."""
-    proc = run_cli("wt-data", "import", "--source", folder, "--format", "imagefolder", "--out", out, check=True)
+    proc = call_cli("wt-data", "import", "--source", folder, "--format", "imagefolder", "--out", out, check=True)
     return Path(proc.stdout.strip())
 
 

@@ -6,14 +6,11 @@ and reused by the validate, test, predict and export tests.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from cls_helpers import camtrap_splits, fit, import_folder, manifest_of  # noqa: E402
+from cls_helpers import camtrap_splits, fit, import_folder
+from helpers import manifest_of
 
 
 @pytest.fixture(scope="session")

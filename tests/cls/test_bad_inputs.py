@@ -7,7 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from cls_helpers import FAST, assert_bad_input, camtrap_splits, import_folder, run_cli
+from cls_helpers import FAST, camtrap_splits, import_folder
+from helpers import assert_bad_input, call_cli, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +20,7 @@ def small(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def detection_ds(aerial, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("cls-det") / "ds"
-    return Path(run_cli("wt-data", "import", "--source", aerial / "coco.json", "--out", out, check=True).stdout.strip())
+    return Path(call_cli("wt-data", "import", "--source", aerial / "coco.json", "--out", out, check=True).stdout.strip())
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,8 @@ def unreadable_ds(small, tmp_path) -> tuple[Path, Path]:
 
 
 def fit(ds, *args):
-    return run_cli("wt-cls", "fit", "--dataset", ds, "--out", "run", *FAST, "--trainer.max_epochs", "1", *args)
+    """`wt-cls fit` in this process (one case below runs it as a subprocess)."""
+    return call_cli("wt-cls", "fit", "--dataset", ds, "--out", "run", *FAST, "--trainer.max_epochs", "1", *args)
 
 
 def test_detection_dataset(detection_ds):
@@ -88,8 +90,9 @@ def test_weights_file_missing(small):
 
 
 def test_mistyped_option_suggests_the_right_one(small):
-    assert_bad_input(fit(small, "--model.backbnoe", "resnet18"), "unknown option --model.backbnoe",
-                     "did you mean --model.backbone")
+    """As a user runs it, in a fresh process (the other cases run the same command line in this one)."""
+    proc = run_cli("wt-cls", "fit", "--dataset", small, "--out", "run", *FAST, "--model.backbnoe", "resnet18")
+    assert_bad_input(proc, "unknown option --model.backbnoe", "did you mean --model.backbone")
 
 
 def test_out_of_range_value(small):
@@ -109,6 +112,6 @@ def test_validate_on_an_unknown_device(small):
 def test_predict_with_a_file_that_is_no_checkpoint(small, tmp_path):
     fake = tmp_path / "model.ckpt"
     fake.write_bytes(b"\x00" * 64)
-    proc = run_cli("wt-cls", "predict", "--run", fake, "--dataset", small, "--out", "p")
+    proc = call_cli("wt-cls", "predict", "--run", fake, "--dataset", small, "--out", "p")
     assert_bad_input(proc, "not a wt-cls checkpoint", str(fake))
     assert not Path("p.partial").exists()

@@ -27,7 +27,7 @@ def test_help_imports_no_heavy_library(tmp_path):
 
 
 def test_fit_help_lists_the_config_sections():
-    from cls_helpers import run_cli
+    from helpers import run_cli
 
     text = run_cli("wt-cls", "fit", "--help", check=True).stdout
     for key in ("--model.backbone", "--loss.class_weights", "--data.sampler", "--trainer.strategy",
@@ -36,7 +36,7 @@ def test_fit_help_lists_the_config_sections():
 
 
 def test_print_config_round_trips(tmp_path):
-    from cls_helpers import run_cli
+    from helpers import run_cli
 
     first = run_cli("wt-cls", "fit", "--dataset", "d", "--model.hidden", "[64]", "--loss.name", "focal",
                     "--print_config", check=True).stdout

@@ -8,15 +8,8 @@ import signal
 import subprocess
 import time
 
-from cls_helpers import (
-    FAST,
-    assert_bad_input,
-    camtrap_splits,
-    fit,
-    import_folder,
-    manifest_of,
-    root,
-)
+from cls_helpers import FAST, camtrap_splits, fit, import_folder
+from helpers import assert_bad_input, manifest_of, tool_path
 from wt_core.metrics_log import read_metrics
 
 
@@ -24,7 +17,7 @@ def test_kill_9_then_resume_checks_options_and_finishes_more_epochs(tmp_path):
     sep_ds = import_folder(camtrap_splits(tmp_path / "images", train=20, val=5, test=0), tmp_path / "ds")
     out = tmp_path / "run"
     partial = tmp_path / "run.partial"
-    cmd = [root.tool_path("wt-cls"), "fit", "--dataset", str(sep_ds), "--out", str(out), *FAST,
+    cmd = [tool_path("wt-cls"), "fit", "--dataset", str(sep_ds), "--out", str(out), *FAST,
            "--trainer.max_epochs", "3"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 600

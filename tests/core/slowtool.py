@@ -57,5 +57,7 @@ def read(data: str) -> DatasetManifest:
     return read_manifest(data, "dataset")
 
 
+COMMANDS = {"write": write, "read": read}
+
 if __name__ == "__main__":
-    sys.exit(run_tool("wt-slow", __doc__, {"write": write, "read": read}))
+    sys.exit(run_tool("wt-slow", __doc__, COMMANDS))

@@ -133,9 +133,9 @@ def test_refusals_in_process(tmp_path, how):
 
 @pytest.mark.parametrize("how", ["invalid JSON", "truncated file", "unknown schema major", "missing artifact",
                                  "sha256 mismatch", "parent missing", "path escapes directory"])
-def test_refusals_on_the_command_line(tmp_path, how, slow):
+def test_refusals_on_the_command_line(tmp_path, how, slow_here):
     d, fragment = _corrupt(tmp_path, how)
-    proc = slow("read", "--data", d)
+    proc = slow_here("read", "--data", d)
     assert proc.returncode == 2 and proc.stdout == ""
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], proc.stderr

@@ -17,19 +17,19 @@ def test_stdout_is_one_line_and_logs_go_to_stderr(tmp_path, slow, slow_script):
     assert "wrote part 0" in proc.stderr  # print() inside a command lands on stderr
 
 
-def test_existing_output_is_never_overwritten(tmp_path, slow, slow_script):
-    slow("write", "--out", tmp_path / "o", "--parts", 1)
+def test_existing_output_is_never_overwritten(tmp_path, slow_here):
+    slow_here("write", "--out", tmp_path / "o", "--parts", 1)
     before = (tmp_path / "o" / "manifest.json").read_text()
-    proc = slow("write", "--out", tmp_path / "o", "--parts", 3)
+    proc = slow_here("write", "--out", tmp_path / "o", "--parts", 3)
     assert proc.returncode == 2 and "--overwrite" in proc.stderr and proc.stdout == ""
     assert (tmp_path / "o" / "manifest.json").read_text() == before
-    proc = slow("write", "--out", tmp_path / "o", "--parts", 3, "--overwrite")
+    proc = slow_here("write", "--out", tmp_path / "o", "--parts", 3, "--overwrite")
     assert proc.returncode == 0
     assert len(json.loads((tmp_path / "o" / "manifest.json").read_text())["artifacts"]) == 4
 
 
-def test_default_output_under_runs(tmp_path, slow, slow_script):
-    proc = slow("write", "--parts", 1)
+def test_default_output_under_runs(tmp_path, slow_here):
+    proc = slow_here("write", "--parts", 1)
     path = Path(proc.stdout.strip())
     assert path.parent.parent == tmp_path / "runs" / "slow" / "write"
 

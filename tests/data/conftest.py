@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from data_helpers import imported  # noqa: E402
+from data_helpers import imported
 
 
 @pytest.fixture(scope="session")

@@ -1,26 +1,21 @@
-"""wt-data test helpers (importable as data_helpers: tests/data/conftest.py puts this folder on sys.path)."""
+"""wt-data test helpers (`from data_helpers import ...`: pytest's pythonpath holds this folder)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
-_spec = importlib.util.spec_from_file_location("wt_tests_root", Path(__file__).parents[1] / "conftest.py")
-root = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(root)
-run_cli, manifest_of, assert_bad_input = root.run_cli, root.manifest_of, root.assert_bad_input
+from helpers import call_cli, written
 
 
 def wt_data(*args, **kw):
-    return run_cli("wt-data", *args, **kw)
+    """`wt-data ARGS` run in this process (helpers.call_cli); tests of the CLI contract use helpers.run_cli."""
+    return call_cli("wt-data", *args, **kw)
 
 
 def imported(*args) -> tuple[dict, Path]:
     """Run wt-data with args that write a dataset; its manifest and directory."""
-    proc = wt_data(*args, check=True)
-    m = manifest_of(proc)
-    return m, Path(proc.stdout.strip()).parent
+    return written(wt_data(*args, check=True))
 
 
 def coco_of(ds_dir: Path, split: str = "all") -> dict:

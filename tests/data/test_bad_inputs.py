@@ -1,5 +1,6 @@
 """Bad inputs: each exits 2 with one line naming the file and the field or line; with
---on_invalid skip the same input imports and the skipped item is counted in the manifest."""
+--on_invalid skip the same input imports and the skipped item is counted in the manifest.
+The tables run through the real command line inside this process; one case runs as a subprocess."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import os
 from pathlib import Path
 
 import pytest
-from data_helpers import assert_bad_input, manifest_of, wt_data
+from data_helpers import wt_data
+from helpers import assert_bad_input, manifest_of, run_cli
 from PIL import Image
 from wt_data import import_
 
@@ -227,6 +229,13 @@ def test_bad_input_exits_2_with_one_line(name, make, fragments, skip_key, tmp_pa
     m = import_(**kwargs, on_invalid="skip", out=tmp_path / "out")
     assert m.report.get(skip_key, 0) >= 1, m.report
     assert sum(s.images for s in m.splits.values()) >= 1 and m.path.is_file()
+
+
+def test_bad_input_through_the_installed_command(tmp_path):
+    """The table above runs in this process; here one case runs as a user runs it, in a fresh process."""
+    args = coco_case(lambda d, r: (r / "images" / "im1.jpg").unlink())(tmp_path / "in")
+    assert_bad_input(run_cli("wt-data", "import", *args, "--out", tmp_path / "out"), "image not found", "images[1]")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists()
 
 
 def test_clip_repairs_a_box_beyond_the_tolerance(tmp_path):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from data_helpers import assert_bad_input, coco_of, imported, wt_data
+from data_helpers import coco_of, imported, wt_data
+from helpers import assert_bad_input
 from PIL import Image
 
 

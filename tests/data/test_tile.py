@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
-from data_helpers import coco_of, imported, manifest_of, wt_data
+from data_helpers import coco_of, imported, wt_data
+from helpers import manifest_of
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -74,14 +73,22 @@ def test_tile_cli_writes_tiles_with_source_and_offset(small_aerial, tmp_path):
     assert m["splits"]["all"]["image_root"] == "images"  # tiles live inside the dataset
 
 
-def test_tile_resume_after_interrupt_finishes_the_same(small_aerial, tmp_path):
+def test_tile_resume_after_interrupt_finishes_the_same(small_aerial, tmp_path, monkeypatch):
+    import wt_data.tiling as t
+
     imported("import", "--source", small_aerial / "coco.json", "--out", tmp_path / "src")
     args = ["tile", "--dataset", tmp_path / "src", "--size", "128", "--workers", "1", "--out", tmp_path / "t"]
-    code = ("import sys, wt_data.tiling as t\n"
-            "orig = t.cut_unit\ncalls = []\n"
-            "def cut(job):\n    calls.append(1)\n    if len(calls) == 3: raise KeyboardInterrupt\n    return orig(job)\n"
-            "t.cut_unit = cut\nfrom wt_data.cli import main\nsys.argv = ['wt-data'] + sys.argv[1:]\nmain()\n")
-    proc = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, timeout=120)
+    orig, calls = t.cut_unit, []
+
+    def cut(job):  # Ctrl-C while the third image is cut
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return orig(job)
+
+    monkeypatch.setattr(t, "cut_unit", cut)
+    proc = wt_data(*args)
+    monkeypatch.undo()
     assert proc.returncode == 130, proc.stderr
     partial = tmp_path / "t.partial"
     assert len(list((partial / ".progress" / "all").iterdir())) == 2

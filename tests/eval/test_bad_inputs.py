@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 from evalcases import coco, write_dataset, write_predictions
-
-from tests.conftest import assert_bad_input, run_cli
+from helpers import assert_bad_input, call_cli, run_cli
 
 CLASSES = ["zebra", "giraffe"]
 OK = {"image_id": 3, "category_id": 1, "bbox": [1, 2, 10, 10], "score": 0.5}
@@ -47,14 +46,14 @@ ROWS = [
 @pytest.mark.parametrize("rows,fragments", [r[1:] for r in ROWS], ids=[r[0] for r in ROWS])
 def test_bad_predictions(ds, tmp_path, rows, fragments):
     pred = write_predictions(tmp_path / "p", ds, {"val": rows})
-    proc = run_cli("wt-eval", "detect", "--dataset", ds.path, "--predictions", pred.path)
+    proc = call_cli("wt-eval", "detect", "--dataset", ds.path, "--predictions", pred.path)
     assert_bad_input(proc, *fragments)
     assert not list(tmp_path.glob("runs/eval/detect/*")), "nothing is written for refused input"
 
 
 def test_predictions_of_another_dataset(ds, tmp_path):
     pred = write_predictions(tmp_path / "p", None, {"val": [OK]}, classes=CLASSES, dataset_id="other-dataset")
-    assert_bad_input(run_cli("wt-eval", "detect", "--dataset", ds.path, "--predictions", pred.path),
+    assert_bad_input(call_cli("wt-eval", "detect", "--dataset", ds.path, "--predictions", pred.path),
                      "made on dataset other-dataset", "dataset_id")
 
 
@@ -63,28 +62,29 @@ def test_classify_dataset_with_detect(tmp_path):
               [{"id": 1, "image_id": 1, "category_id": 0}], CLASSES)
     cls_ds = write_dataset(tmp_path / "cls", CLASSES, {"val": gt}, task="classify")
     pred = write_predictions(tmp_path / "p", cls_ds, {"val": []}, task="classify")
-    assert_bad_input(run_cli("wt-eval", "detect", "--dataset", cls_ds.path, "--predictions", pred.path),
+    assert_bad_input(call_cli("wt-eval", "detect", "--dataset", cls_ds.path, "--predictions", pred.path),
                      "classify dataset", "wt-eval classify", "task")
 
 
 def test_other_classes(ds, tmp_path):
     pred = write_predictions(tmp_path / "p", ds, {"val": [OK]}, classes=["zebra", "lion"])
-    assert_bad_input(run_cli("wt-eval", "detect", "--dataset", ds.path, "--predictions", pred.path), "classes")
+    assert_bad_input(call_cli("wt-eval", "detect", "--dataset", ds.path, "--predictions", pred.path), "classes")
 
 
 def test_split_missing(ds, tmp_path):
     pred = write_predictions(tmp_path / "p", ds, {"val": [OK]})
-    assert_bad_input(run_cli("wt-eval", "detect", "--dataset", ds.path, "--predictions", pred.path, "--split", "test"),
+    assert_bad_input(call_cli("wt-eval", "detect", "--dataset", ds.path, "--predictions", pred.path, "--split", "test"),
                      "no split 'test'")
 
 
 def test_conf_out_of_range(ds, tmp_path):
     pred = write_predictions(tmp_path / "p", ds, {"val": [OK]})
-    assert_bad_input(run_cli("wt-eval", "detect", "--dataset", ds.path, "--predictions", pred.path, "--conf", "1.5"),
+    assert_bad_input(call_cli("wt-eval", "detect", "--dataset", ds.path, "--predictions", pred.path, "--conf", "1.5"),
                      "conf must be in [0, 1]")
 
 
 def test_swapped_manifests(ds, tmp_path):
+    """As a user runs it, in a fresh process (the other cases run the same command line in this one)."""
     pred = write_predictions(tmp_path / "p", ds, {"val": [OK]})
     assert_bad_input(run_cli("wt-eval", "detect", "--dataset", pred.path, "--predictions", ds.path),
                      "expected a dataset manifest, got a predictions manifest")
@@ -92,5 +92,5 @@ def test_swapped_manifests(ds, tmp_path):
 
 def test_max_det_too_small(ds, tmp_path):
     pred = write_predictions(tmp_path / "p", ds, {"val": [OK]})
-    assert_bad_input(run_cli("wt-eval", "detect", "--dataset", ds.path, "--predictions", pred.path, "--max_det", "5"),
+    assert_bad_input(call_cli("wt-eval", "detect", "--dataset", ds.path, "--predictions", pred.path, "--max_det", "5"),
                      "max_det must be at least 10")

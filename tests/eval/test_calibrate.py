@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 from evalcases import one_image_dataset, write_predictions
-
-from tests.conftest import assert_bad_input, manifest_of, run_cli
+from helpers import assert_bad_input, call_cli, manifest_of
 
 CLASSES = ["zebra", "giraffe"]
 
@@ -27,7 +26,7 @@ def case(tmp_path):
 
 def test_finds_threshold_and_class_agnostic_nms(case):
     ds, pred = case
-    proc = run_cli("wt-eval", "calibrate", "--dataset", ds.path, "--predictions", pred.path, check=True)
+    proc = call_cli("wt-eval", "calibrate", "--dataset", ds.path, "--predictions", pred.path, check=True)
     m = manifest_of(proc)
     met = m["metrics"]
     # without NMS the best is F1 0.8 at 0.6 (2 TP of 3 kept); class-agnostic NMS at IoU <= 0.6 removes the
@@ -45,12 +44,12 @@ def test_finds_threshold_and_class_agnostic_nms(case):
 
 def test_count_metric(case):
     ds, pred = case
-    m = manifest_of(run_cli("wt-eval", "calibrate", "--dataset", ds.path, "--predictions", pred.path,
-                            "--metric", "count_mae", "--nms_ious", "0.5", "0.9", "--class_aware", "no", check=True))
+    m = manifest_of(call_cli("wt-eval", "calibrate", "--dataset", ds.path, "--predictions", pred.path,
+                             "--metric", "count_mae", "--nms_ious", "0.5", "0.9", "--class_aware", "no", check=True))
     assert m["metrics"]["count_mae"] == 0.0 and m["metrics"]["nms_iou"] == pytest.approx(0.5)
 
 
 def test_bad_grid(case):
     ds, pred = case
-    assert_bad_input(run_cli("wt-eval", "calibrate", "--dataset", ds.path, "--predictions", pred.path,
-                             "--nms_ious", "0", "0.5"), "NMS IoU thresholds must be in (0, 1]")
+    assert_bad_input(call_cli("wt-eval", "calibrate", "--dataset", ds.path, "--predictions", pred.path,
+                              "--nms_ious", "0", "0.5"), "NMS IoU thresholds must be in (0, 1]")

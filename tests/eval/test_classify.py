@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 from evalcases import coco, write_dataset, write_predictions
-
-from tests.conftest import assert_bad_input, manifest_of, run_cli
+from helpers import assert_bad_input, call_cli, manifest_of
 
 CLASSES = ["deer", "fox", "boar"]
 TRUE = [0, 0, 0, 1, 1, 2]
@@ -37,8 +36,8 @@ def rows(with_scores=True):
 
 def test_hand_computed(ds, tmp_path):
     pred = write_predictions(tmp_path / "p", ds, {"val": rows()}, task="classify")
-    proc = run_cli("wt-eval", "classify", "--dataset", ds.path, "--predictions", pred.path, "--top_k", "2",
-                   check=True)
+    proc = call_cli("wt-eval", "classify", "--dataset", ds.path, "--predictions", pred.path, "--top_k", "2",
+                    check=True)
     m = manifest_of(proc)
     met = m["metrics"]
     assert met["accuracy"] == pytest.approx(4 / 6)
@@ -75,4 +74,4 @@ def test_scores_are_optional(ds):
 ], ids=["missing images", "twice", "class out of range", "short scores"])
 def test_bad_classify_predictions(ds, tmp_path, bad, fragment):
     pred = write_predictions(tmp_path / "p", ds, {"val": bad}, task="classify")
-    assert_bad_input(run_cli("wt-eval", "classify", "--dataset", ds.path, "--predictions", pred.path), fragment)
+    assert_bad_input(call_cli("wt-eval", "classify", "--dataset", ds.path, "--predictions", pred.path), fragment)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.conftest import run_cli
+from helpers import run_cli
 
 HEAVY = ("torch", "torchmetrics", "matplotlib", "faster_coco_eval", "pycocotools", "mlflow")
 

@@ -6,8 +6,7 @@ import json
 
 import pytest
 from evalcases import write_evaluation
-
-from tests.conftest import assert_bad_input, run_cli
+from helpers import assert_bad_input, call_cli, run_cli
 
 
 @pytest.fixture
@@ -19,8 +18,8 @@ def evals(tmp_path):
 
 def test_best_value_per_column(evals, tmp_path):
     a, b = evals
-    proc = run_cli("wt-eval", "compare", "--evaluations", a.root, b.root, "--json", "--save", tmp_path / "t.md",
-                   check=True)
+    proc = call_cli("wt-eval", "compare", "--evaluations", a.root, b.root, "--json", "--save", tmp_path / "t.md",
+                    check=True)
     doc = json.loads(proc.stdout)
     assert [r["name"] for r in doc["rows"]] == ["yolo", "mmdet"]
     assert doc["best"]["mAP"] == ["mmdet"]
@@ -39,16 +38,16 @@ def test_names_the_tool_that_predicted(tmp_path):
     gt, preds, classes = generated(n_images=4, seed=7)
     ds = write_dataset(tmp_path / "ds", classes, {"val": gt})
     pred = write_predictions(tmp_path / "p", ds, {"val": preds})
-    ev = run_cli("wt-eval", "detect", "--dataset", ds.path, "--predictions", pred.path, "--plots", "false",
-                 "--out", tmp_path / "ev", check=True).stdout.strip()
-    doc = json.loads(run_cli("wt-eval", "compare", "--evaluations", ev, "--json", check=True).stdout)
+    ev = call_cli("wt-eval", "detect", "--dataset", ds.path, "--predictions", pred.path, "--plots", "false",
+                  "--out", tmp_path / "ev", check=True).stdout.strip()
+    doc = json.loads(call_cli("wt-eval", "compare", "--evaluations", ev, "--json", check=True).stdout)
     assert doc["rows"][0]["source"] == "wt-yolo predict" and doc["rows"][0]["dataset_id"] == ds.id
 
 
 def test_csv_and_stdin(evals, tmp_path):
     a, b = evals
     proc = run_cli("wt-eval", "compare", "--evaluations", "-", "--save", tmp_path / "t.csv",
-                   stdin=f"{a.path}\n{b.path}\n", check=True)
+                  stdin=f"{a.path}\n{b.path}\n", check=True)
     assert proc.stdout == ""
     lines = (tmp_path / "t.csv").read_text().splitlines()
     assert lines[0].startswith("evaluation,id,dataset_id,split,mAP")
@@ -58,16 +57,16 @@ def test_csv_and_stdin(evals, tmp_path):
 def test_refuses_other_datasets_unless_forced(evals, tmp_path):
     a, _ = evals
     c = write_evaluation(tmp_path / "other", {"mAP": 0.9}, dataset_id="ds-2")
-    line = assert_bad_input(run_cli("wt-eval", "compare", "--evaluations", a.root, c.root),
+    line = assert_bad_input(call_cli("wt-eval", "compare", "--evaluations", a.root, c.root),
                             "differ in dataset_id", "ds-1", "ds-2", "--force")
     assert "dataset_id" in line
     d = write_evaluation(tmp_path / "test-split", {"mAP": 0.9}, split="test")
-    assert_bad_input(run_cli("wt-eval", "compare", "--evaluations", a.root, d.root), "differ in split")
-    proc = run_cli("wt-eval", "compare", "--evaluations", a.root, c.root, "--force", "--json", check=True)
+    assert_bad_input(call_cli("wt-eval", "compare", "--evaluations", a.root, d.root), "differ in split")
+    proc = call_cli("wt-eval", "compare", "--evaluations", a.root, c.root, "--force", "--json", check=True)
     assert json.loads(proc.stdout)["best"]["mAP"] == ["other"]
 
 
 def test_refuses_a_non_evaluation(evals, tmp_path):
     a, _ = evals
-    assert_bad_input(run_cli("wt-eval", "compare", "--evaluations", a.root, tmp_path / "missing"), "not found")
-    assert_bad_input(run_cli("wt-eval", "compare", "--evaluations", a.root, "--save", tmp_path / "t.txt"), ".md")
+    assert_bad_input(call_cli("wt-eval", "compare", "--evaluations", a.root, tmp_path / "missing"), "not found")
+    assert_bad_input(call_cli("wt-eval", "compare", "--evaluations", a.root, "--save", tmp_path / "t.txt"), ".md")

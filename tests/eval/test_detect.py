@@ -9,8 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from evalcases import coco, generated, write_dataset, write_predictions
-
-from tests.conftest import manifest_of, run_cli
+from helpers import call_cli, manifest_of, run_cli
 
 
 def pycocotools_reference(gt: dict, preds: list[dict], max_dets: int = 100) -> tuple[np.ndarray, np.ndarray]:
@@ -43,7 +42,7 @@ def case(tmp_path_factory):
     gt, preds, classes = generated(n_images=80, n_classes=3, seed=1)
     ds = write_dataset(base / "ds", classes, {"val": gt})
     pred = write_predictions(base / "pred", ds, {"val": preds})
-    proc = run_cli("wt-eval", "detect", "--dataset", ds.path, "--predictions", pred.path, "--out", base / "ev")
+    proc = call_cli("wt-eval", "detect", "--dataset", ds.path, "--predictions", pred.path, "--out", base / "ev")
     assert proc.returncode == 0, proc.stderr
     return gt, preds, classes, manifest_of(proc), base / "ev"
 
@@ -122,7 +121,7 @@ def test_hand_computed(tmp_path):
     ds = write_dataset(tmp_path / "ds", classes, {"val": gt})
     pred = write_predictions(tmp_path / "p", ds, {"val": preds})
     proc = run_cli("wt-eval", "detect", "--dataset", ds.root, "--predictions", "-", "--conf", "0.3",
-                   "--plots", "false", stdin=f"{pred.path}\n")  # a directory, and a path piped in
+                  "--plots", "false", stdin=f"{pred.path}\n")  # a directory, and a path piped in
     m = manifest_of(proc)
     met = m["metrics"]
     # kept: 5 detections, 2 TP, 3 FP; 4 boxes, 2 FN
@@ -154,7 +153,7 @@ def test_empty_predictions_give_zeros(tmp_path):
     gt, _, classes = generated(n_images=5, seed=3)
     ds = write_dataset(tmp_path / "ds", classes, {"val": gt})
     pred = write_predictions(tmp_path / "p", ds, {"val": []})
-    m = manifest_of(run_cli("wt-eval", "detect", "--dataset", ds.path, "--predictions", pred.path, "--plots", "false"))
+    m = manifest_of(call_cli("wt-eval", "detect", "--dataset", ds.path, "--predictions", pred.path, "--plots", "false"))
     for k in ("mAP", "mAP50", "precision", "recall", "f1", "best_f1"):
         assert m["metrics"][k] == 0.0, k
     assert m["metrics"]["count_mae"] == pytest.approx(len(gt["annotations"]) / 5)

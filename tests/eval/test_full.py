@@ -6,8 +6,7 @@ import json
 
 import pytest
 from evalcases import coco, one_image_dataset, write_dataset, write_predictions
-
-from tests.conftest import assert_bad_input, manifest_of, run_cli
+from helpers import assert_bad_input, call_cli, manifest_of
 
 CLASSES = ["zebra", "giraffe"]
 
@@ -35,8 +34,8 @@ def cut_case(tmp_path):
 @pytest.mark.parametrize("method", ["nms", "greedy"])
 def test_an_animal_cut_by_a_tile_edge_counts_once(cut_case, method):
     full, tiled, pred = cut_case
-    m = manifest_of(run_cli("wt-eval", "detect", "--dataset", tiled.path, "--predictions", pred.path,
-                            "--on", "full", "--slicing.merge", method, "--plots", "false", check=True))
+    m = manifest_of(call_cli("wt-eval", "detect", "--dataset", tiled.path, "--predictions", pred.path,
+                             "--on", "full", "--slicing.merge", method, "--plots", "false", check=True))
     assert m["dataset_id"] == full.id and m["details"]["on"] == "full" and m["details"]["tile_coverage"] == 1.0
     met = m["metrics"]
     assert met["count_predicted"] == 2 and met["count_true"] == 2 and met["count_mae"] == 0
@@ -48,8 +47,8 @@ def test_an_animal_cut_by_a_tile_edge_counts_once(cut_case, method):
 def test_without_the_smaller_box_overlap_the_cut_animal_is_counted_twice(cut_case):
     _, tiled, pred = cut_case
     # the part covers 20/50 of the zebra: IoU 0.4, so an IoU merge at 0.5 keeps both
-    m = manifest_of(run_cli("wt-eval", "detect", "--dataset", tiled.path, "--predictions", pred.path,
-                            "--on", "full", "--slicing.merge_metric", "iou", "--plots", "false", check=True))
+    m = manifest_of(call_cli("wt-eval", "detect", "--dataset", tiled.path, "--predictions", pred.path,
+                             "--on", "full", "--slicing.merge_metric", "iou", "--plots", "false", check=True))
     assert m["metrics"]["count_predicted"] == 3 and m["metrics"]["fp"] == 1
 
 
@@ -57,7 +56,7 @@ def test_on_full_needs_tiles(tmp_path):
     gt = coco([{"id": 0, "file_name": "a.jpg", "width": 10, "height": 10}], [], CLASSES)
     ds = write_dataset(tmp_path / "ds", CLASSES, {"val": gt})
     pred = write_predictions(tmp_path / "p", ds, {"val": []})
-    assert_bad_input(run_cli("wt-eval", "detect", "--dataset", ds.path, "--predictions", pred.path, "--on", "full"),
+    assert_bad_input(call_cli("wt-eval", "detect", "--dataset", ds.path, "--predictions", pred.path, "--on", "full"),
                      "no parent dataset")
 
 
@@ -67,10 +66,10 @@ def test_real_tiles_from_wt_data(tmp_path):
 
     synth.make_aerial(tmp_path / "raw", images=3, seed=5, width=700, height=500, sites=1, empty_every=99)
     full = tmp_path / "full"
-    run_cli("wt-data", "import", "--source", tmp_path / "raw" / "coco.json", "--out", full, check=True)
+    call_cli("wt-data", "import", "--source", tmp_path / "raw" / "coco.json", "--out", full, check=True)
     tiled = tmp_path / "tiled"
-    run_cli("wt-data", "tile", "--dataset", full, "--size", "256", "--overlap", "0.25", "--empty_ratio", "0",
-            "--out", tiled, check=True)  # empty tiles left out: the tiles cover part of the images
+    call_cli("wt-data", "tile", "--dataset", full, "--size", "256", "--overlap", "0.25", "--empty_ratio", "0",
+             "--out", tiled, check=True)  # empty tiles left out: the tiles cover part of the images
     tm = json.loads((tiled / "manifest.json").read_text())
     split = next(iter(tm["splits"]))
     tcoco = json.loads((tiled / tm["artifacts"][tm["splits"][split]["annotations"]]["path"]).read_text())
@@ -82,8 +81,8 @@ def test_real_tiles_from_wt_data(tmp_path):
     fm = json.loads((full / "manifest.json").read_text())
     n_true = fm["splits"][split]["boxes"]
     assert len(rows) > n_true  # animals seen by several tiles
-    proc = run_cli("wt-eval", "detect", "--dataset", tiled, "--predictions", pred.path, "--on", "full",
-                   "--plots", "false", check=True)
+    proc = call_cli("wt-eval", "detect", "--dataset", tiled, "--predictions", pred.path, "--on", "full",
+                    "--plots", "false", check=True)
     m = manifest_of(proc)
     assert 0 < m["details"]["tile_coverage"] < 1 and "the tiles cover" in proc.stderr
     met = m["metrics"]

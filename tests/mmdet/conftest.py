@@ -15,8 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import manifest_of, run_cli, tool_path
+from helpers import manifest_of, run_cli, tool_path
 
 # RetinaNet-R18 with a 64-channel FPN and head: the preset's model, narrowed so CPU tests stay quick
 SMALL_RETINANET = {"model.neck.out_channels": 64, "model.bbox_head.in_channels": 64,

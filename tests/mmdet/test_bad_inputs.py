@@ -8,8 +8,7 @@ from __future__ import annotations
 import argparse
 
 import pytest
-
-from tests.conftest import assert_bad_input, run_cli
+from helpers import assert_bad_input, run_cli
 
 
 @pytest.fixture(scope="module")

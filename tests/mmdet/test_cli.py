@@ -6,8 +6,7 @@ import subprocess
 import sys
 
 import pytest
-
-from tests.conftest import run_cli
+from helpers import run_cli
 
 
 def test_help_imports_no_heavy_library():

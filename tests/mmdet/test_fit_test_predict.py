@@ -7,8 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import manifest_of, run_cli
+from helpers import manifest_of, run_cli
 
 
 def test_fit_killed_then_resumed_finishes_the_planned_epochs(retina):

@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from registry_helpers import BIN, free_port, run_cli, stop, wait_http  # noqa: E402
+from helpers import BIN, free_port, run_cli
+from registry_helpers import stop, wait_http
 
 
 @pytest.fixture(scope="session")

@@ -1,27 +1,16 @@
-"""Registry test helpers (importable as registry_helpers: tests/registry/conftest.py puts this folder on sys.path)."""
+"""Registry test helpers (`from registry_helpers import ...`: pytest's pythonpath holds this folder)."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
-_spec = importlib.util.spec_from_file_location("wt_tests_root", Path(__file__).parents[1] / "conftest.py")
-root = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(root)
-run_cli, manifest_of, assert_bad_input, BIN = root.run_cli, root.manifest_of, root.assert_bad_input, root.BIN
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from helpers import BIN, call_cli, free_port
 
 
 def wait_http(url: str, proc: subprocess.Popen, timeout: float) -> None:
@@ -77,32 +66,10 @@ def register_py(**kw):
     return register(**kw)
 
 
-def cli(capfd, *args, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """Run `wt-registry ARGS` through the real CLI runner inside this process (mlflow stays imported:
-    a subprocess pays seconds of imports per call). Output captured like a subprocess's."""
-    import logging
-
-    from wt_core import console
-    from wt_core.cli import run_tool
-    from wt_registry import cli as registry_cli
-
-    saved = {k: os.environ.get(k) for k in (env or {})}
-    os.environ.update(env or {})
-    logger = logging.getLogger("wildtrain")
-    for h in list(logger.handlers):  # log to this call's captured stderr
-        logger.removeHandler(h)
-    console._configured = False
-    capfd.readouterr()
-    try:
-        code = run_tool("wt-registry", registry_cli.__doc__, registry_cli.COMMANDS, [str(a) for a in args])
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    out, err = capfd.readouterr()
-    return subprocess.CompletedProcess(["wt-registry", *map(str, args)], code, out, err)
+def cli(capfd, *args, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:  # noqa: ARG001
+    """`wt-registry ARGS` inside this process (helpers.call_cli: mlflow stays imported, where a
+    subprocess pays seconds of imports per call); `capfd` is no longer needed."""
+    return call_cli("wt-registry", *args, env=env)
 
 
 class Served:

@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
-from registry_helpers import assert_bad_input, cli, free_port, make_evaluation, register_py, run_cli
+from helpers import assert_bad_input, free_port, run_cli
+from registry_helpers import cli, make_evaluation, register_py
 
 pytestmark = pytest.mark.slow
 

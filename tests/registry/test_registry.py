@@ -10,15 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from registry_helpers import (
-    Served,
-    cli,
-    make_evaluation,
-    manifest_of,
-    python,
-    register_py,
-    run_cli,
-)
+from helpers import manifest_of, run_cli
+from registry_helpers import Served, cli, make_evaluation, python, register_py
 
 pytestmark = pytest.mark.slow
 NAME = "aerial-det"

@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from registry_helpers import cli, manifest_of, run_cli
+from helpers import manifest_of, run_cli
+from registry_helpers import cli
 
 pytestmark = pytest.mark.slow
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from helpers import assert_bad_input, call_cli, run_cli
 from tune_helpers import study_config, toy
-
-from tests.conftest import assert_bad_input, run_cli
 
 X = {"type": "float", "low": 0.0, "high": 1.0}
 CASES = {
@@ -30,7 +29,7 @@ CASES = {
 def test_bad_study_config(case, tmp_path):
     fields, fragments = CASES[case]
     cfg = study_config(tmp_path / "study.yaml", **fields)
-    proc = run_cli("wt-tune", "run", "--config", cfg, "--out", tmp_path / "s", timeout=120)
+    proc = call_cli("wt-tune", "run", "--config", cfg, "--out", tmp_path / "s")
     assert_bad_input(proc, *fragments)
     assert not (tmp_path / "s").exists() and not (tmp_path / "s.partial").exists()
 
@@ -38,7 +37,7 @@ def test_bad_study_config(case, tmp_path):
 def test_objective_missing_from_the_first_trial(tmp_path):
     """Never scored 0: the study stops at the first finished trial and leaves nothing behind."""
     cfg = study_config(tmp_path / "study.yaml", target=toy("--epochs", "1"), objective="accuracy", n_trials=3)
-    proc = run_cli("wt-tune", "run", "--config", cfg, "--out", tmp_path / "s", timeout=300)
+    proc = call_cli("wt-tune", "run", "--config", cfg, "--out", tmp_path / "s")
     assert_bad_input(proc, "objective metric 'accuracy' is missing from the run manifest of trial 0",
                      "its metrics: loss, score", "metrics.accuracy")
     assert not (tmp_path / "s").exists() and not (tmp_path / "s.partial").exists()
@@ -46,9 +45,9 @@ def test_objective_missing_from_the_first_trial(tmp_path):
 
 def test_another_study_in_the_same_directory(tmp_path):
     cfg = study_config(tmp_path / "study.yaml", target=toy("--epochs", "1"), n_trials=1)
-    run_cli("wt-tune", "run", "--config", cfg, "--out", tmp_path / "s", check=True, timeout=300)
+    call_cli("wt-tune", "run", "--config", cfg, "--out", tmp_path / "s", check=True)
     other = study_config(tmp_path / "other.yaml", target=toy("--epochs", "1"), n_trials=1, space={"x": X})
-    proc = run_cli("wt-tune", "run", "--config", other, "--out", tmp_path / "s", timeout=300)
+    proc = call_cli("wt-tune", "run", "--config", other, "--out", tmp_path / "s")
     assert_bad_input(proc, "started with another space", "spec.json")
     assert (tmp_path / "s" / "manifest.json").is_file()  # the finished study is left as it was
 

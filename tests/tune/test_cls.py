@@ -9,8 +9,7 @@ import json
 
 import pytest
 import yaml
-
-from tests.conftest import manifest_of, run_cli
+from helpers import call_cli, manifest_of, run_cli
 
 pytest.importorskip("wt_cls")
 FAST = ("--loader.train_split all --model.backbone resnet10t --model.input_size 32 --loader.num_workers 0 "
@@ -22,15 +21,15 @@ def test_wt_cls_study_of_4_trials_and_its_best_yaml_reruns_the_target(tmp_path):
     import synth
 
     synth.make_camtrap(tmp_path / "cam", per_class=8, seed=0, size=48)
-    ds = manifest_of(run_cli("wt-data", "import", "--source", tmp_path / "cam", "--format", "imagefolder",
-                             "--out", tmp_path / "ds", check=True))
+    ds = manifest_of(call_cli("wt-data", "import", "--source", tmp_path / "cam", "--format", "imagefolder",
+                              "--out", tmp_path / "ds", check=True))
     study = {"target": f"wt-cls fit --dataset {tmp_path / 'ds'} {FAST}",
              "space": {"optimizer.lr": {"type": "float", "low": 1e-3, "high": 1e-1, "log": True},
                        "loader.batch_size": {"type": "categorical", "choices": [8, 16]}},
              "objective": "acc", "n_trials": 4, "pruner": {"name": "none"}, "plots": False, "workers": 2}
     (tmp_path / "study.yaml").write_text(yaml.safe_dump(study))
-    m = manifest_of(run_cli("wt-tune", "run", "--config", tmp_path / "study.yaml", "--out", tmp_path / "study",
-                            check=True, timeout=600))
+    m = manifest_of(call_cli("wt-tune", "run", "--config", tmp_path / "study.yaml", "--out", tmp_path / "study",
+                             check=True))
     assert m["details"]["states"] == {"COMPLETE": 4}
     assert 0.0 <= m["best_value"] <= 1.0
     (parent,) = m["parents"]

@@ -5,10 +5,9 @@ from __future__ import annotations
 import subprocess
 
 import pytest
+from helpers import manifest_of, tool_path
 from pg_server import PgServer, bin_dir
 from tune_helpers import study_config, toy, trials_of
-
-from tests.conftest import manifest_of, tool_path
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,8 @@ from __future__ import annotations
 import sys
 
 import pytest
+from helpers import call_cli, manifest_of
 from tune_helpers import study_config, toy, trials_of
-
-from tests.conftest import manifest_of, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +19,7 @@ def pruned_study(tmp_path_factory):
                        pruner={"name": "median", "startup_trials": 1},
                        enqueue=[{"x": 0.3, "fail": False}, {"x": 1.0, "fail": False},
                                 {"x": 0.3, "fail": True}, {"x": 0.3, "fail": False}])
-    proc = run_cli("wt-tune", "run", "--config", cfg, "--out", base / "s", check=True, timeout=400)
+    proc = call_cli("wt-tune", "run", "--config", cfg, "--out", base / "s", check=True)
     return base / "s", manifest_of(proc), trials_of(base / "s")
 
 
@@ -57,7 +56,7 @@ def test_objective_from_an_evaluation_after_each_trial(tmp_path):
     evaluate = shlex.join([sys.executable, str(TOY), "evaluate", "--run", "{run}"])
     cfg = study_config(tmp_path / "study.yaml", target=toy("--epochs", "1"), space=space, n_trials=2,
                        objective="acc", intermediate="score", evaluate=evaluate, enqueue=[{"x": 0.3}, {"x": 0.9}])
-    m = manifest_of(run_cli("wt-tune", "run", "--config", cfg, "--out", tmp_path / "s", check=True, timeout=300))
+    m = manifest_of(call_cli("wt-tune", "run", "--config", cfg, "--out", tmp_path / "s", check=True))
     trials = trials_of(tmp_path / "s")
     assert m["best_params"] == {"x": 0.3}
     assert m["best_value"] == pytest.approx((1.0 - 0.01 * 4) ** 2)  # the toy's acc: its score squared
@@ -87,5 +86,5 @@ def test_a_trial_at_the_last_epoch_is_not_pruned(tmp_path):
     cfg = study_config(tmp_path / "study.yaml", target=toy("--epochs", "1", "--sleep", "0.8"), space=space,
                        n_trials=2, poll=0.1, pruner={"name": "median", "startup_trials": 1},
                        enqueue=[{"x": 0.3}, {"x": 1.0}])
-    m = manifest_of(run_cli("wt-tune", "run", "--config", cfg, "--out", tmp_path / "s", check=True, timeout=300))
+    m = manifest_of(call_cli("wt-tune", "run", "--config", cfg, "--out", tmp_path / "s", check=True))
     assert m["details"]["states"] == {"COMPLETE": 2}

@@ -8,9 +8,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from helpers import call_cli, manifest_of
 from tune_helpers import TOY, study_config, toy, trials_of
-
-from tests.conftest import manifest_of, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -19,10 +18,10 @@ def study(tmp_path_factory):
     base = tmp_path_factory.mktemp("study")
     cfg = study_config(base / "study.yaml", target=toy("--epochs", "2"), plots=True, pruner={"name": "none"})
     out = base / "s"
-    first = run_cli("wt-tune", "run", "--config", cfg, "--out", out, check=True, timeout=400)
+    first = call_cli("wt-tune", "run", "--config", cfg, "--out", out, check=True)
     m1 = manifest_of(first)
     trials_before = [(t.number, t.value, t.params) for t in trials_of(out)]
-    second = run_cli("wt-tune", "run", "--config", cfg, "--out", out, "--n_trials", "5", check=True, timeout=400)
+    second = call_cli("wt-tune", "run", "--config", cfg, "--out", out, "--n_trials", "5", check=True)
     return {"out": out, "first": m1, "second": manifest_of(second), "before": trials_before, "cwd": base}
 
 
@@ -73,9 +72,9 @@ def test_rerun_continues_the_study(study):
 
 
 def test_show_lists_trials(study):
-    proc = run_cli("wt-tune", "show", "--study", study["out"], "--json", check=True)
+    proc = call_cli("wt-tune", "show", "--study", study["out"], "--json", check=True)
     doc = json.loads(proc.stdout)
     assert doc["states"] == {"COMPLETE": 5} and len(doc["trials"]) == 5
     assert doc["best"]["value"] == study["second"]["best_value"]
-    table = run_cli("wt-tune", "show", "--study", study["out"] / "manifest.json", check=True)
+    table = call_cli("wt-tune", "show", "--study", study["out"] / "manifest.json", check=True)
     assert table.stdout == "" and "COMPLETE" in table.stderr

@@ -8,9 +8,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from helpers import manifest_of, tool_path
 from tune_helpers import study_config, toy, trials_of
-
-from tests.conftest import manifest_of, tool_path
 
 
 def _children(pid: int) -> list[int]:

@@ -1,4 +1,4 @@
-"""wt-tune test helpers (importable as tune_helpers: tests/tune/conftest.py puts this folder on sys.path)."""
+"""wt-tune test helpers (`from tune_helpers import ...`: pytest's pythonpath holds this folder)."""
 
 from __future__ import annotations
 

@@ -11,20 +11,17 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from yolo_helpers import QUICK, nonet_env, run_cli, tool_path, written  # noqa: E402
+from helpers import call_cli, tool_path, written
+from yolo_helpers import QUICK, nonet_env
 
 
 def _wt_data(*args) -> Path:
-    _, d = written(run_cli("wt-data", *args))
+    _, d = written(call_cli("wt-data", *args))
     return d
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from yolo_helpers import assert_bad_input, run_cli, written, wt_yolo
+from helpers import assert_bad_input, run_cli, written
+from yolo_helpers import wt_yolo
 
 
 def fake_run(parent_dir: Path, out: Path, framework: str = "yolo") -> Path:

@@ -6,8 +6,9 @@ import ast
 import json
 
 import pytest
+from helpers import written
 from wt_core.manifest_io import read_manifest
-from yolo_helpers import assert_no_network, nonet_env, written, wt_yolo
+from yolo_helpers import assert_no_network, nonet_env, wt_yolo
 
 
 @pytest.mark.parametrize("fmt", ["onnx", "torchscript"])

@@ -6,17 +6,10 @@ from __future__ import annotations
 import os
 import signal
 
+from helpers import assert_bad_input, read_json, tool_path, written
 from wt_core.manifest_io import read_manifest
 from wt_core.metrics_log import read_metrics
-from yolo_helpers import (
-    QUICK,
-    assert_bad_input,
-    assert_no_network,
-    read_json,
-    tool_path,
-    written,
-    wt_yolo,
-)
+from yolo_helpers import QUICK, assert_no_network, wt_yolo
 
 
 def test_kill_9_then_resume_with_more_epochs_trains_them(trained):

@@ -6,9 +6,10 @@ import json
 
 import numpy as np
 import pytest
+from helpers import read_json, written
 from wt_core.geometry import box_ios, xywh_to_xyxy
 from wt_core.manifest_io import read_manifest
-from yolo_helpers import assert_no_network, nonet_env, read_json, written, wt_yolo
+from yolo_helpers import assert_no_network, nonet_env, wt_yolo
 
 
 @pytest.fixture(scope="module")

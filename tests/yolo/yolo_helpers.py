@@ -1,17 +1,13 @@
-"""wt-yolo test helpers (importable as yolo_helpers: tests/yolo/conftest.py puts this folder on sys.path)."""
+"""wt-yolo test helpers (`from yolo_helpers import ...`: pytest's pythonpath holds this folder)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
 from pathlib import Path
 
-_spec = importlib.util.spec_from_file_location("wt_tests_root_yolo", Path(__file__).parents[1] / "conftest.py")
-root = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(root)
-run_cli, manifest_of, assert_bad_input, tool_path = root.run_cli, root.manifest_of, root.assert_bad_input, root.tool_path
+from helpers import run_cli
 
 NONET = Path(__file__).parent / "nonet"
 # tiny, quick settings shared by every training in these tests
@@ -42,14 +38,3 @@ def assert_no_network(log: Path) -> None:
 
 def wt_yolo(*args, **kw) -> subprocess.CompletedProcess:
     return run_cli("wt-yolo", *args, **kw)
-
-
-def written(proc: subprocess.CompletedProcess) -> tuple[dict, Path]:
-    """The manifest a command wrote and its directory (the command must have succeeded)."""
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    m = manifest_of(proc)
-    return m, Path(proc.stdout.strip()).parent
-
-
-def read_json(path: Path):
-    return json.loads(Path(path).read_text())

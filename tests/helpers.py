@@ -1,0 +1,140 @@
+"""Helpers every test folder shares: run a tool, read what it wrote, check a bad input.
+
+Import them as `from helpers import ...`: pytest's `pythonpath` setting (pyproject.toml) puts
+tests/, tools/ (so `import synth` works) and each test folder (its own `<folder>_helpers.py`)
+on the import path. Fixtures stay in the conftest.py files.
+
+Two ways to run a tool, both through the real command line (`wt_core.cli.run_tool`):
+
+- `run_cli` starts it as a subprocess: for tests of the CLI contract (stdout, exit status,
+  signals, a fresh process's environment);
+- `call_cli` runs it inside the test process and returns the same `CompletedProcess`
+  (exit status, stdout, stderr): for every other test, without seconds of imports per call.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TOOLS = ROOT / "tools"
+BIN = Path(sys.executable).parent
+
+
+def tool_path(tool: str) -> str:
+    exe = BIN / tool
+    return str(exe) if exe.exists() else tool
+
+
+def run_cli(tool: str, *args: str | Path, stdin: str | None = None, check: bool = False, timeout: float = 900,
+            env: dict[str, str] | None = None, cwd: str | Path | None = None) -> subprocess.CompletedProcess:
+    """Run a WildTrain CLI as a subprocess; stdout and stderr captured as text."""
+    proc = subprocess.run([tool_path(tool), *map(str, args)], input=stdin, capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})}, cwd=cwd)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{tool} {' '.join(map(str, args))} exited {proc.returncode}:\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def call_cli(tool: str, *args: str | Path, check: bool = False, env: dict[str, str] | None = None,
+             cwd: str | Path | None = None, module: str | None = None) -> subprocess.CompletedProcess:
+    """Run `tool ARGS` through the tool's real command line (`run_tool`) inside this process.
+
+    The commands are the `COMMANDS` of `module` (default: the tool's own, `wt_data.cli` for wt-data).
+    Standard output and error are captured at the file-descriptor level (the manifest path is
+    written to descriptor 1, logs go to descriptor 2), so the result reads like `run_cli`'s.
+    """
+    from wt_core import console
+    from wt_core.cli import run_tool
+
+    cli = importlib.import_module(module or f"{tool.replace('-', '_')}.cli")
+    saved_env = {k: os.environ.get(k) for k in (env or {})}
+    os.environ.update(env or {})
+    saved_cwd = os.getcwd()
+    if cwd is not None:
+        os.chdir(cwd)
+    logger = logging.getLogger("wildtrain")
+    saved_streams, saved_term = (sys.stdout, sys.stderr), signal.getsignal(signal.SIGTERM)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        saved_fds = os.dup(1), os.dup(2)
+        os.dup2(out.fileno(), 1)
+        os.dup2(err.fileno(), 2)
+        sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
+        sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
+        for h in list(logger.handlers):  # log to this call's stderr
+            logger.removeHandler(h)
+        console._configured = False
+        try:
+            code = run_tool(tool, cli.__doc__, cli.COMMANDS, [str(a) for a in args])
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            for h in list(logger.handlers):
+                logger.removeHandler(h)
+            console._configured = False
+            sys.stdout, sys.stderr = saved_streams
+            os.dup2(saved_fds[0], 1)
+            os.dup2(saved_fds[1], 2)
+            os.close(saved_fds[0])
+            os.close(saved_fds[1])
+            signal.signal(signal.SIGTERM, saved_term)
+            os.chdir(saved_cwd)
+            for k, v in saved_env.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
+    proc = subprocess.CompletedProcess([tool, *map(str, args)], code, stdout, stderr)
+    if check and code != 0:
+        raise AssertionError(f"{tool} {' '.join(map(str, args))} exited {code}:\n{stderr[-4000:]}")
+    return proc
+
+
+def manifest_of(proc: subprocess.CompletedProcess) -> dict:
+    """The manifest a CLI wrote, from the one line on its stdout."""
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 1, f"stdout must hold one line, got {proc.stdout!r}"
+    return json.loads(Path(lines[0]).read_text())
+
+
+def written(proc: subprocess.CompletedProcess) -> tuple[dict, Path]:
+    """The manifest a command wrote and its directory (the command must have succeeded)."""
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return manifest_of(proc), Path(proc.stdout.strip()).parent
+
+
+def assert_bad_input(proc: subprocess.CompletedProcess, *fragments: str) -> str:
+    """Exit 2, nothing on stdout, one `error:` line on stderr holding each fragment, no traceback."""
+    assert proc.returncode == 2, f"exit {proc.returncode}, stderr:\n{proc.stderr[-3000:]}"
+    assert proc.stdout == ""
+    assert "Traceback" not in proc.stderr
+    line = proc.stderr.strip().splitlines()[-1]
+    assert line.startswith("error: "), line
+    for frag in fragments:
+        assert frag in line, f"{frag!r} not in {line!r}"
+    return line
+
+
+def read_json(path: str | Path):
+    return json.loads(Path(path).read_text())
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
