@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from cls_helpers import camtrap_splits, fit, import_folder, manifest_of
+from cls_helpers import camtrap_splits, fit, import_folder
+from helpers import manifest_of
 from wt_core.metrics_log import read_metrics
 
 

@@ -10,9 +10,8 @@ import subprocess
 
 import numpy as np
 import pytest
+from helpers import assert_bad_input, manifest_of, run_cli
 from PIL import Image
-
-from tests.conftest import assert_bad_input, manifest_of, run_cli
 
 
 @pytest.mark.parametrize(("text", "line", "fragment"), [

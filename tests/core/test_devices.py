@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from helpers import assert_bad_input, run_cli
 from wt_core.devices import _cuda_indices, check_accelerator, check_device, cuda_count
 from wt_core.errors import BadInput
-
-from tests.conftest import assert_bad_input, run_cli
 
 
 @pytest.mark.parametrize(("spec", "want"), [

@@ -11,10 +11,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 import pytest
+from helpers import run_cli
 from wt_core.cli import RENAMED, build_parser, rename_deprecated
 from wt_core.slicing import Slicing
-
-from tests.conftest import run_cli
 
 TOOLS = ("wt-data", "wt-yolo", "wt-mmdet", "wt-cls", "wt-eval", "wt-tune", "wt-registry")
 # A replaced spelling (any part of a key) and the one to use.

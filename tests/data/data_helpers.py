@@ -6,6 +6,9 @@ import json
 from pathlib import Path
 
 from helpers import call_cli, written
+from PIL import Image
+
+SIZE = (100, 80)  # tiny_coco's images
 
 
 def wt_data(*args, **kw):
@@ -54,3 +57,14 @@ def assert_same_boxes(a: dict, b: dict, atol: float = 0.05) -> None:
         assert len(a[k]) == len(b[k]), k
         for x, y in zip(a[k], b[k], strict=True):
             assert x[0] == y[0] and all(abs(p - q) <= atol for p, q in zip(x[1:], y[1:], strict=True)), (k, x, y)
+
+
+def tiny_coco(root: Path) -> dict:
+    """Three 100x80 images with a box each, COCO category ids starting at 1."""
+    (root / "images").mkdir(parents=True)
+    for i in range(3):
+        Image.new("RGB", SIZE, (40 * i, 90, 60)).save(root / "images" / f"im{i}.jpg")
+    return {"images": [{"id": i + 1, "file_name": f"im{i}.jpg", "width": SIZE[0], "height": SIZE[1]} for i in range(3)],
+            "annotations": [{"id": i + 1, "image_id": i + 1, "category_id": 1 + i % 2, "bbox": [10, 10, 20, 15]}
+                            for i in range(3)],
+            "categories": [{"id": 1, "name": "elephant"}, {"id": 2, "name": "zebra"}]}

@@ -9,23 +9,10 @@ import os
 from pathlib import Path
 
 import pytest
-from data_helpers import wt_data
+from data_helpers import tiny_coco, wt_data
 from helpers import assert_bad_input, manifest_of, run_cli
 from PIL import Image
 from wt_data import import_
-
-SIZE = (100, 80)
-
-
-def tiny_coco(root: Path) -> dict:
-    """Three 100x80 images with a box each, COCO category ids starting at 1."""
-    (root / "images").mkdir(parents=True)
-    for i in range(3):
-        Image.new("RGB", SIZE, (40 * i, 90, 60)).save(root / "images" / f"im{i}.jpg")
-    return {"images": [{"id": i + 1, "file_name": f"im{i}.jpg", "width": SIZE[0], "height": SIZE[1]} for i in range(3)],
-            "annotations": [{"id": i + 1, "image_id": i + 1, "category_id": 1 + i % 2, "bbox": [10, 10, 20, 15]}
-                            for i in range(3)],
-            "categories": [{"id": 1, "name": "elephant"}, {"id": 2, "name": "zebra"}]}
 
 
 def coco_case(mutate):

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import geotiff
 import pytest
-from data_helpers import assert_bad_input, coco_of, imported, wt_data
+from data_helpers import coco_of, imported, wt_data
+from helpers import assert_bad_input
 
 
 @pytest.fixture(scope="session")

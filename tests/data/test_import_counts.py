@@ -7,8 +7,7 @@ import csv
 import json
 from pathlib import Path
 
-from data_helpers import coco_of, imported, wt_data
-from test_bad_inputs import tiny_coco
+from data_helpers import coco_of, imported, tiny_coco, wt_data
 
 
 def test_labelstudio_polygon_becomes_its_bounding_box_and_is_counted(tmp_path):

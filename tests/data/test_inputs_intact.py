@@ -14,7 +14,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from data_helpers import assert_bad_input, manifest_of, wt_data
+from data_helpers import wt_data
+from helpers import assert_bad_input, manifest_of
 from PIL import Image
 
 

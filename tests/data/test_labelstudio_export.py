@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from data_helpers import assert_bad_input, imported, wt_data
-from test_bad_inputs import tiny_coco
+from data_helpers import imported, tiny_coco, wt_data
+from helpers import assert_bad_input
 
 
 def test_image_references_local_files_or_url_prefix(tmp_path):

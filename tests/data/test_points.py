@@ -8,7 +8,8 @@ import json
 import statistics
 
 import pytest
-from data_helpers import assert_bad_input, coco_of, imported, wt_data
+from data_helpers import coco_of, imported, wt_data
+from helpers import assert_bad_input
 
 CLASSES = ["elephant", "giraffe", "zebra"]
 

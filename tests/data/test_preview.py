@@ -6,7 +6,8 @@ import json
 
 import numpy as np
 import pytest
-from data_helpers import assert_bad_input, coco_of, imported, wt_data
+from data_helpers import coco_of, imported, wt_data
+from helpers import assert_bad_input
 from PIL import Image
 from wt_data.preview import class_colour, contact_sheet
 

@@ -8,9 +8,8 @@ import json
 import numpy as np
 import pytest
 from evalcases import coco, generated, write_dataset, write_predictions
+from helpers import assert_bad_input, manifest_of, run_cli
 from wt_eval import detect
-
-from tests.conftest import assert_bad_input, manifest_of, run_cli
 
 CLASSES = ["elephant", "zebra"]
 IMAGE = {"id": 1, "file_name": "survey.jpg", "width": 1000, "height": 800}

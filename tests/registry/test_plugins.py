@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from registry_helpers import cli, manifest_of
+from helpers import manifest_of
+from registry_helpers import cli
 
 pytestmark = pytest.mark.slow
 CONF = 0.001  # a one-epoch RetinaNet scores about 0.01

@@ -8,9 +8,8 @@ import signal
 import subprocess
 import time
 
+from helpers import assert_bad_input, manifest_of, run_cli, tool_path
 from tune_helpers import study_config, toy, trials_of
-
-from tests.conftest import assert_bad_input, manifest_of, run_cli, tool_path
 
 
 def test_kill_9_then_resume_reruns_the_killed_trial(tmp_path):

@@ -7,7 +7,8 @@
 from __future__ import annotations
 
 import pytest
-from yolo_helpers import assert_bad_input, written, wt_yolo
+from helpers import assert_bad_input, written
+from yolo_helpers import wt_yolo
 
 
 def _no_gpu() -> bool:

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import geotiff
 import pytest
+from helpers import tool_path
 from wt_core.manifest import RunManifest
 from wt_core.manifest_io import build
 from wt_core.outputs import Output
-from yolo_helpers import tool_path
 
 
 @pytest.fixture(scope="module")
