@@ -1,4 +1,4 @@
-"""wt-data: datasets for wildlife detection and classification: import, validate, stats, split, tile, crops, remap, merge, export."""
+"""wt-data: datasets for wildlife detection and classification: import, validate, stats, split, tile, crops, remap, merge, export, hardneg."""
 
 from wt_core.cli import main_for, version_command
 
@@ -14,6 +14,7 @@ COMMANDS = {
     "remap": "wt_data.remapping:remap",
     "merge": "wt_data.remapping:merge",
     "export": "wt_data.exporting:export",
+    "hardneg": "wt_data.hardneg:hardneg",
     "version": version_command("wt-data", __version__),
 }
 

@@ -25,6 +25,9 @@ from wt_core.outputs import Output
 from wt_yolo.args import UltralyticsArgs
 from wt_yolo.data import check_trainable, read_detect_dataset, yolo_data_yaml
 from wt_yolo.model import resolve_model
+from wt_yolo.select import SelectArgs, whole_image_selection
+from wt_yolo.small_data import Defaults, apply_small_data_policy
+from wt_yolo.stages import start_from
 
 log = console.get_logger("wt-yolo")
 TRAIN_DIR = "train"  # Ultralytics' save_dir inside the partial output
@@ -100,7 +103,7 @@ def backfill_from_results_csv(csv_path: Path, metrics_log: MetricsLog, run: Mlfl
 
 
 def _train(model_spec: str, data_yaml: Path, out: Output, u: UltralyticsArgs, recorder: EpochRecorder,
-           state_file: Path) -> Any:
+           state_file: Path, hooks: tuple = ()) -> Any:
     """Start Ultralytics' training, or continue it from last.pt when resuming.
 
     Ultralytics is imported and the model built while the MLflow helper starts the run; its id is
@@ -129,6 +132,8 @@ def _train(model_spec: str, data_yaml: Path, out: Output, u: UltralyticsArgs, re
                         **u.to_train_kwargs()}
     state_file.write_text(json.dumps({"mlflow_run_id": recorder.run.tracking.run_id}))
     recorder.attach(model)
+    for hook in hooks:  # whole-image selection (wt_yolo.select)
+        hook.attach(model)
     model.train(**train_kwargs)
     return model
 
@@ -136,7 +141,8 @@ def _train(model_spec: str, data_yaml: Path, out: Output, u: UltralyticsArgs, re
 @command("wt-yolo", "fit")
 def fit(data: str, model: str = "yolo11n.yaml", ultralytics: UltralyticsArgs = UltralyticsArgs(),
         out: Path | None = None, overwrite: bool = False, resume: bool = False, experiment: str = "wt-yolo",
-        run_name: str | None = None) -> RunManifest:
+        run_name: str | None = None, defaults: Defaults = "wildtrain", select: SelectArgs = SelectArgs()
+        ) -> RunManifest:
     """Train an Ultralytics YOLO detector on a detection dataset manifest.
 
     One MLflow run records the config as params, the metrics of every epoch, best.pt, the config and
@@ -144,22 +150,32 @@ def fit(data: str, model: str = "yolo11n.yaml", ultralytics: UltralyticsArgs = U
 
     Args:
         data: The detection dataset manifest (file, directory, or '-' to read its path from stdin).
-        model: A model yaml (`yolo11n.yaml`: from scratch), a weights file, or a pretrained name
-            (`yolo11n.pt`) found in the current directory or WT_HOME/weights; nothing is downloaded.
+        model: A model yaml (`yolo11n.yaml`: from scratch), a weights file, a pretrained name
+            (`yolo11n.pt`) found in the current directory or WT_HOME/weights (nothing is downloaded), or a
+            run manifest (its best weights: a second stage).
         ultralytics: Ultralytics' train arguments, passed through unchanged.
         out: The output directory (default runs/yolo/fit/<id>).
         overwrite: Replace an existing output directory.
         resume: Continue an interrupted run (same --out) from its last.pt.
         experiment: The MLflow experiment name.
         run_name: The MLflow run name (default: the output directory's name).
+        defaults: 'wildtrain': on a small training split, settings that give the model enough weight
+            updates (printed, and recorded in the manifest's details.small_data); 'ultralytics': Ultralytics'
+            own defaults. A value set explicitly always wins.
+        select: The metric best.pt is chosen by (default: mAP50 on the whole val images when the dataset was
+            made by `wt-data tile`), and how often whole images are validated.
     """
     offline.apply()
     if isinstance(ultralytics, dict):  # called from Python with a plain dict
         ultralytics = UltralyticsArgs(**ultralytics)
+    if isinstance(select, dict):
+        select = SelectArgs(**select)
     with mlflow_helper() as run:  # imports mlflow in its own process while the inputs are checked
         ds = read_detect_dataset(data)
         train_split, val_split = check_trainable(ds)
-        model_spec = resolve_model(model)
+        ultralytics, small_data = apply_small_data_policy(ultralytics, ds.splits[train_split].images, defaults)
+        start, start_run = start_from(model, ds)  # --model RUN: that run's best weights (wt_yolo.stages)
+        model_spec = resolve_model(start)
         output = Output("wt-yolo", "fit", out, overwrite=overwrite, resume=resume)
         data_yaml = yolo_data_yaml(ds)
         state_file = output.dir / STATE
@@ -170,11 +186,12 @@ def fit(data: str, model: str = "yolo11n.yaml", ultralytics: UltralyticsArgs = U
                   tags={"wt.dataset_id": ds.id, "wt.command": "wt-yolo fit", "wt.output": str(output.final)},
                   run_id=state.get("mlflow_run_id"))
         recorder = EpochRecorder(metrics_log, run)
-        trained = _train(model_spec, data_yaml, output, ultralytics, recorder, state_file)
+        selector = whole_image_selection(ds, val_split, select, ultralytics.imgsz, metrics_log)
+        trained = _train(model_spec, data_yaml, output, ultralytics, recorder, state_file, hooks=(selector,))
         trainer = trained.trainer
         if recorder.epochs_logged == 0 and not metrics_log.read():
             recorder.last_epoch = backfill_from_results_csv(Path(trainer.csv), metrics_log, run)
-        final = recorder.final or recorder.last_epoch
+        final = {**(recorder.final or recorder.last_epoch), **selector.best_full}
         weights_dir = output.dir / TRAIN_DIR / "weights"
         if not (weights_dir / "best.pt").exists():
             raise RuntimeError(f"Ultralytics finished without writing {weights_dir / 'best.pt'}")
@@ -190,12 +207,13 @@ def fit(data: str, model: str = "yolo11n.yaml", ultralytics: UltralyticsArgs = U
         output.add("config", "config.yaml")
         run.log_metrics({f"final/{k}": v for k, v in final.items()})
         state_file.unlink(missing_ok=True)
-        manifest = build(RunManifest, id=output.id, parents=[ds], framework="yolo", task="detect",
+        manifest = build(RunManifest, id=output.id, parents=[ds, *([start_run] if start_run else [])], framework="yolo", task="detect",
                          classes=list(ds.classes), dataset_id=ds.id, weights={"best": "best", "last": "last"},
                          imgsz=int(trainer.args.imgsz), metrics=final, tracking=run.tracking,
                          details={"model": model, "train_split": train_split, "val_split": val_split,
                                   "epochs": int(trainer.epoch) + 1,
                                   "ultralytics_version": _ultralytics_version(),
+                                  "small_data": small_data.record(), "selection": selector.record(),
                                   "train_args": {k: _plain(v) for k, v in vars(trainer.args).items()
                                                  if k not in _OURS}})
         manifest = output.commit(manifest)
