@@ -13,7 +13,6 @@ from yolo_helpers import wt_yolo
 
 def test_ultralytics_section_matches_ultralytics_defaults():
     from ultralytics.cfg import DEFAULT_CFG_DICT
-
     from wt_yolo.small_data import ULTRALYTICS_DEFAULTS
 
     for f in dataclasses.fields(UltralyticsArgs):
