@@ -145,6 +145,11 @@ def main() -> None:
           f"{'met' if b_['mAP50'] >= a_['mAP50'] + 0.05 else 'NOT met'}")
     print(f"goal (c) FP/photo >= 30 % below (b) at recall >= (b)'s: {fp_drop:+.0%}, recall {c_['recall'] - b_['recall']:+.3f} "
           f"{'met' if fp_drop >= 0.3 and c_['recall'] >= b_['recall'] else 'NOT met'}")
+    sel = json.loads(run_b.read_text())["details"]["selection"]
+    per_epoch = (b_["wall"] - sel["seconds"]) / epochs
+    print(f"whole-image validation in (b): {sel['validations']} x {sel['seconds'] / max(sel['validations'], 1):.1f} s "
+          f"= {sel['seconds'] / max(sel['validations'], 1) / per_epoch:.0%} of an epoch's {per_epoch:.1f} s "
+          f"(every {sel['every']} epoch)")
     print(f"goal wall time <= 1.1x (a): (b) {b_['wall'] / a_['wall']:.2f}x, (c) {c_['wall'] / a_['wall']:.2f}x "
           f"{'met' if max(b_['wall'], c_['wall']) <= 1.1 * a_['wall'] else 'NOT met'}")
 
