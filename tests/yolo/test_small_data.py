@@ -76,3 +76,4 @@ def test_best_weights_follow_the_whole_image_metric(trained, run_dir):
     best = torch.load(run_dir / "train" / "weights" / "best.pt", map_location="cpu", weights_only=False)
     assert best["train_metrics"]["full/mAP50"] == max(r["full/mAP50"] for r in rows)
     assert m["metrics"]["full/mAP50"] == max(r["full/mAP50"] for r in rows)
+

@@ -15,7 +15,9 @@ and records it in the run manifest (`details.small_data`).
 
 Generic settings:
 - `nominal_batch`: the batch gradients are accumulated to before a step.
-- `warmup_epochs`: the learning-rate warm-up.
+- `warmup_epochs`: the learning-rate warm-up, in epochs (Ultralytics).
+- `warmup_updates`: the learning-rate warm-up, in weight updates (MMEngine's LinearLR `end`); capped at
+  10 % of the run's updates whenever it is longer, small split or not (a short run is all warm-up).
 - `close_augment_epochs`: final epochs without mosaic-style augmentation.
 - `vertical_flip`: probability of flipping a training image upside down.
 """
@@ -82,13 +84,16 @@ class Plan:
             log.info("training defaults: %s's own (%s, %s weight updates)", self.policy, size,
                      self.updates_default if self.updates_default is not None else "?")
             return
-        if not self.small:
+        if self.small:
+            log.info("small training split (%s): %s weight updates in %d epochs with the framework's defaults, %s "
+                     "with wildtrain's (--defaults %s turns this off)", size, self.updates_default, self.epochs,
+                     self.updates, self.framework)
+        elif not self.settings:
             log.info("training defaults: %s is not a small split (%s weight updates per epoch): the framework's "
                      "defaults are kept", size, _per_epoch(self.updates_default, self.epochs))
             return
-        log.info("small training split (%s): %s weight updates in %d epochs with the framework's defaults, %s with "
-                 "wildtrain's (--defaults %s turns this off)", size, self.updates_default, self.epochs,
-                 self.updates, self.framework)
+        else:
+            log.info("training defaults (%s): wildtrain's, --defaults %s turns them off", size, self.framework)
         for name, c in self.settings.items():
             log.info("  %s = %s (default %s): %s", name, c.value, c.default, c.why)
         for name, v in self.explicit.items():
@@ -125,7 +130,10 @@ def plan(n_train: int, batch: int | float | None, epochs: int, *, names: dict[st
     if int_batch is None:
         return p
     p.small = updates_default is not None and updates_default < SMALL_UPDATES_PER_EPOCH * epochs
-    if policy != "wildtrain" or not p.small:
+    if policy != "wildtrain":
+        return p
+    if not p.small:
+        _warmup_in_updates(p, names, defaults, explicit)
         return p
 
     def choose(generic: str, value: Any, why: str) -> None:
@@ -164,4 +172,16 @@ def plan(n_train: int, batch: int | float | None, epochs: int, *, names: dict[st
     if flip_name and flip_name not in explicit and float(defaults.get(flip_name) or 0) < 0.5:
         choose("vertical_flip", 0.5, "aerial photos have no up: vertical flips double the views of each "
                                      "training tile")
+    _warmup_in_updates(p, names, defaults, explicit)
     return p
+
+
+def _warmup_in_updates(p: Plan, names: dict[str, str], defaults: dict[str, Any], explicit: dict[str, Any]) -> None:
+    name = names.get("warmup_updates")
+    if not name or name in explicit or p.updates is None:
+        return
+    default = int(defaults.get(name) or 0)
+    cap = max(1, round(WARMUP_SHARE * p.updates))
+    if default > cap:
+        p.settings[name] = Choice(cap, default, f"a {default}-update warm-up is {default / max(p.updates, 1):.0%} of "
+                                                f"the run's {p.updates} updates; kept to {WARMUP_SHARE:.0%} ({cap})")

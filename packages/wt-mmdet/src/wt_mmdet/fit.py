@@ -30,6 +30,7 @@ from wt_core.outputs import Output
 from wt_mmdet import checkpoints
 from wt_mmdet.config import TrainArgs, check_cfg_options, fit_config, load_config, resolve_model
 from wt_mmdet.data import pick_splits, read_detect_dataset, split_source
+from wt_mmdet.small_data import Defaults, apply_small_data_policy
 
 log = console.get_logger("wt-mmdet")
 WORK_DIR = "mmdet"  # mmengine's work_dir inside the partial output
@@ -79,7 +80,7 @@ def finish_weights(work_dir: Path, output: Output, epochs: int) -> dict[str, str
 def fit(data: str, model: str = "retinanet_r18_fpn", train: TrainArgs = TrainArgs(),
         cfg_options: dict[str, Any] | None = None, load_from: Path | None = None, train_split: str | None = None,
         val_split: str | None = None, out: Path | None = None, overwrite: bool = False, resume: bool = False,
-        experiment: str = "wt-mmdet", run_name: str | None = None) -> RunManifest:
+        experiment: str = "wt-mmdet", run_name: str | None = None, defaults: Defaults = "wildtrain") -> RunManifest:
     """Train an MMDetection detector on a detection dataset manifest.
 
     One MLflow run records the config as params, the metrics of every epoch (also in metrics.jsonl),
@@ -100,19 +101,22 @@ def fit(data: str, model: str = "retinanet_r18_fpn", train: TrainArgs = TrainArg
         resume: Continue an interrupted run (same --out) from its newest checkpoint.
         experiment: The MLflow experiment name.
         run_name: The MLflow run name (default: the output directory's name).
+        defaults: 'wildtrain': the warm-up kept to 10 % of a short run's iterations (printed, and recorded in
+            details.small_data); 'mmdet': MMDetection's 100 iterations. A value set explicitly wins.
     """
     offline.apply()
     if isinstance(train, dict):  # called from Python with a plain dict
         train = TrainArgs(**train)
     with mlflow_helper() as run:  # imports mlflow in its own process while MMDetection is imported
         return _fit(data, model, train, load_from, cfg_options, train_split, val_split, out, overwrite, resume,
-                    experiment, run_name, run)
+                    experiment, run_name, run, defaults)
 
 
 def _fit(data, model, train, load_from, cfg_options, train_split, val_split, out, overwrite, resume, experiment,
-         run_name, run: MlflowProcess) -> RunManifest:
+         run_name, run: MlflowProcess, defaults: Defaults = "wildtrain") -> RunManifest:
     ds = read_detect_dataset(data)
     tr, va = pick_splits(ds, train_split, val_split)
+    train, small_data = apply_small_data_policy(train, ds.splits[tr].images, defaults)  # wt_mmdet.small_data
     cfg_path, is_preset = resolve_model(model)
     if load_from is not None:
         checkpoints.check_loadable(load_from)
@@ -173,7 +177,8 @@ def _fit(data, model, train, load_from, cfg_options, train_split, val_split, out
     manifest = build(RunManifest, id=output.id, parents=[ds], framework="mmdet", task="detect",
                      classes=list(ds.classes), dataset_id=ds.id, weights=weights, imgsz=train.imgsz,
                      metrics=final, tracking=run.tracking,
-                     details={"model": model, "preset": is_preset, "model_type": cfg.model.get("type"),
+                     details={"model": model, "small_data": small_data.record(), "preset": is_preset,
+                              "model_type": cfg.model.get("type"),
                               "ops_backend": backend, "train_split": tr, "val_split": va,
                               "epochs": train.epochs, "mmdet_version": _mmdet_version(),
                               "category_ids": "view 1-based (class i = id i+1); labels = class ids"})
