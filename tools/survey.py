@@ -177,7 +177,7 @@ def photo(rng: np.random.Generator, w: int, h: int, herds: tuple[int, int], dist
 
 
 def make_survey(out: Path, train: int = 3, val: int = 1, test: int = 3, seed: int = 0, width: int = 2400,
-                height: int = 1800, herds: tuple[int, int] = (4, 9), distractors: int = 40) -> dict:
+                height: int = 1800, herds: tuple[int, int] = (2, 5), distractors: int = 40) -> dict:
     """Write the survey under `out` (images/, wildata/, truth.json); returns the ground truth with splits."""
     rng = np.random.default_rng(seed)
     (out / "images").mkdir(parents=True, exist_ok=True)
@@ -217,9 +217,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--width", type=int, default=2400)
     ap.add_argument("--height", type=int, default=1800)
     ap.add_argument("--distractors", type=int, default=40)
+    ap.add_argument("--herds", type=int, nargs=2, default=(2, 5), metavar=("LO", "HI"), help="herds per photo")
     args = ap.parse_args(argv)
     truth = make_survey(args.out, args.train, args.val, args.test, args.seed, args.width, args.height,
-                        distractors=args.distractors)
+                        herds=tuple(args.herds), distractors=args.distractors)
     n = {s: sum(len(r["boxes"]) for r in truth["images"] if r["id"] in ids) for s, ids in truth["splits"].items()}
     print(f"{len(truth['images'])} photos, animals per split {n} in {args.out}", file=sys.stderr)
     print(args.out.resolve())

@@ -79,6 +79,10 @@ CASES = {
     "conf above 1": (lambda b: ["predict", "--run", b.run, "--data", b.full, "--conf", "2"], ["conf must be in [0, 1]"]),
     "unknown export format": (lambda b: ["export", "--run", b.run, "--format", "tflite"], ["format"]),
     "val on a classify dataset": (lambda b: ["val", "--run", b.run, "--data", b.classify], ["classify dataset"]),
+    "mine with a score above 1": (lambda b: ["mine", "--run", b.run, "--dataset", b.tiles, "--score", "2"],
+                                  ["score must be in (0, 1]"]),
+    "whole-image selection on an untiled dataset": (lambda b: ["fit", "--data", b.full, "--select.metric", "full/mAP50"],
+                                                    ["needs a val split made by `wt-data tile`", "select.metric"]),
 }
 
 

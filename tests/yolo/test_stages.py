@@ -61,7 +61,7 @@ def test_second_stage_starts_from_the_run_and_selects_by_count_error(mined, run_
 
     _, mined_dir = mined
     m, d = written(wt_yolo("fit", "--data", mined_dir, "--model", run_dir, *QUICK, "--ultralytics.nbs", "64",
-                           "--select.metric", "full/count_error", "--out", tmp_path / "stage2"))
+                           "--select.metric", "full/count_error", "--select.every", "1", "--out", tmp_path / "stage2"))
     run = read_manifest(d, "run")
     first = read_json(run_dir / "manifest.json")
     assert [p.kind for p in run.parents] == ["dataset", "run"] and run.parents[1].id == first["id"]

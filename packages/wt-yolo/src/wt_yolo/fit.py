@@ -174,6 +174,7 @@ def fit(data: str, model: str = "yolo11n.yaml", ultralytics: UltralyticsArgs = U
         ds = read_detect_dataset(data)
         train_split, val_split = check_trainable(ds)
         ultralytics, small_data = apply_small_data_policy(ultralytics, ds.splits[train_split].images, defaults)
+        selector = whole_image_selection(ds, val_split, select, ultralytics.imgsz)  # wt_yolo.select
         start, start_run = start_from(model, ds)  # --model RUN: that run's best weights (wt_yolo.stages)
         model_spec = resolve_model(start)
         output = Output("wt-yolo", "fit", out, overwrite=overwrite, resume=resume)
@@ -186,7 +187,7 @@ def fit(data: str, model: str = "yolo11n.yaml", ultralytics: UltralyticsArgs = U
                   tags={"wt.dataset_id": ds.id, "wt.command": "wt-yolo fit", "wt.output": str(output.final)},
                   run_id=state.get("mlflow_run_id"))
         recorder = EpochRecorder(metrics_log, run)
-        selector = whole_image_selection(ds, val_split, select, ultralytics.imgsz, metrics_log)
+        selector.metrics_log = metrics_log  # a resumed run's best so far
         trained = _train(model_spec, data_yaml, output, ultralytics, recorder, state_file, hooks=(selector,))
         trainer = trained.trainer
         if recorder.epochs_logged == 0 and not metrics_log.read():
