@@ -1,6 +1,6 @@
 """Small aerial survey: bare Ultralytics defaults against `wt-yolo fit`'s, then one hard-negative round.
 
-    python tools/bench/small_survey.py [--quick] [--epochs 30] [--imgsz 640] [--seed 0] [--keep DIR]
+    python tools/bench/small_survey.py [--quick] [--epochs 60] [--imgsz 640] [--tile 640] [--seed 0] [--keep DIR]
 
 A synthetic survey (`tools/survey.py`: textured ground, four classes of 10-60
 px animals in herds, unlabelled look-alike rocks, bushes, termite mounds and
@@ -79,17 +79,18 @@ def evaluate(clock: Clock, run: Path, split_ds: Path, imgsz: int, tile: int, nam
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="two smaller photos, 320-pixel input, few epochs")
+    ap.add_argument("--quick", action="store_true", help="smaller photos cut into 320-pixel tiles, 320-pixel input")
+    ap.add_argument("--tile", type=int, default=None)
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--imgsz", type=int, default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--keep", type=Path, default=None, help="work in this directory and keep it")
     a = ap.parse_args()
-    epochs = a.epochs or (12 if a.quick else 30)
+    epochs = a.epochs or (30 if a.quick else 60)
     imgsz = a.imgsz or (320 if a.quick else 640)
-    width, height = (1920, 1440) if a.quick else (2400, 1800)
+    tile = a.tile or (320 if a.quick else 640)
+    width, height = (1280, 960) if a.quick else (2400, 1800)
     n_train, n_test = (2, 2) if a.quick else (2, 3)
-    tile = 640
     work = a.keep or Path(tempfile.mkdtemp(prefix="wt-bench-survey-"))
     work.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "WT_HOME": str(work / "home"), "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}",
@@ -133,8 +134,8 @@ def main() -> None:
     print(f"mined: {hn['hard_negatives_kept']} hard negatives of {hn['hard_negatives_found']} firing empty tiles "
           f"({hn['empty_tiles']} empty, {hn['tiles_positive']} positive)", file=sys.stderr)
     a_ = rows["a"]
-    print(f"small survey: {n_tiles} training tiles, {n_test} held-out photos of {width}x{height}, {epochs} epochs "
-          f"at {imgsz} px, seed {a.seed}")
+    print(f"small survey: {n_tiles} training tiles of {tile} px, {n_test} held-out photos of {width}x{height}, "
+          f"{epochs} epochs at {imgsz} px, seed {a.seed}")
     print(f"{'':4}{'mAP50':>8}{'recall':>8}{'FP/photo':>10}{'count err':>10}{'wall s':>8}{'x (a)':>7}{'CPU s':>7}")
     for k, r in rows.items():
         print(f"({k}) {r['mAP50']:8.3f}{r['recall']:8.3f}{r['fp_per_photo']:10.1f}{r['count_error']:10.2f}"
