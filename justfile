@@ -28,3 +28,26 @@ schema out="schema":
 # Optional: the MMDetection step of the demo (RetinaNet on the demo's tiles, evaluated by wt-eval). Run `demo` first.
 demo-mmdet out="demo-out":
     bash tools/demo_mmdet.sh "{{out}}"
+
+# Training in stages (the original WildTrain YOLO curriculum) on wt-yolo's pieces: stage 1 trains on the tiles with
+# random empty tiles; each later stage mines hard negatives with the previous stage's run (`wt-yolo mine`, RATIOS:
+# hard negatives per positive tile) and fine-tunes from it (`wt-yolo fit --model RUN`) with its own epochs,
+# learning rate and frozen layers. DATASET: a split detection dataset of whole images. Prints the last run's manifest.
+stages dataset out="stages-out" size="640" epochs="30 15 10" ratios="0.5 1 2" lr0="0.002 0.001 0.0005" freeze="0 10 10" *fit_args="":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    read -ra E <<< "{{epochs}}"; read -ra R <<< "{{ratios}}"; read -ra L <<< "{{lr0}}"; read -ra F <<< "{{freeze}}"
+    TILES=$(wt-data tile --dataset "{{dataset}}" --size {{size}} --empty_ratio "${R[0]}" --out "{{out}}/tiles" --overwrite)
+    POOL=$(wt-data tile --dataset "{{dataset}}" --size {{size}} --empty_ratio null --max_empty_per_image null \
+           --out "{{out}}/pool" --overwrite)
+    MODEL=yolo11n.yaml
+    DATA="$TILES"
+    for i in "${!E[@]}"; do
+        if [ "$i" -gt 0 ]; then
+            DATA=$(wt-yolo mine --run "$MODEL" --dataset "$POOL" --ratio "${R[$i]}" --out "{{out}}/mined-$i" --overwrite)
+        fi
+        MODEL=$(wt-yolo fit --dataset "$DATA" --model "$MODEL" --ultralytics.epochs "${E[$i]}" --ultralytics.optimizer AdamW \
+                --ultralytics.lr0 "${L[$i]}" --ultralytics.freeze "${F[$i]}" {{fit_args}} --out "{{out}}/stage-$i" --overwrite)
+        echo "stage $i: $MODEL" >&2
+    done
+    echo "$MODEL"

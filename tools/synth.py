@@ -70,8 +70,11 @@ def _draw_animal(draw: ImageDraw.ImageDraw, cls: str, x: float, y: float, length
 
 
 def make_aerial(out: Path, images: int = 12, seed: int = 0, width: int = 2000, height: int = 1500,
-                sites: int = 4, empty_every: int = 6) -> dict:
-    """Write the aerial survey set under `out`; returns the ground truth."""
+                sites: int = 4, empty_every: int = 6, animals: tuple[int, int] = (6, 22)) -> dict:
+    """Write the aerial survey set under `out`; returns the ground truth.
+
+    `animals`: the range of the number of animals on a non-empty image (the demo uses denser herds).
+    """
     rng = np.random.default_rng(seed)
     img_dir = out / "images"
     img_dir.mkdir(parents=True, exist_ok=True)
@@ -84,7 +87,7 @@ def make_aerial(out: Path, images: int = 12, seed: int = 0, width: int = 2000, h
         site = f"site{i % sites}"
         rec = {"id": i + 1, "file_name": f"survey_{i:03d}.jpg", "width": w, "height": h, "site": site,
                "flight": f"{site}-f{(i // sites) % 2}", "boxes": []}
-        n = 0 if (empty_every and i % empty_every == empty_every - 1) else int(rng.integers(6, 22))
+        n = 0 if (empty_every and i % empty_every == empty_every - 1) else int(rng.integers(animals[0], animals[1]))
         placed: list[list[float]] = []
         tries = 0
         while len(placed) < n and tries < n * 50:
@@ -251,6 +254,9 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--seed", type=int, default=0)
     a.add_argument("--width", type=int, default=2000)
     a.add_argument("--height", type=int, default=1500)
+    a.add_argument("--animals", type=int, nargs=2, default=(6, 22), metavar=("LO", "HI"),
+                   help="animals per non-empty image: at least LO, fewer than HI")
+    a.add_argument("--empty-every", type=int, default=6, help="every Nth image is empty (0: none)")
     c = sub.add_parser("camtrap", help="camera-trap-like classification image folder")
     c.add_argument("--out", type=Path, required=True)
     c.add_argument("--per-class", type=int, default=40)
@@ -259,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--size", type=int, default=96)
     args = ap.parse_args(argv)
     if args.kind == "aerial":
-        truth = make_aerial(args.out, args.images, args.seed, args.width, args.height)
+        truth = make_aerial(args.out, args.images, args.seed, args.width, args.height,
+                            empty_every=args.empty_every, animals=tuple(args.animals))
         n = sum(len(r["boxes"]) for r in truth["images"])
         print(f"{len(truth['images'])} images, {n} animals in {args.out}", file=sys.stderr)
     else:

@@ -77,7 +77,7 @@ def test_unreadable_image_fails_naming_it(unreadable_ds):
 
 
 def test_missing_split(small):
-    assert_bad_input(fit(small, "--data.train_split", "all"), "no split 'all'", "splits")
+    assert_bad_input(fit(small, "--loader.train_split", "all"), "no split 'all'", "splits")
 
 
 def test_pretrained_weights_not_on_disk(small):

@@ -30,7 +30,7 @@ def test_fit_help_lists_the_config_sections():
     from helpers import run_cli
 
     text = run_cli("wt-cls", "fit", "--help", check=True).stdout
-    for key in ("--model.backbone", "--loss.class_weights", "--data.sampler", "--trainer.strategy",
+    for key in ("--model.backbone", "--loss.class_weights", "--loader.sampler", "--trainer.strategy",
                 "--trainer.precision", "--optimizer.lr", "--scheduler.name", "--checkpoint.monitor", "--resume"):
         assert key in text
 

@@ -77,7 +77,7 @@ def test_full_disk_says_so_and_keeps_the_output_resumable(tmp_path, tiny_disk):
 ])
 def test_malformed_union_option_names_it_and_what_was_expected(tmp_path, value, extra):
     """wt-mmdet's --cfg_options (dict | None) used to say only "Does not validate against any of the Union subtypes"."""
-    proc = run_cli("wt-mmdet", "fit", "--data", tmp_path / "nowhere", "--cfg_options", value, "--out", tmp_path / "o")
+    proc = run_cli("wt-mmdet", "fit", "--dataset", tmp_path / "nowhere", "--cfg_options", value, "--out", tmp_path / "o")
     line = assert_bad_input(proc, "--cfg_options expects a mapping in YAML or JSON", f"got {value!r}", extra,
                             "(wt-mmdet, cfg_options)")
     assert "Union" not in line

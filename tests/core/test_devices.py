@@ -50,7 +50,7 @@ def test_cls_fit_refuses_a_missing_gpu_before_any_output(tmp_path):
     if cuda_count() != 0:
         pytest.skip("this machine has a GPU")
     out = tmp_path / "run"
-    proc = run_cli("wt-cls", "fit", "--dataset", tmp_path / "nowhere", "--trainer.accelerator", "gpu",
+    proc = run_cli("wt-cls", "fit", "--dataset", tmp_path / "nowhere", "--device", "gpu",
                    "--out", out)
     assert_bad_input(proc, "asks for a GPU, but this machine has none", "(device)")
     assert not out.exists() and not out.with_name("run.partial").exists()

@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+# Measured (Ultralytics trains on one thread on 2 cores): test mAP50 0.989 with seed 0 and 0.845 with seed 1.
+MIN_MAP50 = 0.5
 
 
 def test_readme_names_the_two_commands():
@@ -27,7 +29,7 @@ def test_demo_pipeline(tmp_path):
     uv = shutil.which("uv", path=env["PATH"])
     assert uv, "uv is needed to run the README's demo command"
     proc = subprocess.run([uv, "run", "just", "demo", str(tmp_path / "demo")], cwd=ROOT, capture_output=True,
-                          text=True, timeout=1500, env=env)
+                          text=True, timeout=3600, env=env)
     assert proc.returncode == 0, proc.stderr[-5000:]
     manifests = sorted((tmp_path / "demo").rglob("manifest.json"))
     assert manifests, "the demo wrote no manifest"
@@ -40,5 +42,12 @@ def test_demo_pipeline(tmp_path):
         kinds.add(read_manifest(path).kind)
     assert kinds == {"dataset", "run", "predictions", "evaluation", "model"}, kinds
     assert "models:/demo-aerial@champion found" in proc.stderr
+    # the last lines: the detector's mAP50 on the whole test photos, the registered model's count beside the truth
+    score = re.search(r"YOLO on the whole test photos: mAP50 ([0-9.]+)", proc.stderr)
+    count = re.search(r"found (\d+) animals in \S+ \(true count (\d+)", proc.stderr)
+    assert score and count, proc.stderr[-2000:]
+    assert float(score[1]) >= MIN_MAP50, proc.stderr[-3000:]
+    # the count is printed, not asserted: 15 of 21 with seed 0 (the crop classifier drops some boxes); seed 1's
+    # detector counted 87 animals for 42 on the test photos at score 0.25
     data = json.loads((tmp_path / "demo" / "datasets" / "aerial" / "manifest.json").read_text())
     assert data["splits"]["all"]["images"] == 8

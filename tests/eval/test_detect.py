@@ -65,7 +65,7 @@ def test_agrees_with_pycocotools(case):
 
 def test_max_dets_agrees_with_pycocotools():
     """Crowded images (up to 45 detections of one class) with COCO's cap lowered to 20, as in pycocotools."""
-    from wt_eval.cocometrics import evaluate
+    from wt_core.cocometrics import evaluate
     from wt_eval.data import ground_truth_from_coco
 
     gt, preds, classes = generated(n_images=20, n_classes=1, seed=4, max_boxes=40)

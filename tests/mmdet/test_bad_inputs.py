@@ -36,8 +36,8 @@ CASES = {
     "foreign checkpoint holding pickled objects": (["--load_from", "{files}/foreign.pth"],
                                                    ["pickled objects", "foreign.pth"]),
     "file that is no checkpoint": (["--load_from", "{files}/not_a_checkpoint.pth"], ["not a readable"]),
-    "classify dataset": (["--data", "{classify}"], ["classify dataset"]),
-    "missing dataset manifest": (["--data", "{files}/nowhere"], ["manifest not found"]),
+    "classify dataset": (["--dataset", "{classify}"], ["classify dataset"]),
+    "missing dataset manifest": (["--dataset", "{files}/nowhere"], ["manifest not found"]),
     "unknown split": (["--val_split", "valid"], ["no split 'valid'"]),
     "AMP on a machine without GPU": (["--train.amp", "true"], ["needs a GPU"]),
     "cfg_options key under a missing section": (["--cfg_options", '{{"model.nek.out_channels": 64}}'],
@@ -55,7 +55,7 @@ def test_fit_refuses(case, small_ds, files, classify_ds, request):
             pytest.skip("a GPU is present")
     args, fragments = CASES[case]
     args = [a.format(files=files, classify=classify_ds) for a in args]
-    base = [] if "--data" in args else ["--data", str(small_ds)]
+    base = [] if "--dataset" in args else ["--dataset", str(small_ds)]
     proc = run_cli("wt-mmdet", "fit", *base, *args, "--out", files / "never", timeout=300)
     assert_bad_input(proc, *fragments)
     assert not (files / "never").exists() and not (files / "never.partial").exists()

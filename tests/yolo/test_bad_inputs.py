@@ -54,17 +54,17 @@ def bad(yolo_data, tmp_path_factory) -> SimpleNamespace:
 
 
 CASES = {
-    "classify dataset to fit": (lambda b: ["fit", "--data", b.classify], ["classify dataset", "task"]),
-    "missing weights file": (lambda b: ["fit", "--data", b.tiles, "--model", "yolo11s.pt"],
+    "classify dataset to fit": (lambda b: ["fit", "--dataset", b.classify], ["classify dataset", "task"]),
+    "missing weights file": (lambda b: ["fit", "--dataset", b.tiles, "--model", "yolo11s.pt"],
                              ["weights file yolo11s.pt not found", "WT_HOME/weights", "model"]),
-    "unknown model yaml": (lambda b: ["fit", "--data", b.tiles, "--model", "yolo11q.yaml"], ["unknown model yaml"]),
-    "unknown Ultralytics argument": (lambda b: ["fit", "--data", b.tiles, "--ultralytics.lr00", "0.1"],
+    "unknown model yaml": (lambda b: ["fit", "--dataset", b.tiles, "--model", "yolo11q.yaml"], ["unknown model yaml"]),
+    "unknown Ultralytics argument": (lambda b: ["fit", "--dataset", b.tiles, "--ultralytics.lr00", "0.1"],
                                      ["--ultralytics.lr00", "did you mean --ultralytics.lr0"]),
-    "mistyped Ultralytics value": (lambda b: ["fit", "--data", b.tiles, "--ultralytics.epochs", "many"], ["epochs"]),
-    "empty train split": (lambda b: ["fit", "--data", b.empty], ["train split 'all' is empty", "0 boxes"]),
-    "a run manifest given as data": (lambda b: ["fit", "--data", b.run], ["expected a dataset manifest"]),
-    "no manifest at --data": (lambda b: ["fit", "--data", b.base / "nowhere"], ["manifest not found"]),
-    "resume with nothing to resume": (lambda b: ["fit", "--data", b.tiles, "--out", b.base / "fresh", "--resume"],
+    "mistyped Ultralytics value": (lambda b: ["fit", "--dataset", b.tiles, "--ultralytics.epochs", "many"], ["epochs"]),
+    "empty train split": (lambda b: ["fit", "--dataset", b.empty], ["train split 'all' is empty", "0 boxes"]),
+    "a run manifest given as data": (lambda b: ["fit", "--dataset", b.run], ["expected a dataset manifest"]),
+    "no manifest at --data": (lambda b: ["fit", "--dataset", b.base / "nowhere"], ["manifest not found"]),
+    "resume with nothing to resume": (lambda b: ["fit", "--dataset", b.tiles, "--out", b.base / "fresh", "--resume"],
                                       ["nothing to resume"]),
     "weights sha256 does not match": (lambda b: ["predict", "--run", b.tampered, "--dataset", b.full],
                                       ["does not match its sha256", "artifacts.best.sha256"]),
@@ -80,6 +80,10 @@ CASES = {
     "conf above 1": (lambda b: ["predict", "--run", b.run, "--dataset", b.full, "--conf", "2"], ["conf must be in [0, 1]"]),
     "unknown export format": (lambda b: ["export", "--run", b.run, "--format", "tflite"], ["format"]),
     "val on a classify dataset": (lambda b: ["val", "--run", b.run, "--dataset", b.classify], ["classify dataset"]),
+    "mine with a score above 1": (lambda b: ["mine", "--run", b.run, "--dataset", b.tiles, "--conf", "2"],
+                                  ["conf must be in (0, 1]"]),
+    "whole-image selection on an untiled dataset": (lambda b: ["fit", "--dataset", b.full, "--select.metric", "full/mAP50"],
+                                                    ["needs a val split made by `wt-data tile`", "select.metric"]),
 }
 
 

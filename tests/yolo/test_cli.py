@@ -13,10 +13,14 @@ from yolo_helpers import wt_yolo
 
 def test_ultralytics_section_matches_ultralytics_defaults():
     from ultralytics.cfg import DEFAULT_CFG_DICT
+    from wt_yolo.small_data import ULTRALYTICS_DEFAULTS
 
     for f in dataclasses.fields(UltralyticsArgs):
         assert f.name in DEFAULT_CFG_DICT, f"{f.name} is not an Ultralytics argument"
-        assert f.default == DEFAULT_CFG_DICT[f.name], f"{f.name}: ours {f.default!r}, Ultralytics {DEFAULT_CFG_DICT[f.name]!r}"
+        ours = ULTRALYTICS_DEFAULTS[f.name] if f.name in ULTRALYTICS_DEFAULTS else f.default
+        assert ours == DEFAULT_CFG_DICT[f.name], f"{f.name}: ours {ours!r}, Ultralytics {DEFAULT_CFG_DICT[f.name]!r}"
+    for name in ULTRALYTICS_DEFAULTS:  # the small-data settings are unset (None) until the policy or the user sets them
+        assert next(f for f in dataclasses.fields(UltralyticsArgs) if f.name == name).default is None
 
 
 def test_print_config_shows_every_train_argument_and_round_trips(tmp_path):

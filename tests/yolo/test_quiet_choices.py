@@ -21,8 +21,8 @@ def _no_gpu() -> bool:
 def test_gpu_on_a_machine_without_one(yolo_data, tmp_path):
     out = tmp_path / "run"
     for device in ("0", "cuda:0", "0,1"):
-        proc = wt_yolo("fit", "--data", yolo_data.tiles, "--ultralytics.device", device, "--out", out)
-        assert_bad_input(proc, f"device '{device}' asks for a GPU, but this machine has none", "ultralytics.device")
+        proc = wt_yolo("fit", "--dataset", yolo_data.tiles, "--device", device, "--out", out)
+        assert_bad_input(proc, f"device '{device}' asks for a GPU, but this machine has none", "device")
         assert not out.exists() and not out.with_name("run.partial").exists()  # a plain rerun is not blocked
     proc = wt_yolo("predict", "--run", tmp_path / "nowhere", "--images", tmp_path, "--device", "0")
     assert_bad_input(proc, "asks for a GPU", "(device)")
@@ -30,9 +30,9 @@ def test_gpu_on_a_machine_without_one(yolo_data, tmp_path):
 
 def test_train_only_dataset_warns_and_records(yolo_data, tmp_path):
     """The imported set has the one split 'all': Ultralytics validates on it; the user is told and it is kept."""
-    proc = wt_yolo("fit", "--data", yolo_data.base / "imported", "--ultralytics.epochs", "1",
+    proc = wt_yolo("fit", "--dataset", yolo_data.base / "imported", "--ultralytics.epochs", "1",
                    "--ultralytics.imgsz", "64", "--ultralytics.batch", "4", "--ultralytics.workers", "0",
-                   "--ultralytics.device", "cpu", "--ultralytics.plots", "false", "--out", tmp_path / "run",
+                   "--device", "cpu", "--ultralytics.plots", "false", "--out", tmp_path / "run",
                    timeout=600)
     m, _ = written(proc)
     assert m["details"]["train_split"] == m["details"]["val_split"] == "all"

@@ -351,8 +351,10 @@ class Training:
     # ---- finishing -----------------------------------------------------------------------------------------
 
     def finish(self, weights: dict[str, str], *, imgsz: int | None, details: dict[str, Any],
-               artifacts: dict[str, str] | None = None) -> RunManifest | None:
-        """Write config.yaml and the run manifest (last), move the output into place, log the artifacts."""
+               artifacts: dict[str, str] | None = None, parents: list[ManifestBase] = ()) -> RunManifest | None:
+        """Write config.yaml and the run manifest (last), move the output into place, log the artifacts.
+
+        `parents`: manifests beside the dataset that the run grew from (the run a second stage started from)."""
         if self.rank > 0:
             return None
         import yaml
@@ -374,7 +376,7 @@ class Training:
         metrics = {k: float(v) for k, v in (best or {}).items() if is_validation_key(k) and v is not None}
         if metrics:
             self.run.log_metrics({f"best/{k}": v for k, v in metrics.items()})
-        manifest = build(RunManifest, id=out.id, parents=[self.dataset], framework=self.spec.framework,
+        manifest = build(RunManifest, id=out.id, parents=[self.dataset, *parents], framework=self.spec.framework,
                          task=self.spec.task, classes=self.classes, dataset_id=self.dataset.id,
                          weights={role: role for role in weights}, imgsz=imgsz, metrics=metrics,
                          tracking=self.run.tracking,

@@ -1,4 +1,4 @@
-"""wt-data: datasets for wildlife detection and classification: import, validate, stats, split, tile, crops, remap, merge, export."""
+"""wt-data: datasets for wildlife detection and classification: import, validate, stats, split, tile, crops, remap, merge, export, hardneg."""
 
 from wt_core.cli import main_for, version_command
 
@@ -17,6 +17,7 @@ COMMANDS = {
     "boxes": "wt_data.pointboxes:boxes",
     "geojson": "wt_data.geojson:geojson",
     "preview": "wt_data.preview:preview",
+    "hardneg": "wt_data.hardneg:hardneg",
     "version": version_command("wt-data", __version__),
 }
 

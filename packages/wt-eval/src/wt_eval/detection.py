@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from wt_core import cocometrics
 
-from wt_eval import cocometrics
 from wt_eval.data import GroundTruth, Predictions
 from wt_eval.matching import Curve, curve, match
 

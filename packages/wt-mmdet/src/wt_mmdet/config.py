@@ -43,8 +43,8 @@ class TrainArgs:
     """SGD momentum (when --train.optimizer SGD)."""
     scheduler: Literal["step", "cosine", "constant"] = "step"
     """After warmup: step (x0.1 at 2/3 and 11/12 of the epochs), cosine, or constant."""
-    warmup_iters: int = 100
-    """Linear warmup iterations (0: none)."""
+    warmup_iters: int | None = None
+    """Linear warmup iterations, 0 none (unset: 100, or at most 10 % of the run's iterations)."""
     grad_clip: float | None = None
     """Clip the gradient norm to this (None: the config's; 0: no clipping)."""
     amp: bool = False
@@ -208,8 +208,8 @@ def _optimizer(cfg, t: TrainArgs) -> None:
 
 def schedule(t: TrainArgs) -> list[dict]:
     out: list[dict] = []
-    if t.warmup_iters > 0:
-        out.append(dict(type="LinearLR", start_factor=0.001, by_epoch=False, begin=0, end=t.warmup_iters))
+    if (t.warmup_iters if t.warmup_iters is not None else 100) > 0:
+        out.append(dict(type="LinearLR", start_factor=0.001, by_epoch=False, begin=0, end=t.warmup_iters if t.warmup_iters is not None else 100))
     if t.scheduler == "step":
         milestones = sorted({m for m in (round(t.epochs * 2 / 3), round(t.epochs * 11 / 12)) if 0 < m < t.epochs})
         if milestones:

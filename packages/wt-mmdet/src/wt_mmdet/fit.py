@@ -28,6 +28,7 @@ from wt_core.training import ANY, MORE, Select, TrainerSpec, Training
 from wt_mmdet import checkpoints
 from wt_mmdet.config import TrainArgs, check_cfg_options, fit_config, load_config, resolve_model
 from wt_mmdet.data import pick_splits, split_source
+from wt_mmdet.small_data import Defaults, apply_small_data_policy
 
 log = console.get_logger("wt-mmdet")
 WORK_DIR = "mmdet"  # mmengine's work_dir inside the partial output
@@ -94,7 +95,8 @@ def select_device(device: str) -> None:
 def fit(dataset: str, model: str = "retinanet_r18_fpn", train: TrainArgs = TrainArgs(),
         cfg_options: dict[str, Any] | None = None, load_from: Path | None = None, train_split: str | None = None,
         val_split: str | None = None, device: str = "auto", out: Path | None = None, overwrite: bool = False,
-        resume: bool = False, experiment: str = "wt-mmdet", run_name: str | None = None) -> RunManifest:
+        resume: bool = False, experiment: str = "wt-mmdet", run_name: str | None = None,
+        defaults: Defaults = "wildtrain") -> RunManifest:
     """Train an MMDetection detector on a detection dataset manifest.
 
     One MLflow run records the config as params, the metrics of every epoch (also in metrics.jsonl),
@@ -117,12 +119,15 @@ def fit(dataset: str, model: str = "retinanet_r18_fpn", train: TrainArgs = Train
             and workers may change.
         experiment: The MLflow experiment name.
         run_name: The MLflow run name (default: the output directory's name).
+        defaults: 'wildtrain': the warm-up kept to 10 % of a short run's iterations (printed, and recorded in
+            details.small_data); 'mmdet': MMDetection's 100 iterations. A value set explicitly wins.
     """
     offline.apply()
     select_device(device)
     with Training(SPEC) as t:  # the MLflow helper imports mlflow in its own process while MMDetection is imported
         ds = read_detect_dataset(dataset)
         tr, va = pick_splits(ds, train_split, val_split)
+        train, small_data = apply_small_data_policy(train, ds.splits[tr].images, defaults)  # wt_mmdet.small_data
         cfg_path, is_preset = resolve_model(model)
         if load_from is not None:
             checkpoints.check_loadable(load_from)
@@ -156,7 +161,7 @@ def fit(dataset: str, model: str = "retinanet_r18_fpn", train: TrainArgs = Train
         weights = finish_weights(work_dir, t.dir, train.epochs)
         cfg.dump(str(t.dir / "mmdet_config.py"))
         return t.finish(weights, imgsz=train.imgsz, artifacts={"mmdet_config": "mmdet_config.py"},
-                        details={"model": model, "preset": is_preset, "model_type": cfg.model.get("type"),
+                        details={"model": model, "small_data": small_data.record(), "preset": is_preset, "model_type": cfg.model.get("type"),
                                  "ops_backend": backend, "train_split": tr, "val_split": va,
                                  "mmdet_version": _mmdet_version(),
                                  "category_ids": "view 1-based (class i = id i+1); labels = class ids"})

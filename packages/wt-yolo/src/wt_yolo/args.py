@@ -3,7 +3,9 @@
 `UltralyticsArgs` lists Ultralytics' train arguments under their own names with
 Ultralytics' defaults (a test keeps them equal to `ultralytics/cfg/default.yaml`),
 so `--print_config` shows every value a run will use and a mistyped key is
-refused with the closest name. The keys wt-yolo sets itself (model, data,
+refused with the closest name. The few that wildtrain's small-data defaults may
+choose (`wt_yolo.small_data`) default to None, "not set", so a value set
+explicitly always wins. The keys wt-yolo sets itself (model, data,
 project, name, resume, save, exist_ok) are not listed.
 """
 
@@ -46,8 +48,8 @@ class UltralyticsArgs:
     """Rectangular batches."""
     cos_lr: bool = False
     """Cosine learning-rate schedule."""
-    close_mosaic: int = 10
-    """Turn mosaic augmentation off for the last N epochs."""
+    close_mosaic: int | None = None
+    """Turn mosaic augmentation off for the last N epochs (unset: 10, or 10 % of the epochs on a small split)."""
     amp: bool | str = True
     """Mixed precision: true/'fp16', 'bf16', or false/'fp32' (CPU trains in fp32 anyway)."""
     fraction: float = 1.0
@@ -76,8 +78,8 @@ class UltralyticsArgs:
     """SGD momentum or Adam beta1."""
     weight_decay: float = 0.0005
     """Weight decay."""
-    warmup_epochs: float = 3.0
-    """Warm-up epochs (fractions allowed)."""
+    warmup_epochs: float | None = None
+    """Warm-up epochs, fractions allowed (unset: 3, or at most 10 % of the run on a small split)."""
     warmup_momentum: float = 0.8
     """Initial momentum during warm-up."""
     warmup_bias_lr: float = 0.1
@@ -90,8 +92,8 @@ class UltralyticsArgs:
     """Class weight power against class imbalance (0 off, 1 full inverse frequency)."""
     dfl: float = 1.5
     """Distribution focal loss gain."""
-    nbs: int = 64
-    """Nominal batch size (gradients accumulate to it)."""
+    nbs: int | None = None
+    """Nominal batch size, gradients accumulate to it (unset: 64, or the batch on a small split)."""
     hsv_h: float = 0.015
     """Hue augmentation (fraction)."""
     hsv_s: float = 0.7
@@ -108,8 +110,8 @@ class UltralyticsArgs:
     """Shear augmentation (+/- degrees)."""
     perspective: float = 0.0
     """Perspective augmentation (fraction)."""
-    flipud: float = 0.0
-    """Vertical flip probability (aerial images have no up: try 0.5)."""
+    flipud: float | None = None
+    """Vertical flip probability (unset: 0, or 0.5 on a small split: aerial images have no up)."""
     fliplr: float = 0.5
     """Horizontal flip probability."""
     bgr: float = 0.0

@@ -1,4 +1,4 @@
-"""wt-yolo: train and run Ultralytics YOLO detectors on WildTrain manifests: fit, val, predict (sliced), export."""
+"""wt-yolo: train and run Ultralytics YOLO detectors on WildTrain manifests: fit, val, predict (sliced), export, mine (hard negatives)."""
 
 from wt_core.cli import main_for, version_command
 
@@ -9,6 +9,7 @@ COMMANDS = {
     "val": "wt_yolo.val:val",
     "predict": "wt_yolo.predict:predict",
     "export": "wt_yolo.export:export",
+    "mine": "wt_yolo.stages:mine",
     "version": version_command("wt-yolo", __version__),
 }
 

@@ -4,13 +4,16 @@ The harness (`wt_core.training`) owns the output, resume state, metrics.jsonl,
 MLflow run and run manifest; this module supplies Ultralytics' loop and one
 callback. Ultralytics trains into `DIR.partial/train`; the callback hands each
 epoch to the harness from inside `trainer.validate`, before Ultralytics saves
-its weights, so best.pt follows the harness's selection metric (by default
-Ultralytics' own `fitness`).
+its weights, so best.pt follows the harness's selection metric: on a tiled
+dataset, mAP50 on the whole val images (`wt_yolo.select`, an epoch hook), else
+Ultralytics' own `fitness`. On a small training split the small-data policy
+(`wt_yolo.small_data`) sets what gives the model enough weight updates.
 """
 
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +23,15 @@ from wt_core.invocation import command
 from wt_core.manifest import RunManifest
 from wt_core.metrics_log import finite_metrics
 from wt_core.readers import read_detect_dataset
+from wt_core.selection import SelectArgs, select_of
 from wt_core.training import ANY, MORE, Select, TrainerSpec, Training
 
 from wt_yolo.args import UltralyticsArgs
 from wt_yolo.data import check_trainable, yolo_data_yaml
 from wt_yolo.model import resolve_model
+from wt_yolo.select import WholeImageValidation, whole_image_validation
+from wt_yolo.small_data import Defaults, apply_small_data_policy
+from wt_yolo.stages import start_from
 
 TRAIN_DIR = "train"  # Ultralytics' save_dir inside the partial output
 SPEC = TrainerSpec(
@@ -72,13 +79,13 @@ class EpochCallback:
             if metrics is None or self.pending is None:
                 return metrics, fitness
             rec = self._record(trainer, {**finite(metrics), "fitness": float(fitness)})
-            value = rec.row.get(SPEC.select.metric)
-            if value is None:
-                return metrics, fitness
-            best = self.t.best_value
-            sign = 1.0 if SPEC.select.mode == "max" else -1.0
+            select = self.t.spec.select
+            sign = 1.0 if select.mode == "max" else -1.0
+            best, value = self.t.best_value, rec.row.get(select.metric)
             trainer.best_fitness = sign * best if best is not None else None
-            return metrics, sign * value  # equal to best_fitness exactly when the harness chose this epoch
+            # equal to best_fitness exactly when the harness chose this epoch; None: no candidate (no whole-image
+            # validation this epoch)
+            return metrics, None if value is None else sign * value
 
         trainer.validate = validate_and_select
 
@@ -112,7 +119,8 @@ def results_csv_rows(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def _train(t: Training, model_spec: str, data_yaml: Path, u: UltralyticsArgs, device: str | None) -> Any:
+def _train(t: Training, model_spec: str, data_yaml: Path, u: UltralyticsArgs, device: str | None,
+           whole: WholeImageValidation | None) -> Any:
     """Start Ultralytics' training, or continue it from last.pt when resuming."""
     from ultralytics import YOLO
 
@@ -129,6 +137,8 @@ def _train(t: Training, model_spec: str, data_yaml: Path, u: UltralyticsArgs, de
         kwargs = {"data": str(data_yaml), "project": str(t.dir), "name": TRAIN_DIR, "exist_ok": True,
                   **u.to_train_kwargs(), "device": device}
     EpochCallback(t, u.epochs).attach(model)
+    if whole is not None:
+        whole.attach(model)
     model.train(**{k: v for k, v in kwargs.items() if v is not None})
     return model.trainer
 
@@ -136,7 +146,8 @@ def _train(t: Training, model_spec: str, data_yaml: Path, u: UltralyticsArgs, de
 @command("wt-yolo", "fit")
 def fit(dataset: str, model: str = "yolo11n.yaml", ultralytics: UltralyticsArgs = UltralyticsArgs(),
         device: str | None = None, out: Path | None = None, overwrite: bool = False, resume: bool = False,
-        experiment: str = "wt-yolo", run_name: str | None = None) -> RunManifest:
+        experiment: str = "wt-yolo", run_name: str | None = None, defaults: Defaults = "wildtrain",
+        select: SelectArgs = SelectArgs()) -> RunManifest:
     """Train an Ultralytics YOLO detector on a detection dataset manifest.
 
     One MLflow run records the config as params, the metrics of every epoch, best.pt, the config and
@@ -144,8 +155,9 @@ def fit(dataset: str, model: str = "yolo11n.yaml", ultralytics: UltralyticsArgs 
 
     Args:
         dataset: The detection dataset manifest (file, directory, or '-' to read its path from stdin).
-        model: A model yaml (`yolo11n.yaml`: from scratch), a weights file, or a pretrained name
-            (`yolo11n.pt`) found in the current directory or WT_HOME/weights; nothing is downloaded.
+        model: A model yaml (`yolo11n.yaml`: from scratch), a weights file, a pretrained name
+            (`yolo11n.pt`) found in the current directory or WT_HOME/weights (nothing is downloaded), or a
+            run manifest (its best weights: a second stage).
         ultralytics: Ultralytics' train arguments, passed through unchanged.
         device: 'cpu', '0', '0,1' (several GPUs through Ultralytics' DDP), 'mps'; default: Ultralytics picks.
         out: The output directory (default runs/yolo/fit/<id>).
@@ -154,15 +166,26 @@ def fit(dataset: str, model: str = "yolo11n.yaml", ultralytics: UltralyticsArgs 
             patience, plots and save_period may change.
         experiment: The MLflow experiment name.
         run_name: The MLflow run name (default: the output directory's name).
+        defaults: 'wildtrain': on a small training split, settings that give the model enough weight
+            updates (printed, and recorded in the manifest's details.small_data); 'ultralytics': Ultralytics'
+            own defaults. A value set explicitly always wins.
+        select: The metric best.pt is chosen by (default: mAP50 on the whole val images when the dataset was
+            made by `wt-data tile`), and how often whole images are validated.
     """
     offline.apply()
     with Training(SPEC) as t:  # the MLflow helper imports mlflow in its own process while the inputs are checked
         ds = read_detect_dataset(dataset)
         train_split, val_split = check_trainable(ds)
-        model_spec = resolve_model(model)
+        ultralytics, small_data = apply_small_data_policy(ultralytics, ds.splits[train_split].images, defaults)
+        metric, whole = whole_image_validation(ds, val_split, select, ultralytics.imgsz)
+        t.spec = replace(SPEC, select=select_of(metric))
+        start, start_run = start_from(model, ds)  # --model RUN: that run's best weights, a second stage
+        model_spec = resolve_model(start)
         check_device(device, "device")
         t.open(ds, ds.classes, out=out, overwrite=overwrite, resume=resume, experiment=experiment, run_name=run_name)
-        trainer = _train(t, model_spec, yolo_data_yaml(ds), ultralytics, device)
+        if whole is not None:
+            t.add_epoch_hook(whole)
+        trainer = _train(t, model_spec, yolo_data_yaml(ds), ultralytics, device, whole)
         if not t.rows:  # Ultralytics' DDP trained in child processes our callbacks never saw
             t.backfill(results_csv_rows(Path(trainer.csv)))
         weights = f"{TRAIN_DIR}/weights"
@@ -171,7 +194,10 @@ def fit(dataset: str, model: str = "yolo11n.yaml", ultralytics: UltralyticsArgs 
         artifacts = {"results": f"{TRAIN_DIR}/{Path(trainer.csv).name}"} if Path(trainer.csv).exists() else {}
         return t.finish({"best": f"{weights}/best.pt", "last": f"{weights}/last.pt"}, imgsz=int(trainer.args.imgsz),
                         artifacts=artifacts,
+                        parents=[start_run] if start_run else [],
                         details={"model": model, "train_split": train_split, "val_split": val_split,
+                                 "small_data": small_data.record(),
+                                 "selection": whole.record() if whole else {"whole_images": 0},
                                  "ultralytics_version": _ultralytics_version(),
                                  "train_args": {k: _plain(v) for k, v in vars(trainer.args).items() if k not in _OURS}})
 

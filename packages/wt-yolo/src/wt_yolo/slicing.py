@@ -13,7 +13,7 @@ import numpy as np
 from wt_core.raster import open_image
 from wt_core.slicing import Detections, Forward, Slicing, predict_sliced, stitch, windows
 
-__all__ = ["Detections", "Forward", "SlicedPredictor", "predict_sliced", "stitch", "windows"]
+__all__ = ["Detections", "Forward", "SlicedPredictor", "detections_of", "predict_sliced", "stitch", "windows"]
 
 
 class SlicedPredictor:
@@ -34,8 +34,7 @@ class SlicedPredictor:
         kwargs = {"device": self.device} if self.device else {}
         results = self.model.predict(crops, imgsz=self.imgsz, conf=self.conf, iou=self.iou, max_det=self.max_det,
                                      verbose=False, save=False, **kwargs)
-        return [Detections(r.boxes.xyxy.cpu().numpy().astype(np.float64), r.boxes.conf.cpu().numpy().astype(np.float64),
-                           r.boxes.cls.cpu().numpy().astype(np.int64)) for r in results]
+        return detections_of(results)
 
     def predict_arrays(self, images: Iterable[np.ndarray]) -> Iterator[Detections]:
         """Detections of each image (BGR arrays, as OpenCV reads them), in full-image pixels."""
@@ -53,6 +52,12 @@ class SlicedPredictor:
                                             "merge_iou": s.merge_iou, "merge_metric": s.merge_metric,
                                             "imgsz": self.imgsz}
         return {"thresholds": thresholds, "slicing": slicing}
+
+
+def detections_of(results: list) -> list[Detections]:
+    """Ultralytics' Results of a batch as our Detections (boxes in crop pixels)."""
+    return [Detections(r.boxes.xyxy.cpu().numpy().astype(np.float64), r.boxes.conf.cpu().numpy().astype(np.float64),
+                       r.boxes.cls.cpu().numpy().astype(np.int64)) for r in results]
 
 
 def _not_ultralytics_cli() -> None:

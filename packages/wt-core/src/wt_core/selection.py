@@ -1,0 +1,136 @@
+"""Choosing a run's best weights on whole images, the way its users will count animals.
+
+A dataset made by `wt-data tile` records its parent dataset and, per tile, the
+source image and offset. A trainer validating on such a split learns how well
+it finds animals on tiles; the user's question is how many animals are on the
+whole photo. `WholeImages.of_tiled` finds the whole images of the val split in
+the parent dataset; the trainer predicts them sliced (`wt_core.slicing`) with
+its current weights; `score` scores them with the one COCO evaluator
+(`wt_core.cocometrics`, as `wt-eval detect` does) and the count error; and
+`Selection` keeps track of the best value of the metric the user picked.
+
+Metrics (logged per validation under these names):
+- `full/mAP50`, `full/mAP50_95`: COCO box AP on the whole images;
+- `full/count_error`: sum over images of |predicted - true count| divided by the
+  true total, boxes counted at `count_conf`;
+- `full/count`, `full/count_true`: the totals.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from wt_core import cocometrics
+from wt_core.errors import BadInput
+from wt_core.manifest import DatasetManifest
+from wt_core.predictions import ImageRef, split_images
+from wt_core.slicing import Detections
+from wt_core.training import Select
+
+LOWER_IS_BETTER = {"full/count_error"}
+WHOLE_METRICS = ("full/mAP50", "full/mAP50_95", "full/count_error")
+TILE_FITNESS = "fitness"
+
+
+@dataclass
+class SelectArgs:
+    """Which validation metric chooses best weights, and how often whole images are validated."""
+
+    metric: str | None = None
+    """'full/mAP50', 'full/mAP50_95', 'full/count_error' (on the whole val images of a tiled dataset), or
+    'fitness' (the framework's own, on the tiles); default full/mAP50 when the val split is tiled."""
+    every: int = 2
+    """Validate on the whole images every N epochs (the last epoch always); one validation costs about 10-20 %
+    of an epoch on a small tiled split, so every 2 adds under 10 %."""
+    conf: float = 0.01
+    """Lowest score kept when predicting whole images for the mAP."""
+    count_conf: float = 0.25
+    """Score from which a box counts as an animal (count error)."""
+    max_det: int = 1000
+    """Most boxes per whole image (COCO scores this many per image and class)."""
+
+    def __post_init__(self) -> None:
+        if self.metric is not None and self.metric not in (*WHOLE_METRICS, TILE_FITNESS):
+            raise BadInput(f"unknown selection metric {self.metric!r} (choose from "
+                           f"{', '.join((*WHOLE_METRICS, TILE_FITNESS))})", None, "select.metric")
+        if self.every < 1:
+            raise BadInput(f"select.every must be at least 1, got {self.every}", None, "select.every")
+        for name in ("conf", "count_conf"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise BadInput(f"select.{name} must be in [0, 1]", None, f"select.{name}")
+
+
+@dataclass
+class WholeImages:
+    """The whole images behind a tiled split, and their ground truth (COCO, 0-based class ids)."""
+
+    images: list[ImageRef]
+    coco: dict[str, Any]
+    dataset: DatasetManifest
+    split: str
+
+    @classmethod
+    def of_tiled(cls, ds: DatasetManifest, split: str) -> WholeImages | None:
+        """The `split` of the dataset that was tiled, when `ds` was made by `wt-data tile` (else None).
+
+        Datasets made of tiles (`wt-data hardneg`) keep `details.tiling`; the walk goes up through them."""
+        from wt_core.manifest_io import read_manifest
+
+        src = ds
+        while "tiling" in (src.details or {}):  # up through tiles and datasets made of tiles (hard negatives)
+            parent = src.parent("dataset")
+            if parent is None:
+                return None
+            path = src.parent_path(parent)
+            if not path.is_file():
+                raise BadInput("the tiled dataset's parent (its whole images) is missing", src.path, "parents")
+            src = read_manifest(path, "dataset", expect=DatasetManifest, hashes=False, parents=False)
+        if src is ds or split not in src.splits:
+            return None
+        coco = json.loads(src.artifact_path(src.splits[split].annotations).read_text())
+        for i, a in enumerate(coco["annotations"]):
+            a["id"] = i + 1
+            a.setdefault("area", a["bbox"][2] * a["bbox"][3])
+            a.setdefault("iscrowd", 0)
+        coco["categories"] = [{"id": k, "name": n} for k, n in enumerate(src.classes)]
+        return cls(split_images(src, split), coco, src, split)
+
+    def true_counts(self) -> dict[int, int]:
+        counts = {im.id: 0 for im in self.images}
+        for a in self.coco["annotations"]:
+            counts[int(a["image_id"])] = counts.get(int(a["image_id"]), 0) + 1
+        return counts
+
+
+def score(whole: WholeImages, detections: list[Detections], count_conf: float = 0.25,
+          max_det: int = 1000) -> dict[str, float]:
+    """COCO mAP and count error of one prediction of every whole image (in the order of `whole.images`)."""
+    results: list[dict] = []
+    predicted: dict[int, int] = {}
+    for im, det in zip(whole.images, detections, strict=True):
+        results.extend(det.coco(im.id))
+        predicted[im.id] = int((det.scores >= count_conf).sum())
+    r = cocometrics.evaluate(json.loads(json.dumps(whole.coco)), results, max_dets=max_det)
+    true = whole.true_counts()
+    total = sum(true.values())
+    err = sum(abs(predicted.get(i, 0) - t) for i, t in true.items())
+    return {"full/mAP50": max(r.stats["mAP50"], 0.0), "full/mAP50_95": max(r.stats["mAP"], 0.0),
+            "full/count_error": err / max(total, 1), "full/count": float(sum(predicted.values())),
+            "full/count_true": float(total)}
+
+
+def select_of(metric: str) -> Select:
+    """The harness's selection for `metric` (count error: smaller is better)."""
+    return Select(metric, "min" if metric in LOWER_IS_BETTER else "max")
+
+
+def default_metric(whole: WholeImages | None, requested: str | None) -> str:
+    """The metric that picks best weights: the user's, else whole-image mAP50 when the val split is tiled."""
+    if requested is None:
+        return "full/mAP50" if whole is not None else TILE_FITNESS
+    if requested != TILE_FITNESS and whole is None:
+        raise BadInput(f"--select.metric {requested} needs a val split made by `wt-data tile` (its whole images "
+                       "are in the parent dataset); this one is not tiled: use 'fitness'", None, "select.metric")
+    return requested

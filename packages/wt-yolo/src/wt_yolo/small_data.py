@@ -1,0 +1,39 @@
+"""wt-yolo's small-data defaults: `wt_core.small_data` mapped onto Ultralytics' train arguments.
+
+The arguments the policy may choose (`nbs`, `warmup_epochs`, `close_mosaic`,
+`flipud`) default to None in `UltralyticsArgs`, meaning "not set": a value the
+user gives, on the command line, in a `--config` file or from Python, is never
+changed, even when it equals Ultralytics' default. `--defaults ultralytics`
+leaves every one of them to Ultralytics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Literal
+
+from wt_core import console
+from wt_core.small_data import Plan, plan
+
+from wt_yolo.args import UltralyticsArgs
+
+log = console.get_logger("wt-yolo")
+Defaults = Literal["wildtrain", "ultralytics"]
+NAMES = {"nominal_batch": "nbs", "warmup_epochs": "warmup_epochs", "close_augment_epochs": "close_mosaic",
+         "vertical_flip": "flipud"}
+ULTRALYTICS_DEFAULTS = {"nbs": 64, "warmup_epochs": 3.0, "close_mosaic": 10, "flipud": 0.0}
+"""Ultralytics' own defaults of the arguments above (a test keeps them equal to ultralytics/cfg/default.yaml)."""
+
+
+def apply_small_data_policy(u: UltralyticsArgs, train_images: int, defaults: Defaults = "wildtrain"
+                            ) -> tuple[UltralyticsArgs, Plan]:
+    """The train arguments with the small-data settings filled in, and the plan (printed on stderr)."""
+    if defaults not in ("wildtrain", "ultralytics"):
+        from wt_core.errors import BadInput
+
+        raise BadInput(f"defaults must be 'wildtrain' or 'ultralytics', got {defaults!r}", None, "defaults")
+    explicit = {k: getattr(u, k) for k in NAMES.values() if getattr(u, k) is not None}
+    p = plan(train_images, u.batch, u.epochs, names=NAMES, defaults=ULTRALYTICS_DEFAULTS, explicit=explicit,
+             policy=defaults, framework="ultralytics")
+    p.announce(log)
+    return replace(u, **{k: c.value for k, c in p.settings.items()}), p

@@ -1,0 +1,82 @@
+"""Small-data defaults: what wt-yolo chose on a small split, why, that it is recorded, and that explicit values win."""
+
+from __future__ import annotations
+
+import yaml
+from wt_core.metrics_log import read_metrics
+from wt_yolo.args import UltralyticsArgs
+from wt_yolo.small_data import apply_small_data_policy
+from yolo_helpers import read_json, wt_yolo
+
+
+def test_issue_example_26_tiles_batch_8_160_epochs():
+    u, plan = apply_small_data_policy(UltralyticsArgs(batch=8, epochs=160), 26)
+    assert plan.small and plan.updates_default == 80  # 4 batches an epoch, one step per 8 batches
+    assert plan.updates == 640 and u.nbs == 8
+    rec = plan.record()
+    assert rec["settings"]["nbs"] == {"value": 8, "default": 64, "why": rec["settings"]["nbs"]["why"]}
+    assert "nominal batch of 64" in rec["settings"]["nbs"]["why"]
+    assert u.warmup_epochs is None  # 3 of 160 epochs is under 10 %: Ultralytics' own warm-up stays
+    assert u.close_mosaic is None  # 10 of 160 epochs: Ultralytics' own
+    assert u.flipud == 0.5
+
+
+def test_short_run_gets_short_warmup_and_late_mosaic_close():
+    u, plan = apply_small_data_policy(UltralyticsArgs(batch=8, epochs=20), 60)
+    assert (u.nbs, u.warmup_epochs, u.close_mosaic) == (8, 2.0, 2)
+    assert set(plan.settings) == {"nbs", "warmup_epochs", "close_mosaic", "flipud"}
+
+
+def test_an_explicit_value_wins_even_when_it_equals_ultralytics_default():
+    u, plan = apply_small_data_policy(UltralyticsArgs(batch=8, epochs=20, nbs=64, flipud=0.0), 26)
+    assert u.nbs == 64 and u.flipud == 0.0
+    assert "nbs" not in plan.settings and plan.explicit == {"nbs": 64, "flipud": 0.0}
+    assert plan.updates == plan.updates_default  # what the user's nominal batch gives
+
+
+def test_large_split_and_ultralytics_defaults_change_nothing():
+    u, plan = apply_small_data_policy(UltralyticsArgs(batch=16, epochs=100), 5000)
+    assert not plan.small and not plan.settings and u == UltralyticsArgs(batch=16, epochs=100)
+    u, plan = apply_small_data_policy(UltralyticsArgs(batch=8, epochs=20), 26, "ultralytics")
+    assert plan.small and not plan.settings and u.to_train_kwargs().get("nbs") is None  # Ultralytics' own 64
+
+
+def test_print_config_keeps_unset_as_null_and_explicit_values(tmp_path):
+    cfg = yaml.safe_load(wt_yolo("fit", "--dataset", "ds", "--print_config").stdout)
+    assert cfg["ultralytics"]["nbs"] is None and cfg["defaults"] == "wildtrain"
+    assert cfg["select"]["metric"] is None
+    cfg = yaml.safe_load(wt_yolo("fit", "--dataset", "ds", "--ultralytics.nbs", "64", "--print_config").stdout)
+    assert cfg["ultralytics"]["nbs"] == 64
+
+
+def test_fit_prints_and_records_the_settings_it_chose(trained, run_dir):
+    m = read_json(run_dir / "manifest.json")
+    sd = m["details"]["small_data"]
+    assert sd["policy"] == "wildtrain" and sd["small"] is True
+    n = m["details"]["train_split"]
+    assert sd["train_images"] == read_json(run_dir / m["parents"][0]["path"])["splits"]["train"]["images"]
+    assert sd["settings"]["nbs"]["value"] == 8 and sd["settings"]["nbs"]["default"] == 64
+    assert m["details"]["train_args"]["nbs"] == 8  # what Ultralytics trained with
+    assert m["details"]["train_args"]["flipud"] == 0.5
+    assert sd["updates"] > sd["updates_default"]
+    assert n == "train"
+    stderr = trained.first_stderr
+    assert "small training split" in stderr and "nbs = 8 (default 64)" in stderr
+
+
+def test_best_weights_follow_the_whole_image_metric(trained, run_dir):
+    import torch
+
+    m = read_json(run_dir / "manifest.json")
+    sel = m["details"]["selection"]
+    assert sel["metric"] == "full/mAP50" and sel["whole_images"] == 1 and sel["every"] == 2
+    rows = read_metrics(run_dir / "metrics.jsonl")
+    assert all("fitness_tiles" in r for r in rows), rows
+    assert ["full/mAP50" in r for r in rows] == [False, True]  # every 2 epochs, and the last
+    assert ["fitness" in r for r in rows] == [False, True]  # an epoch without whole images is no candidate
+    rows = [r for r in rows if "full/mAP50" in r]
+    assert all(r["fitness"] == r["full/mAP50"] for r in rows)  # what Ultralytics keeps best.pt by
+    best = torch.load(run_dir / "train" / "weights" / "best.pt", map_location="cpu", weights_only=False)
+    assert best["train_metrics"]["full/mAP50"] == max(r["full/mAP50"] for r in rows)
+    assert m["metrics"]["full/mAP50"] == max(r["full/mAP50"] for r in rows)
+

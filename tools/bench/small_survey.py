@@ -1,0 +1,159 @@
+"""Small aerial survey: bare Ultralytics defaults against `wt-yolo fit`'s, then one hard-negative round.
+
+    python tools/bench/small_survey.py [--quick] [--epochs 60] [--imgsz 640] [--tile 640] [--seed 0] [--keep DIR]
+
+A synthetic survey (`tools/survey.py`: textured ground, four classes of 10-60
+px animals in herds, unlabelled look-alike rocks, bushes, termite mounds and
+stones) of a few large photos: the train photos are cut into 640-pixel tiles
+(20-40 of them), one val photo is validated whole during training, the test
+photos are held out. Three detectors, from scratch, same epochs:
+
+(a) `wt-yolo fit --defaults ultralytics --select.metric fitness`: Ultralytics'
+    own defaults and its own best.pt choice on the tiles;
+(b) `wt-yolo fit` with wildtrain's defaults (small-data settings, best.pt by
+    mAP50 on the whole val photo);
+(c) one hard-negative round: (b)'s settings for 70 % of the epochs, `wt-yolo
+    mine` on every empty train tile, then `wt-yolo fit --model RUN` on the
+    mined dataset for the other 30 %.
+
+Each is evaluated on the whole held-out photos (`wt-yolo predict`, sliced, then
+`wt-eval detect`): mAP50, recall and false positives per photo at score 0.25,
+count error (sum of |predicted - true| per photo over the true total). Wall and
+CPU seconds are measured in the same run; the goals are (b) mAP50 >= (a) +
+0.05, (c) at least 30 % fewer false positives per photo than (b) at equal or
+better recall, and each at most 1.1x (a)'s wall time. One table on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT / "tools"))
+
+
+def tool(name: str) -> str:
+    exe = BIN / name
+    return str(exe) if exe.exists() else name
+
+
+class Clock:
+    """Wall and CPU seconds of the tool processes run through it."""
+
+    def __init__(self, env: dict[str, str], cwd: Path):
+        self.env, self.cwd = env, cwd
+
+    def __call__(self, *args: str | Path) -> tuple[Path, float, float]:
+        cmd = [tool(str(args[0])), *map(str, args[1:])]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, env=self.env, cwd=self.cwd, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if proc.returncode != 0:
+            sys.exit(f"failed: {' '.join(cmd)}\n{proc.stderr[-4000:]}")
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        print(f"  {args[0]} {args[1]}: {wall:.0f} s wall, {cpu:.0f} s CPU", file=sys.stderr)
+        return Path(proc.stdout.strip()), wall, cpu
+
+
+def evaluate(clock: Clock, run: Path, split_ds: Path, imgsz: int, tile: int, name: str, photos: int) -> dict:
+    pred, _, _ = clock("wt-yolo", "predict", "--run", run, "--dataset", split_ds, "--split", "test", "--conf", "0.01",
+                       "--imgsz", imgsz, "--slicing.tile", tile, "--max_det", 1000, "--out", f"pred-{name}")
+    ev, _, _ = clock("wt-eval", "detect", "--dataset", split_ds, "--predictions", pred, "--split", "test",
+                     "--max_dets", 1000, "--out", f"eval-{name}")
+    m = json.loads(ev.read_text())["metrics"]
+    err = m["count_mae"] * photos / max(m["count_true"], 1)
+    return {"mAP50": m["mAP50"], "recall": m["recall"], "fp_per_photo": m["fp"] / photos, "count_error": err,
+            "count": m["count_predicted"], "count_true": m["count_true"]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="smaller photos cut into 320-pixel tiles, 320-pixel input")
+    ap.add_argument("--tile", type=int, default=None)
+    ap.add_argument("--epochs", type=int, default=None)
+    ap.add_argument("--imgsz", type=int, default=None)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--keep", type=Path, default=None, help="work in this directory and keep it")
+    a = ap.parse_args()
+    epochs = a.epochs or (30 if a.quick else 60)
+    imgsz = a.imgsz or (320 if a.quick else 640)
+    tile = a.tile or (320 if a.quick else 640)
+    width, height = (1280, 960) if a.quick else (2400, 1800)
+    n_train, n_test = (2, 2) if a.quick else (2, 3)
+    work = a.keep or Path(tempfile.mkdtemp(prefix="wt-bench-survey-"))
+    work.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "WT_HOME": str(work / "home"), "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}",
+           "MLFLOW_DISABLE_TELEMETRY": "true", "YOLO_OFFLINE": "1"}
+    clock = Clock(env, work)
+    import survey
+
+    truth = survey.make_survey(work / "survey", train=n_train, val=1, test=n_test, seed=a.seed, width=width,
+                               height=height)
+    print(f"survey: {len(truth['images'])} photos of {width}x{height} in {work}", file=sys.stderr)
+    ds, _, _ = clock("wt-data", "import", "--source", work / "survey" / "wildata", "--format", "wildata",
+                     "--out", "imported")
+    tiles, _, _ = clock("wt-data", "tile", "--dataset", ds, "--size", tile, "--empty_ratio", 0.5,
+                        "--splits", "[train, val]", "--out", "tiles")
+    pool, _, _ = clock("wt-data", "tile", "--dataset", ds, "--size", tile, "--empty_ratio", "null",
+                       "--max_empty_per_image", "null", "--splits", "[train, val]", "--out", "pool")
+    n_tiles = json.loads(tiles.read_text())["splits"]["train"]["images"]
+    print(f"training split: {n_tiles} tiles of {tile} px", file=sys.stderr)
+    common = ["--model", "yolo11n.yaml", "--ultralytics.imgsz", imgsz, "--ultralytics.batch", 8,
+              "--ultralytics.workers", 0, "--device", "cpu", "--ultralytics.plots", "false",
+              "--ultralytics.seed", a.seed]
+    rows: dict[str, dict] = {}
+    print("(a) bare Ultralytics defaults", file=sys.stderr)
+    run_a, wall_a, cpu_a = clock("wt-yolo", "fit", "--dataset", tiles, "--ultralytics.epochs", epochs, *common,
+                                 "--defaults", "ultralytics", "--select.metric", "fitness", "--out", "run-a")
+    rows["a"] = {"wall": wall_a, "cpu": cpu_a, **evaluate(clock, run_a, ds, imgsz, tile, "a", n_test)}
+    print("(b) wt-yolo fit defaults", file=sys.stderr)
+    run_b, wall_b, cpu_b = clock("wt-yolo", "fit", "--dataset", tiles, "--ultralytics.epochs", epochs, *common,
+                                 "--out", "run-b")
+    rows["b"] = {"wall": wall_b, "cpu": cpu_b, **evaluate(clock, run_b, ds, imgsz, tile, "b", n_test)}
+    print("(c) one hard-negative round", file=sys.stderr)
+    e1 = max(1, round(0.7 * epochs))
+    run_c1, w1, c1 = clock("wt-yolo", "fit", "--dataset", tiles, "--ultralytics.epochs", e1, *common, "--out", "run-c1")
+    mined, w2, c2 = clock("wt-yolo", "mine", "--run", run_c1, "--dataset", pool, "--conf", 0.1, "--ratio", 1.0,
+                          "--imgsz", imgsz, "--out", "mined")
+    hn = json.loads(mined.read_text())["details"]["hard_negatives"]
+    common_c = [x if x != "yolo11n.yaml" else run_c1 for x in common]
+    run_c, w3, c3 = clock("wt-yolo", "fit", "--dataset", mined, "--ultralytics.epochs", epochs - e1, *common_c,
+                          "--out", "run-c")
+    rows["c"] = {"wall": w1 + w2 + w3, "cpu": c1 + c2 + c3, **evaluate(clock, run_c, ds, imgsz, tile, "c", n_test)}
+    print(f"mined: {hn['hard_negatives_kept']} hard negatives of {hn['hard_negatives_found']} firing empty tiles "
+          f"({hn['empty_tiles']} empty, {hn['tiles_positive']} positive)", file=sys.stderr)
+    a_ = rows["a"]
+    print(f"small survey: {n_tiles} training tiles of {tile} px, {n_test} held-out photos of {width}x{height}, "
+          f"{epochs} epochs at {imgsz} px, seed {a.seed}")
+    print(f"{'':4}{'mAP50':>8}{'recall':>8}{'FP/photo':>10}{'count err':>10}{'wall s':>8}{'x (a)':>7}{'CPU s':>7}")
+    for k, r in rows.items():
+        print(f"({k}) {r['mAP50']:8.3f}{r['recall']:8.3f}{r['fp_per_photo']:10.1f}{r['count_error']:10.2f}"
+              f"{r['wall']:8.0f}{r['wall'] / a_['wall']:7.2f}{r['cpu']:7.0f}")
+    b_, c_ = rows["b"], rows["c"]
+    fp_drop = 1 - c_["fp_per_photo"] / b_["fp_per_photo"] if b_["fp_per_photo"] else 0.0
+    print(f"goal (b) mAP50 >= (a) + 0.05: {b_['mAP50'] - a_['mAP50']:+.3f} "
+          f"{'met' if b_['mAP50'] >= a_['mAP50'] + 0.05 else 'NOT met'}")
+    print(f"goal (c) FP/photo >= 30 % below (b) at recall >= (b)'s: {fp_drop:+.0%}, recall {c_['recall'] - b_['recall']:+.3f} "
+          f"{'met' if fp_drop >= 0.3 and c_['recall'] >= b_['recall'] else 'NOT met'}")
+    sel = json.loads(run_b.read_text())["details"]["selection"]
+    per_epoch = (b_["wall"] - sel["seconds"]) / epochs
+    print(f"whole-image validation in (b): {sel['validations']} x {sel['seconds'] / max(sel['validations'], 1):.1f} s "
+          f"= {sel['seconds'] / max(sel['validations'], 1) / per_epoch:.0%} of an epoch's {per_epoch:.1f} s "
+          f"(every {sel['every']} epoch)")
+    print(f"goal wall time <= 1.1x (a): (b) {b_['wall'] / a_['wall']:.2f}x, (c) {c_['wall'] / a_['wall']:.2f}x "
+          f"{'met' if max(b_['wall'], c_['wall']) <= 1.1 * a_['wall'] else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
