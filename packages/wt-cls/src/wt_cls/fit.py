@@ -21,6 +21,7 @@ from wt_core.errors import BadInput
 from wt_core.invocation import command
 from wt_core.manifest import RunManifest
 from wt_core.training import ANY, MORE, Select, TrainerSpec, Training
+from wt_data.preview import contact_sheet
 
 from wt_cls import __version__
 from wt_cls.config import (
@@ -220,6 +221,7 @@ def fit(
         check_backbone(model.backbone)  # before Lightning's slow import
         t.open(ds.manifest, ds.classes, out=out, overwrite=overwrite, resume=resume, experiment=experiment,
                run_name=run_name)
+        t.log_preview(lambda path: contact_sheet(ds.manifest, path, splits=[loader.train_split]))
         dm, module = _setup(ds, seed, model, loss, loader, optimizer, scheduler)
         ckpt_dir = t.dir / CKPT_DIR
         last, best = ckpt_dir / "last.ckpt", ckpt_dir / "best.ckpt"

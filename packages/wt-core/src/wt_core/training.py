@@ -50,6 +50,9 @@ What the harness owns:
   metrics at step `epoch`; the best epoch's metrics as `best/<name>`; the
   best weights, `config.yaml`, `metrics.jsonl` and the run manifest as
   artifacts. A kill -9 leaves the run KILLED; `--resume` reopens it.
+- **Preview**: `t.log_preview(draw)` keeps `preview.png`, a contact sheet of
+  the training data (`wt_data.preview.contact_sheet`), as an artifact and logs
+  it to the MLflow run: a first look at what the model trains on.
 - **Config artifact**: `config.yaml`, the resolved config exactly as
   `--config` takes it back.
 - **Run manifest**: `metrics` is the validation of the weights the run
@@ -88,6 +91,7 @@ STATE_FILE = "wt-state.json"
 CONFIG_FILE = "config.yaml"
 DIR_ENV = "WT_TRAINING_DIR"  # rank 0's partial directory, inherited by the ranks a framework launches
 STANDARD_NAMES = {"detect": ("mAP50", "mAP50_95", "precision", "recall"), "classify": ("acc", "f1_macro")}
+PREVIEW_FILE = "preview.png"
 MORE, ANY = "more", "any"  # how an option may change on --resume
 ALWAYS_MAY_CHANGE = {"resume": ANY, "overwrite": ANY, "out": ANY, "dataset": ANY}  # dataset: compared by id
 
@@ -262,6 +266,17 @@ class Training:
             self.log.info("resuming with changed options: %s",
                      ", ".join(f"{k} {v['from']!r} -> {v['to']!r}" for k, v in changed.items()))
         return changed
+
+    def log_preview(self, draw: Callable[[Path], Any]) -> None:
+        """A first look at what the model trains on: `draw(path)` writes a PNG (e.g. `wt_data.preview.contact_sheet`
+        of the training split), kept as the artifact `preview` and logged to the MLflow run (rank 0, once a run)."""
+        if self.rank > 0:
+            return
+        path = self.dir / PREVIEW_FILE
+        if not path.exists():
+            draw(path)
+            self.run.log_artifact(path)
+        self.output.add("preview", PREVIEW_FILE)
 
     # ---- epochs --------------------------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from wt_core.invocation import command
 from wt_core.manifest import RunManifest
 from wt_core.readers import read_detect_dataset
 from wt_core.training import ANY, MORE, Select, TrainerSpec, Training
+from wt_data.preview import contact_sheet
 
 from wt_mmdet import checkpoints
 from wt_mmdet.config import TrainArgs, check_cfg_options, fit_config, load_config, resolve_model
@@ -138,6 +139,7 @@ def fit(dataset: str, model: str = "retinanet_r18_fpn", train: TrainArgs = Train
 
         backend = prepare()
         t.open(ds, ds.classes, out=out, overwrite=overwrite, resume=resume, experiment=experiment, run_name=run_name)
+        t.log_preview(lambda path: contact_sheet(ds, path, splits=[tr]))
         work_dir = t.dir / WORK_DIR
         cfg = fit_config(cfg, is_preset=is_preset, classes=list(ds.classes), train=split_source(ds, tr),
                          val=split_source(ds, va) if va else None, t=train, work_dir=work_dir, cfg_options=cfg_options)

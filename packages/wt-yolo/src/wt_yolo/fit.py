@@ -25,6 +25,7 @@ from wt_core.metrics_log import finite_metrics
 from wt_core.readers import read_detect_dataset
 from wt_core.selection import SelectArgs, select_of
 from wt_core.training import ANY, MORE, Select, TrainerSpec, Training
+from wt_data.preview import contact_sheet
 
 from wt_yolo.args import UltralyticsArgs
 from wt_yolo.data import check_trainable, yolo_data_yaml
@@ -183,6 +184,7 @@ def fit(dataset: str, model: str = "yolo11n.yaml", ultralytics: UltralyticsArgs 
         model_spec = resolve_model(start)
         check_device(device, "device")
         t.open(ds, ds.classes, out=out, overwrite=overwrite, resume=resume, experiment=experiment, run_name=run_name)
+        t.log_preview(lambda path: contact_sheet(ds, path, splits=[train_split]))
         if whole is not None:
             t.add_epoch_hook(whole)
         trainer = _train(t, model_spec, yolo_data_yaml(ds), ultralytics, device, whole)

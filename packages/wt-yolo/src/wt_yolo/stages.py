@@ -19,9 +19,8 @@ from wt_core.invocation import command
 from wt_core.manifest import DatasetManifest, RunManifest
 from wt_core.outputs import Output
 from wt_core.predictions import ImageRef
-
-from wt_yolo.args import SliceArgs
-from wt_yolo.data import read_detect_dataset, read_run, run_weights
+from wt_core.readers import read_detect_dataset, read_run, run_weights
+from wt_core.slicing import Slicing
 
 log = console.get_logger("wt-yolo")
 
@@ -45,7 +44,7 @@ def start_from(model: str, ds: DatasetManifest) -> tuple[str, RunManifest | None
     path = run_manifest_path(model)
     if path is None:
         return model, None
-    run = read_run(path)
+    run = read_run(path, "yolo")
     if list(run.classes) != list(ds.classes):
         raise BadInput(f"the run was trained on classes {run.classes}, the dataset has {ds.classes}", run.path,
                        "classes")
@@ -84,7 +83,7 @@ def mine(run: str, dataset: str, split: str = "train", conf: float = 0.25, ratio
     from wt_data.hardneg import check_options, empty_images, top_scores, write_hard_negatives
 
     check_options(conf, ratio, random_ratio)
-    r = read_run(run)
+    r = read_run(run, "yolo")
     ds = read_detect_dataset(dataset)
     if list(r.classes) != list(ds.classes):
         raise BadInput(f"the run was trained on classes {r.classes}, the dataset has {ds.classes}", r.path, "classes")
@@ -101,7 +100,7 @@ def mine(run: str, dataset: str, split: str = "train", conf: float = 0.25, ratio
         from wt_yolo.slicing import SlicedPredictor
 
         predictor = SlicedPredictor(run_weights(r), imgsz=imgsz or r.imgsz or 640, conf=conf,
-                                    slicing=SliceArgs(tile=0, batch=batch), device=device)
+                                    slicing=Slicing(tile=0, batch=batch), device=device)
         for im, det in zip(console.progress(todo, desc=f"predicting the empty {split} tiles", logger=log),
                            predictor.predict_files(im.path for im in todo), strict=True):
             rows.extend(det.coco(im.id))
