@@ -15,17 +15,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import sqlite3
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from data_helpers import assert_same_boxes, boxes_by_image, coco_of, imported
+from helpers import free_port, stop, wait_http
 
 HERE = Path(__file__).parent
 USER, PASSWORD, TOKEN = "wildtrain@example.org", "wildtrain-test", "wildtrain0123456789abcdef0123456789"
@@ -42,27 +39,6 @@ def label_studio_binary() -> Path:
             pytest.fail(why)
         pytest.skip(why)
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(url: str, proc: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"label-studio exited {proc.returncode} while starting:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=5) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(2)
-    raise AssertionError(f"label-studio did not answer within {START_TIMEOUT:.0f} s:\n{log.read_text()[-3000:]}")
 
 
 @pytest.fixture(scope="session")
@@ -88,19 +64,14 @@ def label_studio(tmp_path_factory, small_aerial):
                                  "--password", PASSWORD, "--user-token", TOKEN, "--enable-legacy-api-token"],
                                 stdout=out, stderr=subprocess.STDOUT, env=env, cwd=data, start_new_session=True)
     try:
-        wait_healthy(url, proc, log)
+        wait_http(f"{url}/health", proc, START_TIMEOUT, log)
         if not template.is_file():  # the migrated database, for the next session's quicker start
             with sqlite3.connect(db) as src, sqlite3.connect(str(template) + ".tmp") as dst:
                 src.backup(dst)
             os.replace(str(template) + ".tmp", template)
         yield url, TOKEN, python
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+        stop(proc)
 
 
 def through_label_studio(label_studio, export_dir: Path, out: Path, review: bool = False) -> dict:
