@@ -11,7 +11,8 @@ import json
 from pathlib import Path
 
 import pytest
-from data_helpers import assert_bad_input, coco_of, imported, wt_data
+from data_helpers import coco_of, imported, wt_data
+from helpers import assert_bad_input
 from wt_core.manifest import PredictionsManifest
 from wt_core.manifest_io import build, read_manifest, write_manifest
 

@@ -42,7 +42,7 @@ def hand(tmp_path_factory):
 
 def test_hand_counted_case_at_two_radii(hand, tmp_path):
     ds, pred, _ = hand
-    m = detect(str(ds.root), str(pred.root), match="points", radius=20, score=0.25, out=str(tmp_path / "r20"))
+    m = detect(str(ds.root), str(pred.root), match="points", radius=20, conf=0.25, out=str(tmp_path / "r20"))
     # TP: elephant 1, elephant 2, zebra = 3; predictions kept: 5; ground truth: 5
     assert (m.metrics["tp"], m.metrics["fp"], m.metrics["fn"]) == (3, 2, 2)
     assert m.metrics["precision"] == pytest.approx(3 / 5) and m.metrics["recall"] == pytest.approx(3 / 5)
@@ -51,7 +51,7 @@ def test_hand_counted_case_at_two_radii(hand, tmp_path):
     assert m.per_class["elephant"]["precision"] == pytest.approx(2 / 3)  # 3 elephant predictions kept
     assert m.per_class["zebra"]["precision"] == pytest.approx(1 / 2) and m.per_class["zebra"]["recall"] == 1.0
     assert m.metrics["count_mae"] == 0.0  # 5 kept predictions for 5 animals: the count is right, the places are not
-    m10 = detect(str(ds.root), str(pred.root), match="points", radius=10, score=0.25, out=str(tmp_path / "r10"))
+    m10 = detect(str(ds.root), str(pred.root), match="points", radius=10, conf=0.25, out=str(tmp_path / "r10"))
     assert (m10.metrics["tp"], m10.metrics["fp"], m10.metrics["fn"]) == (2, 3, 3)
     rows = list(csv.DictReader(open(m.root / "points_per_image.csv")))
     by_class = {r["class"]: r for r in rows}
@@ -83,7 +83,7 @@ def test_matches_a_plain_reference_on_generated_boxes(radius, tmp_path):
     doc, rows, classes = generated(n_images=25, seed=4)
     ds = write_dataset(tmp_path / "ds", classes, {"val": doc})
     pred = write_predictions(tmp_path / "p", ds, {"val": rows})
-    m = detect(str(ds.root), str(pred.root), match="points", radius=radius, score=0.3, out=str(tmp_path / "e"))
+    m = detect(str(ds.root), str(pred.root), match="points", radius=radius, conf=0.3, out=str(tmp_path / "e"))
     gt = [(a["image_id"], a["category_id"], a["bbox"][0] + a["bbox"][2] / 2, a["bbox"][1] + a["bbox"][3] / 2)
           for a in doc["annotations"]]
     kept = [(r["image_id"], r["category_id"], r["bbox"][0] + r["bbox"][2] / 2, r["bbox"][1] + r["bbox"][3] / 2, r["score"])

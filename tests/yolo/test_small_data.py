@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import yaml
+from helpers import read_json
 from wt_core.metrics_log import read_metrics
 from wt_yolo.args import UltralyticsArgs
 from wt_yolo.small_data import apply_small_data_policy
-from yolo_helpers import read_json, wt_yolo
+from yolo_helpers import wt_yolo
 
 
 def test_issue_example_26_tiles_batch_8_160_epochs():

@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import assert_bad_input, read_json, written
 from wt_core.manifest_io import read_manifest
 from wt_core.metrics_log import read_metrics
-from yolo_helpers import QUICK, assert_bad_input, read_json, written, wt_yolo
+from yolo_helpers import QUICK, wt_yolo
 
 
 @pytest.fixture(scope="module")

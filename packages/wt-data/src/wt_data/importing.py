@@ -104,8 +104,9 @@ def import_(source: Path | list[str], format: Format = "coco", images: Path | No
         out: The output directory (default runs/data/import/<id>).
         overwrite: Replace an existing output directory.
     """
-    add_input(source, "source folder" if Path(source).expanduser().is_dir() else "source file",
-              folder=Path(source).expanduser().is_dir())
+    for _, path in parse_sources(source):
+        folder = Path(path).expanduser().is_dir()
+        add_input(path, "source folder" if folder else "source file", folder=folder)
     if images is not None:
         add_input(images, "image folder")
     if meta.csv is not None:
