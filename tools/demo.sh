@@ -35,6 +35,12 @@ PRED=$(wt-yolo predict --run "$RUN" --dataset "$SPLIT" --split test --conf 0.01 
        --slicing.tile 160 --slicing.overlap 0.2 --out predictions/yolo-test --overwrite)
 EVAL=$(wt-eval detect --dataset "$SPLIT" --predictions "$PRED" --split test --out evaluations/yolo-test --overwrite)
 
+say "calibrate the detector's score threshold on the whole val photos: the one whose counts come closest"
+VAL_PRED=$(wt-yolo predict --run "$RUN" --dataset "$SPLIT" --split val --conf 0.01 --imgsz 160 \
+           --slicing.tile 160 --slicing.overlap 0.2 --out predictions/yolo-val --overwrite)
+CAL=$(wt-eval calibrate --dataset "$SPLIT" --predictions "$VAL_PRED" --split val --metric count_mae \
+      --out evaluations/yolo-calibration --overwrite)
+
 say "train a second-stage classifier on the crops and evaluate it"
 CLS=$(wt-cls fit --dataset "$CROPS" --model.backbone test_efficientnet_gn --model.input_size 64 --loader.batch_size 8 \
       --loader.num_workers 0 --loader.augment none --optimizer.lr 0.005 --trainer.max_epochs 2 --out runs/cls --overwrite)
@@ -43,7 +49,7 @@ CLS_EVAL=$(wt-eval classify --dataset "$CROPS" --predictions "$CLS_PRED" --split
 
 say "register detector + classifier as one model, alias champion, and load it by alias"
 MODEL=$(wt-registry register --name demo-aerial --detector "$RUN" --classifier "$CLS" --alias champion \
-        --evaluation "$EVAL" --slicing.tile 160 --slicing.overlap 0.2 --out models/demo-aerial --overwrite)
+        --evaluation "$EVAL" --calibration "$CAL" --slicing.tile 160 --slicing.overlap 0.2 --out models/demo-aerial --overwrite)
 wt-registry lineage --model demo-aerial@champion
 python - "$SPLIT" "$EVAL" <<'PY'
 import json

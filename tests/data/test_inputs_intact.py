@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from data_helpers import wt_data
-from helpers import assert_bad_input, manifest_of
+from helpers import assert_bad_input, manifest_of, run_cli
 from PIL import Image
 
 
@@ -98,10 +98,10 @@ def test_out_holding_the_source_annotations_is_refused(tmp_path):
 
 def test_two_paths_on_stdin_are_refused(project):
     both = f"{project / 'raw'}\n{project / 'split'}\n"
-    proc = wt_data("tile", "--dataset", "-", "--size", "64", "--out", project.parent / "t", stdin=both)
+    proc = run_cli("wt-data", "tile", "--dataset", "-", "--size", "64", "--out", project.parent / "t", stdin=both)
     assert_bad_input(proc, "standard input holds 2 paths", "'-' reads exactly one manifest path", "(<stdin>)")
     assert not (project.parent / "t").exists() and not (project.parent / "t.partial").exists()
-    one = wt_data("stats", "--dataset", "-", "--json", stdin=f"{project / 'split'}\n", check=True)
+    one = run_cli("wt-data", "stats", "--dataset", "-", "--json", stdin=f"{project / 'split'}\n", check=True)
     assert json.loads(one.stdout)
 
 

@@ -63,7 +63,7 @@ CASES = {
     "mistyped Ultralytics value": (lambda b: ["fit", "--dataset", b.tiles, "--ultralytics.epochs", "many"], ["epochs"]),
     "empty train split": (lambda b: ["fit", "--dataset", b.empty], ["train split 'all' is empty", "0 boxes"]),
     "a run manifest given as data": (lambda b: ["fit", "--dataset", b.run], ["expected a dataset manifest"]),
-    "no manifest at --data": (lambda b: ["fit", "--dataset", b.base / "nowhere"], ["manifest not found"]),
+    "no manifest at --dataset": (lambda b: ["fit", "--dataset", b.base / "nowhere"], ["manifest not found"]),
     "resume with nothing to resume": (lambda b: ["fit", "--dataset", b.tiles, "--out", b.base / "fresh", "--resume"],
                                       ["nothing to resume"]),
     "weights sha256 does not match": (lambda b: ["predict", "--run", b.tampered, "--dataset", b.full],

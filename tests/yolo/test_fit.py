@@ -27,10 +27,11 @@ def test_kill_9_then_resume_with_more_epochs_trains_them(trained):
 def test_manifest_metrics_are_the_validation_of_the_selected_epoch(trained, run_dir):
     m = read_json(run_dir / "manifest.json")
     rows = read_metrics(run_dir / "metrics.jsonl")
-    best = max(rows, key=lambda r: r["fitness"])  # the selection metric: Ultralytics' fitness, first of equals
-    best = next(r for r in rows if r["fitness"] == best["fitness"])
-    assert m["details"]["best_epoch"] == best["epoch"] and m["details"]["select"] == {"metric": "fitness",
-                                                                                      "mode": "max"}
+    # tiles of a split dataset: the selection metric is mAP50 on the whole val photos (first of equals)
+    assert m["details"]["select"] == {"metric": "full/mAP50", "mode": "max"}
+    scored = [r for r in rows if "full/mAP50" in r]
+    best = next(r for r in scored if r["full/mAP50"] == max(s["full/mAP50"] for s in scored))
+    assert m["details"]["best_epoch"] == best["epoch"]
     assert m["metrics"] == {k: v for k, v in best.items()
                             if k not in ("epoch", "epoch_s") and not k.startswith(("train/", "lr"))}
     assert m["metrics"]["mAP50_95"] == m["metrics"]["mAP50-95"]

@@ -50,9 +50,9 @@ def test_a_score_nothing_reaches_is_an_honest_empty_result(run_dir, yolo_data, t
     assert m["splits"]["train"]["empty_images"] == 0
 
 
-def test_mine_refuses_a_bad_score(run_dir, yolo_data, tmp_path):
+def test_mine_refuses_a_bad_conf(run_dir, yolo_data, tmp_path):
     assert_bad_input(wt_yolo("mine", "--run", run_dir, "--dataset", yolo_data.tiles, "--conf", "2",
-                             "--out", tmp_path / "m"), "score")
+                             "--out", tmp_path / "m"), "conf")
     assert not (tmp_path / "m").exists()
 
 
@@ -69,8 +69,10 @@ def test_second_stage_starts_from_the_run_and_selects_by_count_error(mined, run_
     sd = m["details"]["small_data"]
     assert sd["explicit"] == {"nbs": 64} and "nbs" not in sd["settings"]
     assert m["details"]["train_args"]["nbs"] == 64
-    assert m["details"]["selection"]["metric"] == "full/count_error"
+    assert m["details"]["select"] == {"metric": "full/count_error", "mode": "min"}
     rows = read_metrics(d / "metrics.jsonl")
-    assert all(r["fitness"] == -r["full/count_error"] for r in rows)  # lower error, higher fitness
+    assert all("full/count_error" in r for r in rows)  # --select.every 1
     best = torch.load(d / "train" / "weights" / "best.pt", map_location="cpu", weights_only=False)
-    assert best["train_metrics"]["full/count_error"] == min(r["full/count_error"] for r in rows)
+    lowest = min(r["full/count_error"] for r in rows)
+    assert best["train_metrics"]["fitness"] == -lowest  # lower error, higher fitness: what Ultralytics kept it by
+    assert m["metrics"]["full/count_error"] == lowest
