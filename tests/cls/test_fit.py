@@ -9,7 +9,7 @@ from pathlib import Path
 from wt_core.metrics_log import read_metrics
 
 
-def test_two_epochs_on_separable_classes_reach_val_accuracy_0_8(trained):
+def test_two_epochs_on_separable_classes_learn_well_above_chance(trained):
     rows = read_metrics(Path(trained["_path"]).parent)
     assert [r["epoch"] for r in rows] == [1, 2]
     assert rows[-1]["val/acc"] >= 0.6, rows  # chance is 0.33; seen 0.78-0.88 over CPUs, threads 1-2, seeds 0-1

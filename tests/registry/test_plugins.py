@@ -39,7 +39,7 @@ def test_mmdet_run_registers_loads_by_alias_and_predicts_as_wt_mmdet_does(mmdet_
     import torch
 
     reg = cli(capfd, "register", "--name", "mm-det", "--detector", mmdet_run["run"], "--alias", "champion",
-              "--thresholds.conf", str(CONF), "--slicing.tile", "0", "--out", tmp_path / "m")
+              "--conf", str(CONF), "--slicing.tile", "0", "--out", tmp_path / "m")
     assert reg.returncode == 0, reg.stderr[-3000:]
     m = manifest_of(reg)
     run = json.loads(Path(mmdet_run["run"]).read_text())
@@ -52,7 +52,7 @@ def test_mmdet_run_registers_loads_by_alias_and_predicts_as_wt_mmdet_does(mmdet_
 
     import wt_registry
     from wt_core.slicing import Slicing
-    from wt_mmdet.infer import Detector, read_bgr
+    from wt_mmdet.infer import Detector
 
     model = wt_registry.load("models:/mm-det@champion")
     assert model.version == "1" and model.metadata["framework"] == "mmdet"
@@ -61,8 +61,7 @@ def test_mmdet_run_registers_loads_by_alias_and_predicts_as_wt_mmdet_does(mmdet_
     pins = Path(mlflow.pyfunc.get_model_dependencies("models:/mm-det/1")).read_text()
     assert "mmdet==3.3.0" in pins and "wt-mmdet==" in pins and "ultralytics" not in pins
     got = model.predict([mmdet_run["image"]])[0]
-    ref = next(Detector(mmdet_run["run"], conf=CONF, slicing=Slicing(tile=0)).predict_arrays(
-        [read_bgr(mmdet_run["image"])]))
+    ref = next(Detector(mmdet_run["run"], conf=CONF, slicing=Slicing(tile=0)).predict_files([mmdet_run["image"]]))
     assert len(ref) > 0, "the comparison must compare boxes"
     assert len(got) == len(ref)
     order = np.argsort(-ref.scores, kind="stable")

@@ -43,7 +43,7 @@ def served_files(runs, tmp_path_factory) -> dict:
     from registry_helpers import register_py
 
     base = tmp_path_factory.mktemp("serve")
-    register_py(name="served-det", detector=str(runs["detector"]), thresholds={"conf": 0.001}, out=base / "m")
+    register_py(name="served-det", detector=str(runs["detector"]), conf=0.001, out=base / "m")
     root, outside = base / "root", base / "outside"
     root.mkdir()
     outside.mkdir()

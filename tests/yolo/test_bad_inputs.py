@@ -80,7 +80,7 @@ CASES = {
     "conf above 1": (lambda b: ["predict", "--run", b.run, "--dataset", b.full, "--conf", "2"], ["conf must be in [0, 1]"]),
     "unknown export format": (lambda b: ["export", "--run", b.run, "--format", "tflite"], ["format"]),
     "val on a classify dataset": (lambda b: ["val", "--run", b.run, "--dataset", b.classify], ["classify dataset"]),
-    "mine with a score above 1": (lambda b: ["mine", "--run", b.run, "--dataset", b.tiles, "--conf", "2"],
+    "mine with a conf above 1": (lambda b: ["mine", "--run", b.run, "--dataset", b.tiles, "--conf", "2"],
                                   ["conf must be in (0, 1]"]),
     "whole-image selection on an untiled dataset": (lambda b: ["fit", "--dataset", b.full, "--select.metric", "full/mAP50"],
                                                     ["needs a val split made by `wt-data tile`", "select.metric"]),
