@@ -124,6 +124,7 @@ def test_two_stage_model_relabels_boxes_as_its_classifier_says(champion, runs, t
     boxes = det_only.predict([runs["image"]])[0]
     relabelled = two.predict([runs["image"]])[0]
     assert len(boxes) > 0 and len(relabelled) == len(boxes)  # no background class: every box kept
+    assert two.config["classifier"]["crop_margin"] == 0.0  # trained on whole images, not on `wt-data crops`
     # what the classifier says of each crop, asked through wt-cls's own predictor of the run
     rgb = cv2.cvtColor(cv2.imread(str(runs["image"])), cv2.COLOR_BGR2RGB)  # decoded as the model decodes files
     said = wt_cls.load(runs["classifier"]).predict([Image.fromarray(crop_box(rgb, d.box)) for d in boxes])

@@ -39,13 +39,14 @@ class Relabel:
     """The classifier's class that means 'no animal' (boxes it wins are dropped)."""
     keep_background: bool = False
     """Keep boxes the classifier calls background (labelled background)."""
-    crop_margin: float = 0.0
-    """Grow each box by this fraction of its size on each side before cropping."""
+    crop_margin: float | None = None
+    """Grow each box by this fraction of its size on each side before cropping; default: as the classifier's
+    training crops were cut (half of `wt-data crops --padding`), else 0."""
     batch: int = 32
     """Crops per classifier forward pass."""
 
     def __post_init__(self) -> None:
-        if not 0 <= self.crop_margin <= 1:
+        if self.crop_margin is not None and not 0 <= self.crop_margin <= 1:
             raise ValueError(f"relabel.crop_margin must be in [0, 1], got {self.crop_margin}")
         if self.batch < 1:
             raise ValueError(f"relabel.batch must be positive, got {self.batch}")

@@ -52,6 +52,19 @@ def read_role_run(ref: str, role: str) -> RunManifest:
     return run
 
 
+def training_crop_margin(run: RunManifest) -> float:
+    """The margin that crops a box as the classifier's training crops were cut: a dataset made by `wt-data crops`
+    grows each box's longer side by `padding` (half on each side); 0 for any other dataset or fixed-size crops."""
+    parent = run.parent("dataset")
+    if parent is None:
+        return 0.0
+    ds = read_manifest(run.parent_path(parent), "dataset", hashes=False, parents=False)
+    crops = (ds.details or {}).get("crops") or {}
+    if crops.get("fixed") is not None:
+        return 0.0
+    return float(crops.get("padding") or 0.0) / 2
+
+
 def calibrated(calibration: str | None) -> tuple[float | None, dict[str, Any] | None, ManifestBase | None]:
     """The score threshold and the extra NMS (or None) that a calibration recommends.
 
@@ -277,7 +290,9 @@ def _stage(output: Output, det: RunManifest | None, cls: RunManifest | None, wei
         config["classifier"] = {"framework": cls.framework, **stage(cls, "classifier"), "run_id": cls.id,
                                 "classes": list(cls.classes), "input_size": cls.imgsz,
                                 "background": relabel.background if has_bg else None,
-                                "keep_background": relabel.keep_background, "crop_margin": relabel.crop_margin,
+                                "keep_background": relabel.keep_background,
+                                "crop_margin": relabel.crop_margin if relabel.crop_margin is not None
+                                else training_crop_margin(cls),
                                 "batch": relabel.batch}
     if det is not None and cls is not None:
         bg = config["classifier"]["background"]
