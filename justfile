@@ -11,7 +11,7 @@ demo out="demo-out":
 
 # The whole test suite (what CI runs): the test folders spread over the cores (pytest-xdist, one group per folder).
 test *args:
-    pytest -n auto --dist loadgroup {{args}}
+    pytest -n auto --dist loadgroup --durations=15 {{args}}
 
 # Lint.
 lint:

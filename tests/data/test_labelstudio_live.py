@@ -26,7 +26,7 @@ from helpers import free_port, stop, wait_http
 
 HERE = Path(__file__).parent
 USER, PASSWORD, TOKEN = "wildtrain@example.org", "wildtrain-test", "wildtrain0123456789abcdef0123456789"
-START_TIMEOUT = float(os.environ.get("WT_LABEL_STUDIO_START_TIMEOUT", 1200))
+START_TIMEOUT = float(os.environ.get("WT_LABEL_STUDIO_START_TIMEOUT", 600))
 
 
 def label_studio_binary() -> Path:
