@@ -82,6 +82,9 @@ CASES = {
     "val on a classify dataset": (lambda b: ["val", "--run", b.run, "--dataset", b.classify], ["classify dataset"]),
     "mine with a conf above 1": (lambda b: ["mine", "--run", b.run, "--dataset", b.tiles, "--conf", "2"],
                                   ["conf must be in (0, 1]"]),
+    "mine with a background folder that does not exist": (
+        lambda b: ["mine", "--run", b.run, "--dataset", b.tiles, "--background", b.tiles.parent / "no-such-folder"],
+        ["the background photo folder does not exist", "no-such-folder, background)"]),
     "whole-image selection on an untiled dataset": (lambda b: ["fit", "--dataset", b.full, "--select.metric", "full/mAP50"],
                                                     ["needs a val split made by `wt-data tile`", "select.metric"]),
 }

@@ -76,3 +76,36 @@ def test_second_stage_starts_from_the_run_and_selects_by_count_error(mined, run_
     lowest = min(r["full/count_error"] for r in rows)
     assert best["train_metrics"]["fitness"] == -lowest  # lower error, higher fitness: what Ultralytics kept it by
     assert m["metrics"]["full/count_error"] == lowest
+
+
+def test_background_photos_are_cut_like_the_tiles_and_mined_with_them(run_dir, yolo_data, tmp_path):
+    """Two photos of bare ground join the pool: cut as the dataset's 640-px tiles were, predicted with the empty
+    tiles, kept when the run fires on them; the mined split's one image root holds tiles and background tiles."""
+    import numpy as np
+    from PIL import Image
+    from wt_core.geometry import tile_grid
+
+    rng = np.random.default_rng(0)
+    (tmp_path / "bg").mkdir()
+    for k in range(2):
+        ground = rng.normal((96, 112, 58), 12, (960, 1280, 3)).clip(0, 255).astype(np.uint8)
+        Image.fromarray(ground).save(tmp_path / "bg" / f"bare_{k}.jpg")
+    m, d = written(wt_yolo("mine", "--run", run_dir, "--dataset", yolo_data.tiles, "--conf", "0.0001",
+                           "--ratio", "null", "--background", tmp_path / "bg", "--out", tmp_path / "m"))
+    hn = m["details"]["hard_negatives"]
+    per_photo = len(tile_grid(1280, 960, 640, 640, 0.2, None))
+    assert hn["background_tiles"] == 2 * per_photo == 12
+    assert hn["empty_tiles_predicted"] == hn["empty_tiles"]  # the background tiles are counted apart
+    assert 1 <= hn["background_found"] == hn["background_kept"] <= hn["hard_negatives_kept"]
+    coco = json.loads((d / m["artifacts"][m["splits"]["train"]["annotations"]]["path"]).read_text())
+    root = d / m["splits"]["train"]["image_root"]
+    background = [im for im in coco["images"] if im.get("background")]
+    assert len(background) == hn["background_kept"] and all("hard_negative_score" in im for im in background)
+    for im in coco["images"]:  # every image of the split is there, at its recorded size
+        with Image.open(root / im["file_name"]) as img:
+            assert img.size == (im["width"], im["height"])
+    on_disk = sorted(p.name for p in (root / "background").iterdir())
+    assert on_disk == sorted(Path(im["file_name"]).name for im in background)  # the others were deleted
+    assert {im["width"] for im in background} == {640}
+    positives = m["splits"]["train"]["images"] - m["splits"]["train"]["empty_images"]
+    assert positives == hn["tiles_positive"]

@@ -11,6 +11,13 @@ per positive tile. The other splits are kept as they are. The counts go to the
 manifest's report and `details.hard_negatives`; each hard negative's image entry
 records its `hard_negative_score`.
 
+Background photos (taken on the survey, no animal on them: bare ground, rocks,
+bushes) join the pool: `cut_background` cuts them as `wt-data tile` cut the
+dataset, and the tiles a model fires on compete with the split's empty tiles
+for the same places. The mined split is then laid out in the output
+(`images/tiles/` links to the kept tiles, `images/background/` the kept
+background tiles), so one image root holds both.
+
 No training framework is imported here: the predictions are COCO results.
 """
 
@@ -19,15 +26,18 @@ from __future__ import annotations
 import json
 import math
 import random
+import shutil
 from pathlib import Path
 from typing import Any
 
+from wt_core import console
 from wt_core.console import get_logger
 from wt_core.errors import BadInput
 from wt_core.invocation import command
 from wt_core.manifest import DatasetManifest, ManifestBase, PredictionsManifest
 from wt_core.manifest_io import read_manifest
 from wt_core.outputs import Output
+from wt_core.predictions import ImageRef
 
 from wt_data.dataset import annotations_by_image, assemble, load_split, read_dataset, write_dataset
 
@@ -59,17 +69,50 @@ def check_options(conf: float, ratio: float | None, random_ratio: float) -> None
         raise BadInput(f"random_ratio must be >= 0, got {random_ratio}", None, "random_ratio")
 
 
+def cut_background(photos: list[ImageRef], tiling: dict | None, out_dir: Path, first_id: int) -> list[dict]:
+    """The background photos cut into tiles as the dataset's were (its `details.tiling`: size, overlap or
+    stride, format, padding; a dataset that was not tiled takes each photo whole), written under
+    `out_dir/background/`; their COCO image entries (`background: true`), numbered from `first_id`."""
+    from wt_data.tiling import cut_unit, plan_image, tile_name
+
+    entries: list[dict] = []
+    for ph in console.progress(photos, desc="cutting the background photos", logger=log):
+        image = {"file_name": ph.file_name, "width": ph.width, "height": ph.height}
+        if tiling:
+            size = (int(tiling["size"]), int(tiling["size"]))
+            stride = tiling.get("stride")
+            windows = [t.window for t in plan_image(image, [], size, float(tiling.get("overlap") or 0.0),
+                                                    (stride, stride) if stride else None)]
+            pad, fmt, quality = bool(tiling.get("pad_small", True)), tiling.get("image_format", "jpg"), \
+                int(tiling.get("quality", 95))
+        else:
+            size, windows, pad, fmt, quality = (ph.width, ph.height), [(0, 0, ph.width, ph.height)], False, "jpg", 95
+        unit = [(w, f"background/{tile_name(image, w, fmt)}") for w in windows]
+        done = out_dir.parent / ".progress" / f"background-{ph.id}.done"
+        cut_unit((str(ph.path), unit, size, pad, quality, str(out_dir), str(done)))
+        for (x0, y0, x1, y1), rel in unit:
+            w, h = (max(size[0], x1 - x0), max(size[1], y1 - y0)) if pad else (x1 - x0, y1 - y0)
+            entries.append({"id": first_id + len(entries), "file_name": rel, "width": w, "height": h,
+                            "source_image": str(ph.path), "offset": [x0, y0], "background": True})
+    shutil.rmtree(out_dir.parent / ".progress", ignore_errors=True)
+    return entries
+
+
 def write_hard_negatives(ds: DatasetManifest, split: str, scores: dict[int, float], output: Output, *,
                          conf: float = 0.25, ratio: float | None = 1.0, random_ratio: float = 0.0, seed: int = 0,
                          parents: list[ManifestBase] = (), predicted: int | None = None,
-                         details: dict[str, Any] | None = None) -> DatasetManifest:
-    """Write the dataset with `split`'s empty tiles chosen by `scores` (highest score per image id)."""
+                         details: dict[str, Any] | None = None, background: list[dict] = (),
+                         background_root: Path | None = None) -> DatasetManifest:
+    """Write the dataset with `split`'s empty tiles chosen by `scores` (highest score per image id).
+
+    `background`: the entries of background tiles (from `cut_background`, under `background_root`) that
+    compete with the empty tiles; those not kept are deleted."""
     check_options(conf, ratio, random_ratio)
     coco, root = load_split(ds, split)
     boxed = annotations_by_image(coco)
     positives = [im for im in coco["images"] if boxed.get(im["id"])]
     empties = [im for im in coco["images"] if not boxed.get(im["id"])]
-    fired = sorted((im for im in empties if scores.get(im["id"], 0.0) >= conf),
+    fired = sorted((im for im in [*empties, *background] if scores.get(im["id"], 0.0) >= conf),
                    key=lambda im: (-scores[im["id"]], im["id"]))
     limit = len(fired) if ratio is None else math.floor(ratio * len(positives) + 1e-9)
     hard = fired[:limit]
@@ -79,10 +122,19 @@ def write_hard_negatives(ds: DatasetManifest, split: str, scores: dict[int, floa
     chosen = {im["id"] for im in hard}
     extra_ids = {im["id"] for im in extra}
     images = [im for im in coco["images"] if boxed.get(im["id"]) or im["id"] in chosen or im["id"] in extra_ids]
+    images += [im for im in background if im["id"] in chosen]
     images = [{**im, "hard_negative_score": round(scores[im["id"]], 5)} if im["id"] in chosen else im for im in images]
     counts = {"tiles_positive": len(positives), "empty_tiles": len(empties),
               "empty_tiles_predicted": len(empties) if predicted is None else predicted,
               "hard_negatives_found": len(fired), "hard_negatives_kept": len(hard), "random_empty_kept": len(extra)}
+    if background:
+        counts |= {"background_tiles": len(background),
+                   "background_found": sum(1 for im in fired if im.get("background")),
+                   "background_kept": sum(1 for im in hard if im.get("background"))}
+        for im in background:
+            if im["id"] not in chosen:
+                (background_root / im["file_name"]).unlink(missing_ok=True)
+        images, root = _one_root(images, root, background_root)
     if not fired:
         log.warning("no hard negatives: the model scored none of the %d empty %s tiles at %.2f or more; the dataset "
                     "holds the %d positive tiles%s only", counts["empty_tiles_predicted"], split, conf,
@@ -103,6 +155,19 @@ def write_hard_negatives(ds: DatasetManifest, split: str, scores: dict[int, floa
                          report={**ds.report, **counts}, parents=[ds, *parents],
                          details={**({"tiling": tiling} if tiling else {}), "hard_negatives": record,
                                   **(details or {})})
+
+
+def _one_root(images: list[dict], root: Path, background_root: Path) -> tuple[list[dict], Path]:
+    """The split's kept tiles linked under `background_root/tiles/` beside the background tiles: one root."""
+    from wt_data.views import link
+
+    out = []
+    for im in images:
+        if not im.get("background"):
+            link(root / im["file_name"], background_root / "tiles" / im["file_name"])
+            im = {**im, "file_name": f"tiles/{im['file_name']}"}
+        out.append(im)
+    return out, background_root
 
 
 @command("wt-data", "hardneg")

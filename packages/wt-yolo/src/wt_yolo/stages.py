@@ -18,7 +18,7 @@ from wt_core.errors import BadInput
 from wt_core.invocation import command
 from wt_core.manifest import DatasetManifest, RunManifest
 from wt_core.outputs import Output
-from wt_core.predictions import ImageRef
+from wt_core.predictions import ImageRef, folder_images
 from wt_core.readers import read_detect_dataset, read_run, run_weights
 from wt_core.slicing import Slicing
 
@@ -55,8 +55,9 @@ def start_from(model: str, ds: DatasetManifest) -> tuple[str, RunManifest | None
 
 @command("wt-yolo", "mine")
 def mine(run: str, dataset: str, split: str = "train", conf: float = 0.25, ratio: float | None = 1.0,
-         random_ratio: float = 0.0, seed: int = 0, imgsz: int | None = None, batch: int = 8,
-         device: str | None = None, out: Path | None = None, overwrite: bool = False) -> DatasetManifest:
+         random_ratio: float = 0.0, seed: int = 0, background: Path | None = None, imgsz: int | None = None,
+         batch: int = 8, device: str | None = None, out: Path | None = None,
+         overwrite: bool = False) -> DatasetManifest:
     """Predict a dataset's empty tiles with a run; write the dataset whose empty tiles are those it fired on.
 
     Every tile with an animal is kept; of the empty tiles, those where the run's best box scores at least
@@ -73,6 +74,9 @@ def mine(run: str, dataset: str, split: str = "train", conf: float = 0.25, ratio
         ratio: Hard negatives kept per positive tile (null: all).
         random_ratio: Random empty tiles kept besides, per positive tile.
         seed: The seed of the random empty tiles.
+        background: A folder of photos with no animal on them (bare ground, rocks, bushes of the survey):
+            cut into tiles as the dataset was, predicted with the empty tiles, and the tiles the run fires
+            on compete with them for the hard-negative places (`background_*` counts in the manifest).
         imgsz: The network input size (default: the run's training size).
         batch: Tiles per forward pass.
         device: 'cpu', '0', ... (default: Ultralytics picks).
@@ -80,7 +84,13 @@ def mine(run: str, dataset: str, split: str = "train", conf: float = 0.25, ratio
         overwrite: Replace an existing output directory.
     """
     offline.apply()
-    from wt_data.hardneg import check_options, empty_images, top_scores, write_hard_negatives
+    from wt_data.hardneg import (
+        check_options,
+        cut_background,
+        empty_images,
+        top_scores,
+        write_hard_negatives,
+    )
 
     check_options(conf, ratio, random_ratio)
     r = read_run(run, "yolo")
@@ -91,17 +101,25 @@ def mine(run: str, dataset: str, split: str = "train", conf: float = 0.25, ratio
         raise BadInput(f"no split {split!r} (splits: {', '.join(ds.splits)})", ds.path, "splits")
     from wt_data.dataset import load_split
 
-    _, root = load_split(ds, split)
+    coco, root = load_split(ds, split)
+    if background is not None and not Path(background).expanduser().is_dir():
+        raise BadInput("the background photo folder does not exist", background, "background")
+    photos = folder_images(background) if background is not None else []
     todo = [ImageRef(int(im["id"]), root / im["file_name"], im["file_name"], int(im["width"]), int(im["height"]))
             for im in empty_images(ds, split)]
     output = Output("wt-yolo", "mine", out, overwrite=overwrite)
+    bg_root = output.dir / "images"
+    bg = cut_background(photos, (ds.details or {}).get("tiling"), bg_root,
+                        first_id=max((int(im["id"]) for im in coco["images"]), default=0) + 1)
+    todo += [ImageRef(im["id"], bg_root / im["file_name"], im["file_name"], im["width"], im["height"]) for im in bg]
     rows: list[dict] = []
     if todo:
         from wt_yolo.slicing import SlicedPredictor
 
         predictor = SlicedPredictor(run_weights(r), imgsz=imgsz or r.imgsz or 640, conf=conf,
                                     slicing=Slicing(tile=0, batch=batch), device=device)
-        for im, det in zip(console.progress(todo, desc=f"predicting the empty {split} tiles", logger=log),
+        what = f"the empty {split} tiles" + (f" and {len(bg)} background tiles" if bg else "")
+        for im, det in zip(console.progress(todo, desc=f"predicting {what}", logger=log),
                            predictor.predict_files(im.path for im in todo), strict=True):
             rows.extend(det.coco(im.id))
     else:
@@ -109,5 +127,6 @@ def mine(run: str, dataset: str, split: str = "train", conf: float = 0.25, ratio
     output.path("predictions/empty_tiles.json").write_text(json.dumps(rows))
     output.add("predictions.empty_tiles", "predictions/empty_tiles.json")
     return write_hard_negatives(ds, split, top_scores(rows), output, conf=conf, ratio=ratio,
-                                random_ratio=random_ratio, seed=seed, parents=[r], predicted=len(todo),
-                                details={"run_id": r.id})
+                                random_ratio=random_ratio, seed=seed, parents=[r], predicted=len(todo) - len(bg),
+                                details={"run_id": r.id, **({"background": str(background)} if bg else {})},
+                                background=bg, background_root=bg_root)
