@@ -207,6 +207,20 @@ def make_survey(out: Path, train: int = 3, val: int = 1, test: int = 3, seed: in
     return truth
 
 
+def make_background(out: Path, photos: int = 2, seed: int = 100, width: int = 2400, height: int = 1800,
+                    distractors: int = 40) -> list[Path]:
+    """Photos of the same survey with no animal on them (ground and look-alikes only), as a user adds them
+    for `wt-yolo mine --background`; returns their paths."""
+    rng = np.random.default_rng(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for k in range(photos):
+        img, _ = photo(rng, width, height, (0, 1), distractors)
+        paths.append(out / f"background_{k + 1:03d}.jpg")
+        img.save(paths[-1], quality=92)
+    return paths
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, required=True)

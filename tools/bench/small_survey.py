@@ -5,16 +5,18 @@
 A synthetic survey (`tools/survey.py`: textured ground, four classes of 10-60
 px animals in herds, unlabelled look-alike rocks, bushes, termite mounds and
 stones) of a few large photos: the train photos are cut into 640-pixel tiles
-(20-40 of them), one val photo is validated whole during training, the test
-photos are held out. Three detectors, from scratch, same epochs:
+(20-40 of them; 320 with --quick), one val photo is validated whole during training, the test
+photos are held out; two more photos of the survey hold no animal (background).
+Three detectors, from scratch, in the same wall time:
 
 (a) `wt-yolo fit --defaults ultralytics --select.metric fitness`: Ultralytics'
     own defaults and its own best.pt choice on the tiles;
 (b) `wt-yolo fit` with wildtrain's defaults (small-data settings, best.pt by
     mAP50 on the whole val photo);
 (c) one hard-negative round: (b)'s settings for 70 % of the epochs, `wt-yolo
-    mine` on every empty train tile, then `wt-yolo fit --model RUN` on the
-    mined dataset for the other 30 %.
+    mine` on every empty train tile and the background photos' tiles
+    (`--background`), then `wt-yolo fit --model RUN` on the mined dataset for
+    as many epochs as fill the rest of (a)'s wall time.
 
 Each is evaluated on the whole held-out photos (`wt-yolo predict`, sliced, then
 `wt-eval detect`): mAP50, recall and false positives per photo at score 0.25,
@@ -86,11 +88,15 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--keep", type=Path, default=None, help="work in this directory and keep it")
     a = ap.parse_args()
-    epochs = a.epochs or (30 if a.quick else 60)
+    epochs = a.epochs or 60
     imgsz = a.imgsz or (320 if a.quick else 640)
     tile = a.tile or (320 if a.quick else 640)
     width, height = (1280, 960) if a.quick else (2400, 1800)
-    n_train, n_test = (2, 2) if a.quick else (2, 3)
+    n_train, n_test = 2, 3
+    # herds and look-alikes at the same density per pixel in both sizes: 5-9 herds and 16 look-alikes on a
+    # 1280x960 photo (a sparser survey, 2-4 herds, left the detectors from scratch at mAP50 0 in every arm)
+    scale = width * height / (1280 * 960)
+    herds, distractors = (round(5 * scale), round(10 * scale)), round(16 * scale)
     work = a.keep or Path(tempfile.mkdtemp(prefix="wt-bench-survey-"))
     work.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "WT_HOME": str(work / "home"), "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}",
@@ -99,8 +105,12 @@ def main() -> None:
     import survey
 
     truth = survey.make_survey(work / "survey", train=n_train, val=1, test=n_test, seed=a.seed, width=width,
-                               height=height)
-    print(f"survey: {len(truth['images'])} photos of {width}x{height} in {work}", file=sys.stderr)
+                               height=height, herds=herds, distractors=distractors)
+    background = work / "survey" / "background"
+    survey.make_background(background, photos=2, seed=a.seed + 100, width=width, height=height,
+                           distractors=distractors)
+    print(f"survey: {len(truth['images'])} photos of {width}x{height} and 2 background photos (no animal) in {work}",
+          file=sys.stderr)
     ds, _, _ = clock("wt-data", "import", "--source", work / "survey" / "wildata", "--format", "wildata",
                      "--out", "imported")
     tiles, _, _ = clock("wt-data", "tile", "--dataset", ds, "--size", tile, "--empty_ratio", 0.5,
@@ -124,18 +134,32 @@ def main() -> None:
     print("(c) one hard-negative round", file=sys.stderr)
     e1 = max(1, round(0.7 * epochs))
     run_c1, w1, c1 = clock("wt-yolo", "fit", "--dataset", tiles, "--ultralytics.epochs", e1, *common, "--out", "run-c1")
-    mined, w2, c2 = clock("wt-yolo", "mine", "--run", run_c1, "--dataset", pool, "--conf", 0.1, "--ratio", 1.0,
-                          "--imgsz", imgsz, "--out", "mined")
+    mined, w2, c2 = clock("wt-yolo", "mine", "--run", run_c1, "--dataset", pool, "--background", background,
+                          "--conf", 0.1, "--ratio", 1.0, "--imgsz", imgsz, "--out", "mined")
     hn = json.loads(mined.read_text())["details"]["hard_negatives"]
+    # the fine-tune gets the rest of (a)'s wall time: its epochs are sized by the first stage's seconds per tile
+    from wt_core.metrics_log import read_metrics
+
+    c1_dir = run_c1.parent
+    epoch_s = [r["epoch_s"] for r in read_metrics(c1_dir) if "epoch_s" in r]
+    per_tile = sorted(epoch_s)[len(epoch_s) // 2] / n_tiles
+    overhead = w1 - sum(epoch_s)  # start-up, data views, the final validation
+    n_mined = json.loads(mined.read_text())["splits"]["train"]["images"]
+    e2 = max(1, int((wall_a - w1 - w2 - overhead) / (per_tile * n_mined)))
+    print(f"  fine-tune: {e2} epochs of {n_mined} tiles fill (a)'s {wall_a:.0f} s", file=sys.stderr)
     common_c = [x if x != "yolo11n.yaml" else run_c1 for x in common]
-    run_c, w3, c3 = clock("wt-yolo", "fit", "--dataset", mined, "--ultralytics.epochs", epochs - e1, *common_c,
+    run_c, w3, c3 = clock("wt-yolo", "fit", "--dataset", mined, "--ultralytics.epochs", e2, *common_c,
                           "--out", "run-c")
     rows["c"] = {"wall": w1 + w2 + w3, "cpu": c1 + c2 + c3, **evaluate(clock, run_c, ds, imgsz, tile, "c", n_test)}
-    print(f"mined: {hn['hard_negatives_kept']} hard negatives of {hn['hard_negatives_found']} firing empty tiles "
-          f"({hn['empty_tiles']} empty, {hn['tiles_positive']} positive)", file=sys.stderr)
+    print(f"mined: {hn['hard_negatives_kept']} hard negatives ({hn['background_kept']} from the background photos) "
+          f"of {hn['hard_negatives_found']} firing tiles ({hn['empty_tiles']} empty tiles and "
+          f"{hn['background_tiles']} background tiles predicted; {hn['tiles_positive']} positive tiles); "
+          f"fine-tuned {e2} epochs", file=sys.stderr)
     a_ = rows["a"]
-    print(f"small survey: {n_tiles} training tiles of {tile} px, {n_test} held-out photos of {width}x{height}, "
-          f"{epochs} epochs at {imgsz} px, seed {a.seed}")
+    animals = {s: sum(len(r["boxes"]) for r in truth["images"] if r["id"] in ids) for s, ids in truth["splits"].items()}
+    print(f"small survey: {n_tiles} training tiles of {tile} px from {n_train} photos ({animals['train']} animals), "
+          f"{n_test} held-out photos of {width}x{height} ({animals['test']} animals), {epochs} epochs at {imgsz} px, "
+          f"seed {a.seed}")
     print(f"{'':4}{'mAP50':>8}{'recall':>8}{'FP/photo':>10}{'count err':>10}{'wall s':>8}{'x (a)':>7}{'CPU s':>7}")
     for k, r in rows.items():
         print(f"({k}) {r['mAP50']:8.3f}{r['recall']:8.3f}{r['fp_per_photo']:10.1f}{r['count_error']:10.2f}"
