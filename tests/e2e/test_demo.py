@@ -11,8 +11,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-# Measured (Ultralytics trains on one thread on 2 cores): test mAP50 0.989 with seed 0 and 0.845 with seed 1.
+# Measured (Ultralytics trains on one thread on 2 cores; WT_DEMO_SEED draws the survey): test mAP50 0.989 and
+# 21 of 21 animals found with seed 0 (the same with OMP_NUM_THREADS=1), 0.986 and 17 of 18 with seed 1.
 MIN_MAP50 = 0.5
+COUNT_TOLERANCE = 0.25  # the goal: the registered model's count within 25 % of the true count
 
 
 def test_readme_names_the_two_commands():
@@ -47,8 +49,8 @@ def test_demo_pipeline(tmp_path):
     count = re.search(r"found (\d+) animals in \S+ \(true count (\d+)", proc.stderr)
     assert score and count, proc.stderr[-2000:]
     assert float(score[1]) >= MIN_MAP50, proc.stderr[-3000:]
-    # the count is printed, not asserted: 21 of 21 with seed 0 once the classifier's crops match its training
-    # crops (15 of 21 before); only one seed was checked
+    found, true = int(count[1]), int(count[2])
+    assert abs(found - true) <= COUNT_TOLERANCE * true, proc.stderr[-2000:]
     model = json.loads((tmp_path / "demo" / "models" / "demo-aerial" / "model" / "model.json").read_text())
     assert model["classifier"]["crop_margin"] == 0.125  # boxes cropped as `wt-data crops --padding 0.25` cut them
     data = json.loads((tmp_path / "demo" / "datasets" / "aerial" / "manifest.json").read_text())
