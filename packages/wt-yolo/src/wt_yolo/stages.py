@@ -128,5 +128,6 @@ def mine(run: str, dataset: str, split: str = "train", conf: float = 0.25, ratio
     output.add("predictions.empty_tiles", "predictions/empty_tiles.json")
     return write_hard_negatives(ds, split, top_scores(rows), output, conf=conf, ratio=ratio,
                                 random_ratio=random_ratio, seed=seed, parents=[r], predicted=len(todo) - len(bg),
-                                details={"run_id": r.id, **({"background": str(background)} if bg else {})},
+                                details={"run_id": r.id, **({"background": str(Path(background).resolve())}
+                                                            if bg else {})},
                                 background=bg, background_root=bg_root)
