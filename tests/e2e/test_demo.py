@@ -31,7 +31,7 @@ def test_demo_pipeline(tmp_path):
     uv = shutil.which("uv", path=env["PATH"])
     assert uv, "uv is needed to run the README's demo command"
     proc = subprocess.run([uv, "run", "just", "demo", str(tmp_path / "demo")], cwd=ROOT, capture_output=True,
-                          text=True, timeout=840, env=env)  # under the suite's 900 s per test: fail with the log
+                          text=True, timeout=1700, env=env)  # under the suite's 1800 s per test: fail with the log
     assert proc.returncode == 0, proc.stderr[-5000:]
     manifests = sorted((tmp_path / "demo").rglob("manifest.json"))
     assert manifests, "the demo wrote no manifest"
