@@ -207,6 +207,11 @@ def make_survey(out: Path, train: int = 3, val: int = 1, test: int = 3, seed: in
     return truth
 
 
+def animals_per_split(truth: dict) -> dict[str, int]:
+    """The number of animals in each split of a survey's ground truth."""
+    return {s: sum(len(r["boxes"]) for r in truth["images"] if r["id"] in ids) for s, ids in truth["splits"].items()}
+
+
 def make_background(out: Path, photos: int = 2, seed: int = 100, width: int = 2400, height: int = 1800,
                     distractors: int = 40) -> list[Path]:
     """Photos of the same survey with no animal on them (ground and look-alikes only), as a user adds them
@@ -235,8 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     truth = make_survey(args.out, args.train, args.val, args.test, args.seed, args.width, args.height,
                         herds=tuple(args.herds), distractors=args.distractors)
-    n = {s: sum(len(r["boxes"]) for r in truth["images"] if r["id"] in ids) for s, ids in truth["splits"].items()}
-    print(f"{len(truth['images'])} photos, animals per split {n} in {args.out}", file=sys.stderr)
+    print(f"{len(truth['images'])} photos, animals per split {animals_per_split(truth)} in {args.out}",
+          file=sys.stderr)
     print(args.out.resolve())
     return 0
 

@@ -136,7 +136,8 @@ def main() -> None:
     run_c1, w1, c1 = clock("wt-yolo", "fit", "--dataset", tiles, "--ultralytics.epochs", e1, *common, "--out", "run-c1")
     mined, w2, c2 = clock("wt-yolo", "mine", "--run", run_c1, "--dataset", pool, "--background", background,
                           "--conf", 0.1, "--ratio", 1.0, "--imgsz", imgsz, "--out", "mined")
-    hn = json.loads(mined.read_text())["details"]["hard_negatives"]
+    mined_m = json.loads(mined.read_text())
+    hn = mined_m["details"]["hard_negatives"]
     # the fine-tune gets the rest of (a)'s wall time: its epochs are sized by the first stage's seconds per tile
     from wt_core.metrics_log import read_metrics
 
@@ -144,7 +145,7 @@ def main() -> None:
     epoch_s = [r["epoch_s"] for r in read_metrics(c1_dir) if "epoch_s" in r]
     per_tile = sorted(epoch_s)[len(epoch_s) // 2] / n_tiles
     overhead = w1 - sum(epoch_s)  # start-up, data views, the final validation
-    n_mined = json.loads(mined.read_text())["splits"]["train"]["images"]
+    n_mined = mined_m["splits"]["train"]["images"]
     e2 = max(1, int((wall_a - w1 - w2 - overhead) / (per_tile * n_mined)))
     print(f"  fine-tune: {e2} epochs of {n_mined} tiles fill (a)'s {wall_a:.0f} s", file=sys.stderr)
     common_c = [x if x != "yolo11n.yaml" else run_c1 for x in common]
@@ -156,7 +157,7 @@ def main() -> None:
           f"{hn['background_tiles']} background tiles predicted; {hn['tiles_positive']} positive tiles); "
           f"fine-tuned {e2} epochs", file=sys.stderr)
     a_ = rows["a"]
-    animals = {s: sum(len(r["boxes"]) for r in truth["images"] if r["id"] in ids) for s, ids in truth["splits"].items()}
+    animals = survey.animals_per_split(truth)
     print(f"small survey: {n_tiles} training tiles of {tile} px from {n_train} photos ({animals['train']} animals), "
           f"{n_test} held-out photos of {width}x{height} ({animals['test']} animals), {epochs} epochs at {imgsz} px, "
           f"seed {a.seed}")

@@ -26,12 +26,10 @@ from __future__ import annotations
 import json
 import math
 import random
-import shutil
 from pathlib import Path
 from typing import Any
 
 from wt_core import console
-from wt_core.console import get_logger
 from wt_core.errors import BadInput
 from wt_core.invocation import command
 from wt_core.manifest import DatasetManifest, ManifestBase, PredictionsManifest
@@ -41,7 +39,7 @@ from wt_core.predictions import ImageRef
 
 from wt_data.dataset import annotations_by_image, assemble, load_split, read_dataset, write_dataset
 
-log = get_logger("wt-data")
+log = console.get_logger("wt-data")
 
 
 def empty_images(ds: DatasetManifest, split: str) -> list[dict]:
@@ -73,7 +71,7 @@ def cut_background(photos: list[ImageRef], tiling: dict | None, out_dir: Path, f
     """The background photos cut into tiles as the dataset's were (its `details.tiling`: size, overlap or
     stride, format, padding; a dataset that was not tiled takes each photo whole), written under
     `out_dir/background/`; their COCO image entries (`background: true`), numbered from `first_id`."""
-    from wt_data.tiling import cut_unit, plan_image, tile_name
+    from wt_data.tiling import cut_unit, plan_image, tile_name, tile_size
 
     entries: list[dict] = []
     for ph in console.progress(photos, desc="cutting the background photos", logger=log):
@@ -88,13 +86,11 @@ def cut_background(photos: list[ImageRef], tiling: dict | None, out_dir: Path, f
         else:
             size, windows, pad, fmt, quality = (ph.width, ph.height), [(0, 0, ph.width, ph.height)], False, "jpg", 95
         unit = [(w, f"background/{tile_name(image, w, fmt)}") for w in windows]
-        done = out_dir.parent / ".progress" / f"background-{ph.id}.done"
-        cut_unit((str(ph.path), unit, size, pad, quality, str(out_dir), str(done)))
-        for (x0, y0, x1, y1), rel in unit:
-            w, h = (max(size[0], x1 - x0), max(size[1], y1 - y0)) if pad else (x1 - x0, y1 - y0)
+        cut_unit((str(ph.path), unit, size, pad, quality, str(out_dir), None))
+        for window, rel in unit:
+            w, h = tile_size(window, size, pad)
             entries.append({"id": first_id + len(entries), "file_name": rel, "width": w, "height": h,
-                            "source_image": str(ph.path), "offset": [x0, y0], "background": True})
-    shutil.rmtree(out_dir.parent / ".progress", ignore_errors=True)
+                            "source_image": str(ph.path), "offset": list(window[:2]), "background": True})
     return entries
 
 

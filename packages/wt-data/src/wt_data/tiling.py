@@ -116,9 +116,16 @@ def tile_name(image: dict, win: tuple[int, int, int, int], ext: str) -> str:
     return f"{stem}_x{win[0]}_y{win[1]}.{ext}"
 
 
-def cut_unit(job: tuple[str, list[tuple[tuple[int, int, int, int], str]], tuple[int, int], bool, int, str, str]) -> int:
+def tile_size(window: tuple[int, int, int, int], size: tuple[int, int], pad: bool) -> tuple[int, int]:
+    """A tile's width and height as written: the window, padded to the tile size when `pad`."""
+    x0, y0, x1, y1 = window
+    return (max(size[0], x1 - x0), max(size[1], y1 - y0)) if pad else (x1 - x0, y1 - y0)
+
+
+def cut_unit(job: tuple[str, list[tuple[tuple[int, int, int, int], str]], tuple[int, int], bool, int, str,
+                        str | None]) -> int:
     """Read one source image's windows (a photo decoded once, a raster window by window) and write its
-    tiles; then mark the unit done. Returns the number of tiles written."""
+    tiles; then mark the unit done (unless its marker is None). Returns the number of tiles written."""
     import cv2
 
     src, tiles, size, pad, quality, out_dir, done = job
@@ -130,8 +137,9 @@ def cut_unit(job: tuple[str, list[tuple[tuple[int, int, int, int], str]], tuple[
                 crop = cv2.copyMakeBorder(crop, 0, size[1] - crop.shape[0], 0, size[0] - crop.shape[1],
                                           cv2.BORDER_CONSTANT, value=(0, 0, 0))
             write_image(os.path.join(out_dir, names[win]), crop, quality)
-    Path(done).parent.mkdir(parents=True, exist_ok=True)
-    Path(done).write_text("")
+    if done is not None:
+        Path(done).parent.mkdir(parents=True, exist_ok=True)
+        Path(done).write_text("")
     return len(tiles)
 
 
@@ -224,8 +232,8 @@ def tile(dataset: str, size: int = 640, overlap: float = 0.2, stride: int | None
             for t in tiles:
                 rel = f"{split}/{tile_name(im, t.window, image_format)}"
                 tid = len(images) + 1
-                x0, y0, x1, y1 = t.window
-                w, h = (max(size, x1 - x0), max(size, y1 - y0)) if pad_small else (x1 - x0, y1 - y0)
+                x0, y0 = t.window[:2]
+                w, h = tile_size(t.window, (size, size), pad_small)
                 meta = {k: v for k, v in im.items() if k not in SOURCE_KEYS and k not in ("source_image", "offset")}
                 images.append({"id": tid, "file_name": rel, "width": w, "height": h, **meta,
                                "source_image": im["file_name"], "source_id": im["id"], "offset": [x0, y0]})
