@@ -39,6 +39,7 @@ def run_jobs(fn: Callable[[Any], Any], jobs: list, workers: int, desc: str, size
     import multiprocessing as mp
 
     ctx = mp.get_context("fork" if os.name == "posix" else "spawn")
+    cv2_threads = _stop_cv2_threads()
     pool = ctx.Pool(min(workers, len(jobs)), initializer=_worker_init)
     try:
         for i, _ in pool.imap_unordered(_indexed, [(fn, i, job) for i, job in enumerate(jobs)]):
@@ -50,6 +51,26 @@ def run_jobs(fn: Callable[[Any], Any], jobs: list, workers: int, desc: str, size
         raise
     finally:
         pool.join()
+        if cv2_threads is not None:
+            import cv2
+
+            cv2.setNumThreads(cv2_threads)
+
+
+def _stop_cv2_threads() -> int | None:
+    """Stop OpenCV's thread pool in this process before it forks workers; returns the thread count to restore.
+
+    A forked worker inherits the pool's locks but not its threads: its first cv2 call that touches the pool
+    (the workers' `cv2.setNumThreads(1)`) then waits forever (seen as a hung `wt-data tile` called from a
+    process that had resized images with cv2 before). With the pool stopped here, workers find none."""
+    import sys
+
+    cv2 = sys.modules.get("cv2")
+    if cv2 is None:
+        return None
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    return threads
 
 
 def _indexed(item: tuple[Callable[[Any], Any], int, Any]) -> tuple[int, Any]:
