@@ -16,12 +16,7 @@ from pathlib import Path
 
 import pytest
 from helpers import manifest_of, run_cli, tool_path
-
-# RetinaNet-R18 with a 64-channel FPN and head: the preset's model, narrowed so CPU tests stay quick
-SMALL_RETINANET = {"model.neck.out_channels": 64, "model.bbox_head.in_channels": 64,
-                   "model.bbox_head.feat_channels": 64}
-FIT_ARGS = ["--train.imgsz", "320", "--train.batch", "2", "--train.workers", "0", "--train.warmup_iters", "2",
-            "--val_split", "all"]
+from mmdet_helpers import FIT_ARGS, SMALL_RETINANET
 
 
 @pytest.fixture(scope="session")

@@ -43,6 +43,8 @@ CASES = {
     "cfg_options key under a missing section": (["--cfg_options", '{{"model.nek.out_channels": 64}}'],
                                                 ["no key 'model.nek'", "did you mean model.neck?"]),
     "mistyped option": (["--train.epocs", "2"], ["did you mean --train.epochs"]),
+    "whole-image selection on an untiled dataset": (["--select.metric", "full/mAP50"],
+                                                    ["needs a val split made by `wt-data tile`", "select.metric"]),
 }
 
 

@@ -87,6 +87,9 @@ CASES = {
         ["the background photo folder does not exist", "no-such-folder, background)"]),
     "whole-image selection on an untiled dataset": (lambda b: ["fit", "--dataset", b.full, "--select.metric", "full/mAP50"],
                                                     ["needs a val split made by `wt-data tile`", "select.metric"]),
+    "whole-image selection with no whole-image validation": (
+        lambda b: ["fit", "--dataset", b.tiles, "--select.every", "0", "--select.metric", "full/mAP50"],
+        ["select.every must be at least 1", "select.every"]),
 }
 
 

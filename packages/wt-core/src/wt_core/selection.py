@@ -7,7 +7,10 @@ whole photo. `WholeImages.of_tiled` finds the whole images of the val split in
 the parent dataset; the trainer predicts them sliced (`wt_core.slicing`) with
 its current weights; `score` scores them with the one COCO evaluator
 (`wt_core.cocometrics`, as `wt-eval detect` does) and the count error; and
-`Selection` keeps track of the best value of the metric the user picked.
+the harness (`wt_core.training.Select`) keeps the best value of the metric the
+user picked. `WholeImageValidation` is that validation, framework-neutral: a
+trainer supplies only its forward pass on a batch of crops (wt-yolo: the EMA
+weights through Ultralytics' predictor; wt-mmdet: the Runner's model).
 
 Metrics (logged per validation under these names):
 - `full/mAP50`, `full/mAP50_95`: COCO box AP on the whole images;
@@ -19,15 +22,24 @@ Metrics (logged per validation under these names):
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from wt_core import cocometrics
+import numpy as np
+
+from wt_core import cocometrics, console
 from wt_core.errors import BadInput
 from wt_core.manifest import DatasetManifest
 from wt_core.predictions import ImageRef, split_images
-from wt_core.slicing import Detections
+from wt_core.raster import ImageSource, open_image
+from wt_core.slicing import Detections, Slicing, predict_sliced
 from wt_core.training import Select
+
+log = console.get_logger("wt-core")
+CACHE_PIXELS = 400_000_000  # whole val images kept decoded in memory up to this many pixels
+Forward = Callable[[list[np.ndarray]], list[Detections]]
 
 LOWER_IS_BETTER = {"full/count_error"}
 WHOLE_METRICS = ("full/mAP50", "full/mAP50_95", "full/count_error")
@@ -43,7 +55,7 @@ class SelectArgs:
     'fitness' (the framework's own, on the tiles); default full/mAP50 when the val split is tiled."""
     every: int = 2
     """Validate on the whole images every N epochs (the last epoch always); one validation costs about 10-20 %
-    of an epoch on a small tiled split, so every 2 adds under 10 %."""
+    of an epoch on a small tiled split, so every 2 adds under 10 %. 0: never (best weights by 'fitness')."""
     conf: float = 0.01
     """Lowest score kept when predicting whole images for the mAP."""
     count_conf: float = 0.25
@@ -55,8 +67,11 @@ class SelectArgs:
         if self.metric is not None and self.metric not in (*WHOLE_METRICS, TILE_FITNESS):
             raise BadInput(f"unknown selection metric {self.metric!r} (choose from "
                            f"{', '.join((*WHOLE_METRICS, TILE_FITNESS))})", None, "select.metric")
-        if self.every < 1:
-            raise BadInput(f"select.every must be at least 1, got {self.every}", None, "select.every")
+        if self.every < 0:
+            raise BadInput(f"select.every must be 0 (never) or more, got {self.every}", None, "select.every")
+        if self.every == 0 and self.metric not in (None, TILE_FITNESS):
+            raise BadInput(f"--select.metric {self.metric} needs whole-image validations: select.every must be "
+                           "at least 1", None, "select.every")
         for name in ("conf", "count_conf"):
             if not 0 <= getattr(self, name) <= 1:
                 raise BadInput(f"select.{name} must be in [0, 1]", None, f"select.{name}")
@@ -134,3 +149,61 @@ def default_metric(whole: WholeImages | None, requested: str | None) -> str:
         raise BadInput(f"--select.metric {requested} needs a val split made by `wt-data tile` (its whole images "
                        "are in the parent dataset); this one is not tiled: use 'fitness'", None, "select.metric")
     return requested
+
+
+class WholeImageValidation:
+    """The whole val images predicted sliced by a trainer's forward pass and scored, on the epochs it is due.
+
+    A trainer registers the instance as a harness epoch hook (`t.add_epoch_hook`) once it has set `forward`
+    (a function of a list of BGR crops) for the current weights; `__call__` scores the epochs that are due
+    (every `args.every`, and the last) and returns nothing on the others."""
+
+    def __init__(self, whole: WholeImages, args: SelectArgs, tile: int, imgsz: int, tool: str):
+        self.whole, self.args, self.imgsz = whole, args, imgsz
+        self.slicing = Slicing(tile=tile, overlap=0.2)
+        self.seconds = 0.0
+        self.validations = 0
+        self.log = console.get_logger(tool)
+        self._images: list[ImageSource] | None = None
+
+    def due(self, epoch: int, last: bool) -> bool:
+        return last or epoch % self.args.every == 0
+
+    def images(self) -> list[ImageSource]:
+        if self._images is not None:
+            return self._images
+        imgs = [open_image(im.path) for im in self.whole.images]
+        if sum(im.width * im.height for im in self.whole.images) <= CACHE_PIXELS:
+            self._images = imgs
+        return imgs
+
+    def evaluate(self, forward: Forward) -> dict[str, float]:
+        """Sliced prediction of the whole val images with `forward`, scored; the seconds it took are counted."""
+        start = time.perf_counter()
+        dets = list(predict_sliced(self.images(), forward, self.slicing, self.args.max_det))
+        out = score(self.whole, dets, self.args.count_conf, self.args.max_det)
+        took = time.perf_counter() - start
+        self.seconds += took
+        self.validations += 1
+        self.log.info("whole val images: mAP50 %.3f, count %d of %d (error %.1f%%), %.1f s", out["full/mAP50"],
+                      out["full/count"], out["full/count_true"], 100 * out["full/count_error"], took)
+        return out
+
+    def record(self) -> dict[str, Any]:
+        """What the run manifest records (`details.selection`)."""
+        return {"every": self.args.every, "whole_images": len(self.whole.images), "validations": self.validations,
+                "seconds": round(self.seconds, 2), "slicing": self.slicing.record(), "imgsz": self.imgsz}
+
+
+def plan_selection(ds: DatasetManifest, val_split: str | None, args: SelectArgs, imgsz: int,
+                   tool: str) -> tuple[str, WholeImages | None, int]:
+    """The selection metric of a fit, the whole val images when the val split was tiled, and the tile size."""
+    whole = WholeImages.of_tiled(ds, val_split) if val_split and args.every else None
+    metric = default_metric(whole, args.metric)
+    if whole is None:
+        return metric, None, 0
+    tile = int(ds.details["tiling"]["size"])
+    console.get_logger(tool).info(
+        "best weights chosen by %s; the %d whole %s images are validated every %d epoch(s), sliced in tiles of %d",
+        metric, len(whole.images), val_split, args.every, tile)
+    return metric, whole, tile

@@ -7,14 +7,16 @@ backend), builds the Config and runs `Runner.train()` with its work directory
 in `DIR.partial/mmdet`. Its hook (`wt_mmdet.hooks`) hands each epoch to the
 harness and records each checkpoint's sha256 in a ledger; `--resume`
 continues from the ledger's newest checkpoint: optimizer, schedule, epoch and
-best score. Best weights are mmengine's `save_best` on `bbox_mAP`, the
-harness's selection metric.
+best score. Best weights: on a tiled dataset, the epoch with the best mAP50 on
+the whole val images (`wt_mmdet.select`, kept by the hook); otherwise, or with
+`--select.metric fitness`, mmengine's `save_best` on the tiles' `bbox_mAP`.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +25,14 @@ from wt_core.errors import BadInput
 from wt_core.invocation import command
 from wt_core.manifest import RunManifest
 from wt_core.readers import read_detect_dataset
+from wt_core.selection import SelectArgs, select_of
 from wt_core.training import ANY, MORE, Select, TrainerSpec, Training
 from wt_data.preview import contact_sheet
 
 from wt_mmdet import checkpoints
 from wt_mmdet.config import TrainArgs, check_cfg_options, fit_config, load_config, resolve_model
 from wt_mmdet.data import pick_splits, split_source
+from wt_mmdet.select import whole_image_validation
 from wt_mmdet.small_data import Defaults, apply_small_data_policy
 
 log = console.get_logger("wt-mmdet")
@@ -97,7 +101,7 @@ def fit(dataset: str, model: str = "retinanet_r18_fpn", train: TrainArgs = Train
         cfg_options: dict[str, Any] | None = None, load_from: Path | None = None, train_split: str | None = None,
         val_split: str | None = None, device: str = "auto", out: Path | None = None, overwrite: bool = False,
         resume: bool = False, experiment: str = "wt-mmdet", run_name: str | None = None,
-        defaults: Defaults = "wildtrain") -> RunManifest:
+        defaults: Defaults = "wildtrain", select: SelectArgs = SelectArgs()) -> RunManifest:
     """Train an MMDetection detector on a detection dataset manifest.
 
     One MLflow run records the config as params, the metrics of every epoch (also in metrics.jsonl),
@@ -122,6 +126,9 @@ def fit(dataset: str, model: str = "retinanet_r18_fpn", train: TrainArgs = Train
         run_name: The MLflow run name (default: the output directory's name).
         defaults: 'wildtrain': the warm-up kept to 10 % of a short run's iterations (printed, and recorded in
             details.small_data); 'mmdet': MMDetection's 100 iterations. A value set explicitly wins.
+        select: The metric best.pth is chosen by (default: mAP50 on the whole val images when the dataset was
+            made by `wt-data tile`; 'fitness': mmdet's bbox_mAP on the tiles), and how often whole images are
+            validated.
     """
     offline.apply()
     select_device(device)
@@ -129,6 +136,9 @@ def fit(dataset: str, model: str = "retinanet_r18_fpn", train: TrainArgs = Train
         ds = read_detect_dataset(dataset)
         tr, va = pick_splits(ds, train_split, val_split)
         train, small_data = apply_small_data_policy(train, ds.splits[tr].images, defaults)  # wt_mmdet.small_data
+        metric, whole = whole_image_validation(ds, va, select, train.imgsz)
+        if metric is not None:
+            t.spec = replace(SPEC, select=select_of(metric))
         cfg_path, is_preset = resolve_model(model)
         if load_from is not None:
             checkpoints.check_loadable(load_from)
@@ -143,6 +153,8 @@ def fit(dataset: str, model: str = "retinanet_r18_fpn", train: TrainArgs = Train
         work_dir = t.dir / WORK_DIR
         cfg = fit_config(cfg, is_preset=is_preset, classes=list(ds.classes), train=split_source(ds, tr),
                          val=split_source(ds, va) if va else None, t=train, work_dir=work_dir, cfg_options=cfg_options)
+        if metric is not None:  # the harness selects; the hook keeps that epoch's checkpoint
+            cfg.default_hooks.checkpoint.save_best = None
         resume_from = latest_checkpoint(work_dir) if t.resumed else None
         if resume_from is not None:
             log.info("resuming from %s (after epoch %d)", resume_from[0].name, resume_from[1])
@@ -158,12 +170,16 @@ def fit(dataset: str, model: str = "retinanet_r18_fpn", train: TrainArgs = Train
 
         with checkpoints.safe_loading():
             runner = Runner.from_cfg(cfg)
-            runner.register_hook(WildTrainHook(t, work_dir))
+            runner.register_hook(WildTrainHook(t, work_dir, keep_best=metric is not None))
+            if whole is not None:
+                whole.runner = runner
+                t.add_epoch_hook(whole)
             runner.train()
         weights = finish_weights(work_dir, t.dir, train.epochs)
         cfg.dump(str(t.dir / "mmdet_config.py"))
         return t.finish(weights, imgsz=train.imgsz, artifacts={"mmdet_config": "mmdet_config.py"},
-                        details={"model": model, "small_data": small_data.record(), "preset": is_preset, "model_type": cfg.model.get("type"),
+                        details={"model": model, "small_data": small_data.record(),
+                                 "selection": whole.record() if whole else {"whole_images": 0}, "preset": is_preset, "model_type": cfg.model.get("type"),
                                  "ops_backend": backend, "train_split": tr, "val_split": va,
                                  "mmdet_version": _mmdet_version(),
                                  "category_ids": "view 1-based (class i = id i+1); labels = class ids"})

@@ -1,7 +1,8 @@
-"""The mmengine hook that connects a Runner to the training harness: epochs, and the checkpoint ledger."""
+"""The mmengine hook that connects a Runner to the training harness: epochs, best weights, the checkpoint ledger."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from mmengine.hooks import Hook
@@ -18,15 +19,19 @@ def clean_key(key: str) -> str:
 
 class WildTrainHook(Hook):
     """Each finished epoch (mean train losses, lr, validation metrics) to the harness, and every checkpoint
-    the Runner saved recorded in the ledger `--resume` trusts.
+    the Runner saved recorded in the ledger `--resume` trusts. With `keep_best` (the harness selects, on a
+    whole-image metric, instead of mmengine's save_best) the epoch checkpoint the harness selects is kept as
+    `BEST` (a hard link: CheckpointHook may delete the epoch's file later).
 
     Runs after CheckpointHook ('VERY_LOW'), so the epoch's checkpoint is on disk when it looks.
     """
 
     priority = "LOWEST"
+    BEST = "best_selected.pth"
 
-    def __init__(self, t: Training, work_dir: Path):
+    def __init__(self, t: Training, work_dir: Path, keep_best: bool = False):
         self.t = t
+        self.keep_best = keep_best
         self.ledger_dir = Path(work_dir)
         self.sums: dict[str, float] = {}
         self.count = 0
@@ -75,4 +80,9 @@ class WildTrainHook(Hook):
 
     def _write(self, epoch: int, metrics: dict) -> None:
         train, self.pending = self.pending or {}, None
-        self.t.epoch(epoch, finite_metrics(metrics, clean_key), train=train, lr=self.lr)
+        if self.t.epoch(epoch, finite_metrics(metrics, clean_key), train=train, lr=self.lr).is_best and self.keep_best:
+            tmp = self.ledger_dir / f".{self.BEST}"
+            tmp.unlink(missing_ok=True)
+            os.link(self.ledger_dir / f"epoch_{epoch}.pth", tmp)
+            os.replace(tmp, self.ledger_dir / self.BEST)
+            checkpoints.record(self.ledger_dir, self.ledger_dir / self.BEST)

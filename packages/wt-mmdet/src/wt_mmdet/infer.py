@@ -7,7 +7,7 @@ MMDetection forward pass plugged into it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +49,35 @@ def predict_config(config_file: Path, size: int):
     return cfg
 
 
+def crops_forward(model, size: int, conf: float) -> Callable[[list[np.ndarray]], list[Detections]]:
+    """The forward pass of an MMDetection model (in eval mode) on BGR crops: their detections scoring >= conf.
+
+    The test pipeline is `wt_mmdet.config.test_pipeline` at `size`, as `wt-mmdet predict` and validation resize."""
+    import torch
+    from mmengine.dataset import Compose, pseudo_collate
+
+    from wt_mmdet.config import test_pipeline
+
+    steps = test_pipeline(size, with_annotations=False)
+    steps[0] = dict(type="mmdet.LoadImageFromNDArray")
+    pipeline = Compose(steps)
+
+    def forward(crops: list[np.ndarray]) -> list[Detections]:
+        batch = pseudo_collate([pipeline(dict(img=c, img_id=i)) for i, c in enumerate(crops)])
+        with torch.no_grad():
+            results = model.test_step(batch)
+        out = []
+        for r in results:
+            p = r.pred_instances
+            keep = p.scores >= conf
+            out.append(Detections(p.bboxes[keep].cpu().numpy().astype(np.float64),
+                                  p.scores[keep].cpu().numpy().astype(np.float64),
+                                  p.labels[keep].cpu().numpy().astype(np.int64)))
+        return out
+
+    return forward
+
+
 class Detector:
     """An MMDetection model of a wt-mmdet run, in eval mode, predicting BGR arrays in batches."""
 
@@ -76,7 +105,6 @@ class Detector:
 
         prepare()
         from mmdet.registry import MODELS
-        from mmengine.dataset import Compose
         from mmengine.model.utils import revert_sync_batchnorm
         from mmengine.runner import load_checkpoint
 
@@ -92,27 +120,9 @@ class Detector:
             load_checkpoint(self.model, str(self.ckpt), map_location="cpu", logger="silent")
         self.model.dataset_meta = {"classes": tuple(classes)}
         self.model.to(self.device).eval()
-        steps = [dict(cfg.test_dataloader.dataset.pipeline[i]) for i in range(len(cfg.test_dataloader.dataset.pipeline))]
-        steps[0] = dict(type="mmdet.LoadImageFromNDArray")
-        self.pipeline = Compose(steps)
+        self._forward = crops_forward(self.model, size, conf)
         self.conf, self.max_det = conf, max_det
         self.slicing = slicing or default_slicing()
-
-    def _forward(self, crops: list[np.ndarray]) -> list[Detections]:
-        import torch
-        from mmengine.dataset import pseudo_collate
-
-        batch = pseudo_collate([self.pipeline(dict(img=c, img_id=i)) for i, c in enumerate(crops)])
-        with torch.no_grad():
-            results = self.model.test_step(batch)
-        out = []
-        for r in results:
-            p = r.pred_instances
-            keep = p.scores >= self.conf
-            out.append(Detections(p.bboxes[keep].cpu().numpy().astype(np.float64),
-                                  p.scores[keep].cpu().numpy().astype(np.float64),
-                                  p.labels[keep].cpu().numpy().astype(np.int64)))
-        return out
 
     def predict_arrays(self, images: Iterable[np.ndarray]) -> Iterator[Detections]:
         """Detections of each image (BGR arrays), tiles of consecutive images batched together."""

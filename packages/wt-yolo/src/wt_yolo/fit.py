@@ -30,7 +30,7 @@ from wt_data.preview import contact_sheet
 from wt_yolo.args import UltralyticsArgs
 from wt_yolo.data import check_trainable, yolo_data_yaml
 from wt_yolo.model import resolve_model
-from wt_yolo.select import WholeImageValidation, whole_image_validation
+from wt_yolo.select import YoloWholeImages, whole_image_validation
 from wt_yolo.small_data import Defaults, apply_small_data_policy
 from wt_yolo.stages import start_from
 
@@ -121,7 +121,7 @@ def results_csv_rows(path: Path) -> list[dict[str, Any]]:
 
 
 def _train(t: Training, model_spec: str, data_yaml: Path, u: UltralyticsArgs, device: str | None,
-           whole: WholeImageValidation | None) -> Any:
+           whole: YoloWholeImages | None) -> Any:
     """Start Ultralytics' training, or continue it from last.pt when resuming."""
     from ultralytics import YOLO
 

@@ -1,0 +1,49 @@
+"""Which metric picks best weights, and when whole images are validated (`wt_core.selection.plan_selection`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from helpers import call_cli, written
+from wt_core.errors import BadInput
+from wt_core.readers import read_detect_dataset
+from wt_core.selection import SelectArgs, plan_selection
+
+
+def _wt_data(*args) -> Path:
+    _, d = written(call_cli("wt-data", *args))
+    return d
+
+
+@pytest.fixture(scope="module")
+def datasets(aerial, tmp_path_factory):
+    base = tmp_path_factory.mktemp("selection")
+    imported = _wt_data("import", "--source", aerial / "coco.json", "--out", base / "imported")
+    full = _wt_data("split", "--dataset", imported, "--ratios", "[0.5, 0.5]", "--names", "[train, val]",
+                    "--stratify", "false", "--out", base / "full")
+    tiles = _wt_data("tile", "--dataset", full, "--size", "320", "--out", base / "tiles")
+    return read_detect_dataset(full), read_detect_dataset(tiles)
+
+
+def test_tiled_val_split_is_validated_whole_by_default(datasets):
+    full, tiles = datasets
+    metric, whole, tile = plan_selection(tiles, "val", SelectArgs(), 320, "wt-test")
+    assert metric == "full/mAP50" and tile == 320
+    val = json.loads(full.artifact_path(full.splits["val"].annotations).read_text())
+    assert sorted(im.id for im in whole.images) == sorted(int(im["id"]) for im in val["images"]) != []
+
+
+def test_every_0_never_validates_whole_images(datasets):
+    _, tiles = datasets
+    assert plan_selection(tiles, "val", SelectArgs(every=0), 320, "wt-test") == ("fitness", None, 0)
+    with pytest.raises(BadInput, match="select.every must be at least 1"):
+        SelectArgs(every=0, metric="full/count_error")
+
+
+def test_untiled_dataset_selects_by_fitness_and_refuses_whole_metrics(datasets):
+    full, _ = datasets
+    assert plan_selection(full, "val", SelectArgs(), 320, "wt-test") == ("fitness", None, 0)
+    with pytest.raises(BadInput, match="needs a val split made by `wt-data tile`"):
+        plan_selection(full, "val", SelectArgs(metric="full/mAP50"), 320, "wt-test")

@@ -1,0 +1,46 @@
+"""wt-mmdet fit on tiles: best.pth is the epoch the whole-image mAP50 selects, validated every N epochs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from helpers import call_cli, read_json, run_cli, written
+from mmdet_helpers import FIT_ARGS, SMALL_RETINANET
+from wt_core.metrics_log import read_metrics
+
+
+def _wt_data(*args) -> Path:
+    _, d = written(call_cli("wt-data", *args))
+    return d
+
+
+def test_best_weights_follow_the_whole_image_metric(tmp_path):
+    import synth
+    import torch
+
+    synth.make_aerial(tmp_path / "raw", images=4, width=480, height=320, seed=2, empty_every=0)
+    imported = _wt_data("import", "--source", tmp_path / "raw" / "coco.json", "--out", tmp_path / "imported")
+    full = _wt_data("split", "--dataset", imported, "--ratios", "[0.75, 0.25]", "--names", "[train, val]",
+                    "--stratify", "false", "--out", tmp_path / "full")
+    tiles = _wt_data("tile", "--dataset", full, "--size", "160", "--overlap", "0.2", "--out", tmp_path / "tiles")
+    args = [a for a in FIT_ARGS if a not in ("--val_split", "all")]
+    proc = run_cli("wt-mmdet", "fit", "--dataset", tiles, "--model", "retinanet_r18_fpn", "--train.epochs", "3",
+                   *args, "--train.imgsz", "160", "--cfg_options", json.dumps(SMALL_RETINANET),
+                   "--out", tmp_path / "run", cwd=tmp_path, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    m = read_json(tmp_path / "run" / "manifest.json")
+    assert m["details"]["select"] == {"metric": "full/mAP50", "mode": "max"}
+    sel = m["details"]["selection"]
+    assert sel["whole_images"] == 1 and sel["every"] == 2 and sel["validations"] == 2
+    rows = read_metrics(tmp_path / "run")
+    assert ["full/mAP50" in r for r in rows] == [False, True, True]  # every 2 epochs, and the last
+    assert all("full/count_error" in r for r in rows[1:])
+    scored = [r for r in rows if "full/mAP50" in r]
+    best = max(r["full/mAP50"] for r in scored)
+    best_epoch = next(r["epoch"] for r in scored if r["full/mAP50"] == best)  # the first of equals
+    assert m["details"]["best_epoch"] == best_epoch and m["metrics"]["full/mAP50"] == best
+    ckpt = torch.load(tmp_path / "run" / "weights" / "best.pth", map_location="cpu", weights_only=False)
+    assert ckpt["meta"]["epoch"] == best_epoch  # the checkpoint of the selected epoch, kept by the hook
+    assert "best weights chosen by full/mAP50" in proc.stderr
+    assert not list((tmp_path / "run" / "mmdet").glob("*.pth"))
