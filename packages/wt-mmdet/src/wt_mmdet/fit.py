@@ -179,7 +179,8 @@ def fit(dataset: str, model: str = "retinanet_r18_fpn", train: TrainArgs = Train
         cfg.dump(str(t.dir / "mmdet_config.py"))
         return t.finish(weights, imgsz=train.imgsz, artifacts={"mmdet_config": "mmdet_config.py"},
                         details={"model": model, "small_data": small_data.record(),
-                                 "selection": whole.record() if whole else {"whole_images": 0}, "preset": is_preset, "model_type": cfg.model.get("type"),
+                                 "selection": whole.record() if whole else {"whole_images": 0},
+                                 "preset": is_preset, "model_type": cfg.model.get("type"),
                                  "ops_backend": backend, "train_split": tr, "val_split": va,
                                  "mmdet_version": _mmdet_version(),
                                  "category_ids": "view 1-based (class i = id i+1); labels = class ids"})
