@@ -37,7 +37,6 @@ from wt_core.raster import ImageSource, open_image
 from wt_core.slicing import Detections, Slicing, predict_sliced
 from wt_core.training import Select
 
-log = console.get_logger("wt-core")
 CACHE_PIXELS = 400_000_000  # whole val images kept decoded in memory up to this many pixels
 Forward = Callable[[list[np.ndarray]], list[Detections]]
 
@@ -154,9 +153,9 @@ def default_metric(whole: WholeImages | None, requested: str | None) -> str:
 class WholeImageValidation:
     """The whole val images predicted sliced by a trainer's forward pass and scored, on the epochs it is due.
 
-    A trainer registers the instance as a harness epoch hook (`t.add_epoch_hook`) once it has set `forward`
-    (a function of a list of BGR crops) for the current weights; `__call__` scores the epochs that are due
-    (every `args.every`, and the last) and returns nothing on the others."""
+    Each trainer subclasses it as a harness epoch hook (`t.add_epoch_hook`): its `__call__(epoch, row)`
+    returns nothing unless `due` (every `args.every` epochs, and the last), and otherwise
+    `evaluate(forward)` with `forward` (BGR crops -> Detections) for the weights being trained."""
 
     def __init__(self, whole: WholeImages, args: SelectArgs, tile: int, imgsz: int, tool: str):
         self.whole, self.args, self.imgsz = whole, args, imgsz
@@ -193,6 +192,11 @@ class WholeImageValidation:
         """What the run manifest records (`details.selection`)."""
         return {"every": self.args.every, "whole_images": len(self.whole.images), "validations": self.validations,
                 "seconds": round(self.seconds, 2), "slicing": self.slicing.record(), "imgsz": self.imgsz}
+
+
+def selection_record(validation: WholeImageValidation | None) -> dict[str, Any]:
+    """The run manifest's `details.selection`: the validation's record, or no whole images."""
+    return validation.record() if validation is not None else {"whole_images": 0}
 
 
 def plan_selection(ds: DatasetManifest, val_split: str | None, args: SelectArgs, imgsz: int,

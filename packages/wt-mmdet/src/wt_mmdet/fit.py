@@ -25,7 +25,7 @@ from wt_core.errors import BadInput
 from wt_core.invocation import command
 from wt_core.manifest import RunManifest
 from wt_core.readers import read_detect_dataset
-from wt_core.selection import SelectArgs, select_of
+from wt_core.selection import SelectArgs, select_of, selection_record
 from wt_core.training import ANY, MORE, Select, TrainerSpec, Training
 from wt_data.preview import contact_sheet
 
@@ -179,7 +179,7 @@ def fit(dataset: str, model: str = "retinanet_r18_fpn", train: TrainArgs = Train
         cfg.dump(str(t.dir / "mmdet_config.py"))
         return t.finish(weights, imgsz=train.imgsz, artifacts={"mmdet_config": "mmdet_config.py"},
                         details={"model": model, "small_data": small_data.record(),
-                                 "selection": whole.record() if whole else {"whole_images": 0},
+                                 "selection": selection_record(whole),
                                  "preset": is_preset, "model_type": cfg.model.get("type"),
                                  "ops_backend": backend, "train_split": tr, "val_split": va,
                                  "mmdet_version": _mmdet_version(),

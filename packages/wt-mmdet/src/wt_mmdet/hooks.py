@@ -80,9 +80,14 @@ class WildTrainHook(Hook):
 
     def _write(self, epoch: int, metrics: dict) -> None:
         train, self.pending = self.pending or {}, None
-        if self.t.epoch(epoch, finite_metrics(metrics, clean_key), train=train, lr=self.lr).is_best and self.keep_best:
-            tmp = self.ledger_dir / f".{self.BEST}"
-            tmp.unlink(missing_ok=True)
-            os.link(self.ledger_dir / f"epoch_{epoch}.pth", tmp)
-            os.replace(tmp, self.ledger_dir / self.BEST)
-            checkpoints.record(self.ledger_dir, self.ledger_dir / self.BEST)
+        record = self.t.epoch(epoch, finite_metrics(metrics, clean_key), train=train, lr=self.lr)
+        if self.keep_best and record.is_best:
+            self._keep_best(epoch)
+
+    def _keep_best(self, epoch: int) -> None:
+        """The epoch's checkpoint, hard-linked (atomically) as BEST and recorded in the ledger."""
+        tmp = self.ledger_dir / f".{self.BEST}"
+        tmp.unlink(missing_ok=True)
+        os.link(self.ledger_dir / f"epoch_{epoch}.pth", tmp)
+        os.replace(tmp, self.ledger_dir / self.BEST)
+        checkpoints.record(self.ledger_dir, self.ledger_dir / self.BEST)

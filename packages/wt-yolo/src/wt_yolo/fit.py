@@ -23,7 +23,7 @@ from wt_core.invocation import command
 from wt_core.manifest import RunManifest
 from wt_core.metrics_log import finite_metrics
 from wt_core.readers import read_detect_dataset
-from wt_core.selection import SelectArgs, select_of
+from wt_core.selection import SelectArgs, select_of, selection_record
 from wt_core.training import ANY, MORE, Select, TrainerSpec, Training
 from wt_data.preview import contact_sheet
 
@@ -199,7 +199,7 @@ def fit(dataset: str, model: str = "yolo11n.yaml", ultralytics: UltralyticsArgs 
                         parents=[start_run] if start_run else [],
                         details={"model": model, "train_split": train_split, "val_split": val_split,
                                  "small_data": small_data.record(),
-                                 "selection": whole.record() if whole else {"whole_images": 0},
+                                 "selection": selection_record(whole),
                                  "ultralytics_version": _ultralytics_version(),
                                  "train_args": {k: _plain(v) for k, v in vars(trainer.args).items() if k not in _OURS}})
 
