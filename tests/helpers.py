@@ -119,6 +119,17 @@ def written(proc: subprocess.CompletedProcess) -> tuple[dict, Path]:
     return manifest_of(proc), Path(proc.stdout.strip()).parent
 
 
+def split_and_tile(coco: Path, base: Path, tile: int, val: float = 0.25) -> tuple[Path, Path]:
+    """A COCO survey imported, split train/val by image (not stratified) and cut into `tile`-pixel tiles with
+    20 % overlap, in this process: the directories of the whole-image dataset and of its tiles."""
+    _, imported = written(call_cli("wt-data", "import", "--source", coco, "--out", base / "imported"))
+    _, full = written(call_cli("wt-data", "split", "--dataset", imported, "--ratios", f"[{1 - val}, {val}]",
+                               "--names", "[train, val]", "--stratify", "false", "--out", base / "full"))
+    _, tiles = written(call_cli("wt-data", "tile", "--dataset", full, "--size", str(tile), "--overlap", "0.2",
+                                "--out", base / "tiles"))
+    return full, tiles
+
+
 def assert_bad_input(proc: subprocess.CompletedProcess, *fragments: str) -> str:
     """Exit 2, nothing on stdout, one `error:` line on stderr holding each fragment, no traceback."""
     assert proc.returncode == 2, f"exit {proc.returncode}, stderr:\n{proc.stderr[-3000:]}"

@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-from helpers import call_cli, written
+from helpers import split_and_tile
 from wt_core.errors import BadInput
 from wt_core.readers import read_detect_dataset
 from wt_core.selection import SelectArgs, plan_selection
 
 
-def _wt_data(*args) -> Path:
-    _, d = written(call_cli("wt-data", *args))
-    return d
-
-
 @pytest.fixture(scope="module")
 def datasets(aerial, tmp_path_factory):
     base = tmp_path_factory.mktemp("selection")
-    imported = _wt_data("import", "--source", aerial / "coco.json", "--out", base / "imported")
-    full = _wt_data("split", "--dataset", imported, "--ratios", "[0.5, 0.5]", "--names", "[train, val]",
-                    "--stratify", "false", "--out", base / "full")
-    tiles = _wt_data("tile", "--dataset", full, "--size", "320", "--out", base / "tiles")
+    full, tiles = split_and_tile(aerial / "coco.json", base, 320)
     return read_detect_dataset(full), read_detect_dataset(tiles)
 
 

@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-from helpers import call_cli, read_json, run_cli, written
+from helpers import read_json, run_cli, split_and_tile
 from mmdet_helpers import FIT_ARGS, SMALL_RETINANET
 from wt_core.metrics_log import read_metrics
-
-
-def _wt_data(*args) -> Path:
-    _, d = written(call_cli("wt-data", *args))
-    return d
 
 
 def test_best_weights_follow_the_whole_image_metric(tmp_path):
@@ -20,10 +14,7 @@ def test_best_weights_follow_the_whole_image_metric(tmp_path):
     import torch
 
     synth.make_aerial(tmp_path / "raw", images=4, width=480, height=320, seed=2, empty_every=0)
-    imported = _wt_data("import", "--source", tmp_path / "raw" / "coco.json", "--out", tmp_path / "imported")
-    full = _wt_data("split", "--dataset", imported, "--ratios", "[0.75, 0.25]", "--names", "[train, val]",
-                    "--stratify", "false", "--out", tmp_path / "full")
-    tiles = _wt_data("tile", "--dataset", full, "--size", "160", "--overlap", "0.2", "--out", tmp_path / "tiles")
+    _, tiles = split_and_tile(tmp_path / "raw" / "coco.json", tmp_path, 160)
     args = [a for a in FIT_ARGS if a not in ("--val_split", "all")]
     proc = run_cli("wt-mmdet", "fit", "--dataset", tiles, "--model", "retinanet_r18_fpn", "--train.epochs", "3",
                    *args, "--train.imgsz", "160", "--cfg_options", json.dumps(SMALL_RETINANET),

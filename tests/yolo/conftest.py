@@ -16,13 +16,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from helpers import call_cli, tool_path, written
+from helpers import split_and_tile, tool_path, written
 from yolo_helpers import QUICK, nonet_env
-
-
-def _wt_data(*args) -> Path:
-    _, d = written(call_cli("wt-data", *args))
-    return d
 
 
 @pytest.fixture(scope="session")
@@ -32,10 +27,7 @@ def yolo_data(tmp_path_factory) -> SimpleNamespace:
 
     base = tmp_path_factory.mktemp("yolo-data")
     synth.make_aerial(base / "raw", images=4, seed=5, width=1280, height=960, sites=4, empty_every=0)
-    imported = _wt_data("import", "--source", base / "raw" / "coco.json", "--out", base / "imported")
-    full = _wt_data("split", "--dataset", imported, "--ratios", "[0.75, 0.25]", "--names", "[train, val]",
-                    "--stratify", "false", "--out", base / "full")
-    tiles = _wt_data("tile", "--dataset", full, "--size", "640", "--overlap", "0.2", "--out", base / "tiles")
+    full, tiles = split_and_tile(base / "raw" / "coco.json", base, 640)
     return SimpleNamespace(base=base, raw=base / "raw", full=full, tiles=tiles)
 
 
