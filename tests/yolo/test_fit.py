@@ -78,9 +78,11 @@ def test_exactly_one_mlflow_run_with_metrics_per_epoch(trained, run_dir):
     assert r.data.tags["wt.command"] == "wt-yolo fit" and r.data.tags["wt.framework"] == "yolo"
     names = {a.path for a in client.list_artifacts(r.info.run_id)}
     assert {"weights", "manifest.json", "config.yaml", "metrics.jsonl"} <= names
-    # Ultralytics' own MLflow callback stayed off: no other run, no experiment named after its project
+    # Ultralytics' own MLflow callback stayed off: no other run while it trained (later tests of the session
+    # train runs of their own), no experiment named after its project
     everything = client.search_runs([e.experiment_id for e in client.search_experiments()],
-                                    filter_string=f"attributes.start_time >= {trained.started_ms}")
+                                    filter_string=f"attributes.start_time >= {trained.started_ms} and "
+                                                  f"attributes.start_time <= {trained.finished_ms}")
     assert [r.info.run_id for r in everything] == [run["tracking"]["run_id"]]
     assert client.get_experiment_by_name(str(trained.partial)) is None
     assert not (trained.base / "mlflow.db").exists()
