@@ -5,7 +5,7 @@
 
 The shared options and their meanings are listed here (`MEANINGS`); which commands take
 each one, every command's other options and the old spellings still accepted
-(`wt_core.cli.RENAMED`) are read from the parsers, so the table cannot drift from the
+(`wt_core.renames.RENAMED`) are read from the parsers, so the table cannot drift from the
 code (tests/core/test_vocabulary.py runs the check).
 """
 
@@ -59,7 +59,7 @@ def commands_of(tool: str) -> tuple[str, dict]:
 
 def parsers(tool: str) -> dict:
     """Command name to its jsonargparse parser, as `wt-<tool>` builds them."""
-    from wt_core.cli import build_parser
+    from wt_core.parser import build_parser
 
     doc, commands = commands_of(tool)
     parser = build_parser(tool, doc, commands)
@@ -107,7 +107,7 @@ def _commands_list(names: list[str]) -> str:
 
 
 def table(options: dict[str, list[str]]) -> str:
-    from wt_core.cli import RENAMED
+    from wt_core.renames import RENAMED
 
     tops = {name: {k.split(".")[0] for k in keys} for name, keys in options.items()}
     lines = [BEGIN, "", "### Shared options, by meaning", "",
@@ -128,7 +128,7 @@ def table(options: dict[str, list[str]]) -> str:
                      f"{', '.join(_short(own)) or '-'} |")
     lines += ["", "### Old spellings", "",
               "Accepted for one release after 0.1, on the command line and in `--config` files, with one line "
-              "`warning: --OLD is deprecated, use --NEW` on stderr (`wt_core.cli.RENAMED`; a rename applies "
+              "`warning: --OLD is deprecated, use --NEW` on stderr (`wt_core.renames.RENAMED`; a rename applies "
               "only where the new key is an option of the command and the old one is not).", "",
               "| command | old | new |", "|---|---|---|"]
     for tool, commands in RENAMED.items():

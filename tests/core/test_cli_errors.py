@@ -87,7 +87,7 @@ def test_malformed_union_option_names_it_and_what_was_expected(tmp_path, value, 
 def test_disk_full_is_found_however_it_is_wrapped():
     import errno
 
-    from wt_core.cli import _disk_full
+    from wt_core.errors import disk_full_line
 
     def raised(outer, inner):
         try:
@@ -98,10 +98,10 @@ def test_disk_full_is_found_however_it_is_wrapped():
         except Exception as e:  # noqa: BLE001
             return e
 
-    line = _disk_full(raised(RuntimeError("saving failed"), OSError(errno.ENOSPC, "No space left on device", "/o/w.pt")))
+    line = disk_full_line(raised(RuntimeError("saving failed"), OSError(errno.ENOSPC, "No space left on device", "/o/w.pt")))
     assert line.startswith("error: no space left on device while writing /o/w.pt;")
-    quota = _disk_full(OSError(errno.EDQUOT, "Disk quota exceeded", "/o/x"))
+    quota = disk_full_line(OSError(errno.EDQUOT, "Disk quota exceeded", "/o/x"))
     assert quota.startswith("error: disk quota exceeded while writing /o/x;")
-    text = _disk_full(RuntimeError("write failed: [Errno 28] No space left on device"))
+    text = disk_full_line(RuntimeError("write failed: [Errno 28] No space left on device"))
     assert text.startswith("error: no space left on device (write failed")
-    assert _disk_full(OSError(errno.EACCES, "Permission denied", "/o")) is None
+    assert disk_full_line(OSError(errno.EACCES, "Permission denied", "/o")) is None

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 from helpers import run_cli
-from wt_core.cli import RENAMED, build_parser, rename_deprecated
+from wt_core.argv import normalize
+from wt_core.parser import build_parser
+from wt_core.renames import RENAMED
 from wt_core.slicing import Slicing
 
 TOOLS = ("wt-data", "wt-yolo", "wt-mmdet", "wt-cls", "wt-eval", "wt-tune", "wt-registry")
@@ -146,8 +148,8 @@ def toy(monkeypatch):
 
 def test_old_spellings_become_the_new_ones_with_one_warning_each(toy, capsys):
     argv = ["new", "--data", "d", "--score=0.5", "--labels+", "a", "--data-loader.batch", "4", "--data", "again"]
-    assert rename_deprecated("toy", toy, argv) == \
-        ["new", "--dataset", "d", "--conf=0.5", "--tags+", "a", "--loader.batch", "4", "--dataset", "again"]
+    assert normalize("toy", toy, argv) == \
+        ["new", "--dataset", "d", "--conf=0.5", "--tags+", '["a"]', "--loader.batch", "4", "--dataset", "again"]
     assert capsys.readouterr().err.splitlines() == [
         "warning: --data is deprecated, use --dataset", "warning: --score is deprecated, use --conf",
         "warning: --labels is deprecated, use --tags", "warning: --data-loader.batch is deprecated, use --loader.batch"]
@@ -155,8 +157,8 @@ def test_old_spellings_become_the_new_ones_with_one_warning_each(toy, capsys):
 
 def test_a_command_not_renamed_keeps_its_options_silently(toy, capsys):
     argv = ["old", "--data", "d", "--score", "0.5"]
-    assert rename_deprecated("toy", toy, argv) == argv
-    assert rename_deprecated("other-tool", toy, ["new", "--data", "d"]) == ["new", "--data", "d"]
+    assert normalize("toy", toy, argv) == argv
+    assert normalize("other-tool", toy, ["new", "--data", "d"]) == ["new", "--data", "d"]
     assert capsys.readouterr().err == ""
 
 
@@ -165,13 +167,13 @@ def test_old_keys_in_a_config_file_are_renamed(toy, tmp_path, capsys):
 
     cfg = tmp_path / "old.yaml"
     cfg.write_text("data: d\nscore: 0.4\ndata_loader:\n  batch: 8\n")
-    argv = rename_deprecated("toy", toy, ["new", "--config", str(cfg)])
+    argv = normalize("toy", toy, ["new", "--config", str(cfg)])
     assert argv[:2] == ["new", "--config"] and yaml.safe_load(argv[2]) == {"dataset": "d", "conf": 0.4,
                                                                           "loader": {"batch": 8}}
     assert "warning: --score is deprecated, use --conf (in " in capsys.readouterr().err
     new = tmp_path / "new.yaml"
     new.write_text("dataset: d\n")
-    assert rename_deprecated("toy", toy, ["new", f"--config={new}"]) == ["new", f"--config={new}"]
+    assert normalize("toy", toy, ["new", f"--config={new}"]) == ["new", f"--config={new}"]
 
 
 # The real tools, through their command lines (exit status and stderr are the contract).

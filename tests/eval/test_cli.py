@@ -32,13 +32,14 @@ def test_print_config_round_trips(tmp_path):
 
 
 def test_list_options_take_several_words():
-    from wt_core.cli import build_parser, gather_lists
+    from wt_core.argv import normalize
+    from wt_core.parser import build_parser
     from wt_eval.cli import COMMANDS
 
     parser = build_parser("wt-eval", "", COMMANDS)
-    assert gather_lists(parser, ["compare", "--evaluations", "a", "b", "--json"]) == \
-        ["compare", "--evaluations", '["a", "b"]', "--json"]
-    assert gather_lists(parser, ["compare", "--evaluations", "[a,b]"]) == ["compare", "--evaluations", "[a,b]"]
+    assert normalize("wt-eval", parser, ["compare", "--evaluations", "a", "b", "--json"]) == \
+        ["compare", "--evaluations", '["a", "b"]', "--json", "true"]
+    assert normalize("wt-eval", parser, ["compare", "--evaluations", "[a,b]"]) == ["compare", "--evaluations", "[a,b]"]
 
 
 def test_mistyped_option_suggests():

@@ -74,7 +74,7 @@ def cached_help(tool: str, description: str, commands: dict[str, Callable[..., A
         return cache.read_text(encoding="utf-8")
     except OSError:
         pass
-    from wt_core.cli import build_parser
+    from wt_core.parser import build_parser
 
     parser = build_parser(tool, description, commands)
     buf = io.StringIO()
