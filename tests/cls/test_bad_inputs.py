@@ -96,7 +96,7 @@ def test_mistyped_option_suggests_the_right_one(small):
 
 
 def test_out_of_range_value(small):
-    assert_bad_input(fit(small, "--loss.label_smoothing", "1.5"), "label_smoothing must be in [0, 1)")
+    assert_bad_input(fit(small, "--loss.label_smoothing", "1.5"), "--loss.label_smoothing must be in [0, 1); got 1.5", "loss.label_smoothing)")
 
 
 def test_resume_with_nothing_to_resume(small):

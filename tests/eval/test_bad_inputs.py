@@ -80,7 +80,7 @@ def test_split_missing(ds, tmp_path):
 def test_conf_out_of_range(ds, tmp_path):
     pred = write_predictions(tmp_path / "p", ds, {"val": [OK]})
     assert_bad_input(call_cli("wt-eval", "detect", "--dataset", ds.path, "--predictions", pred.path, "--conf", "1.5"),
-                     "conf must be in [0, 1]")
+                     "--conf must be in [0, 1]; got 1.5 (wt-eval, conf)")
 
 
 def test_swapped_manifests(ds, tmp_path):

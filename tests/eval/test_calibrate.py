@@ -52,4 +52,4 @@ def test_count_metric(case):
 def test_bad_grid(case):
     ds, pred = case
     assert_bad_input(call_cli("wt-eval", "calibrate", "--dataset", ds.path, "--predictions", pred.path,
-                              "--nms_ious", "0", "0.5"), "NMS IoU thresholds must be in (0, 1]")
+                              "--nms_ious", "0", "0.5"), "--nms_ious must be in (0, 1]; got 0 (wt-eval, nms_ious)")

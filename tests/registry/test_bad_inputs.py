@@ -74,7 +74,7 @@ CASES = {
         ("no predictor for toy runs is installed", "cls, mmdet, yolo", "framework")),
     "neither detector nor classifier": (lambda runs, tmp: ("register", "--name", "x"), ("give --detector",)),
     "conf above 1": (lambda runs, tmp: ("register", "--name", "x", "--detector", runs["detector"], "--conf", "1.5"),
-                     ("conf must be in [0, 1], got 1.5", "conf")),
+                     ("--conf must be in [0, 1]; got 1.5", "conf)")),
     "unknown model": (lambda runs, tmp: ("show", "--model", "nosuch"), ("no registered model named 'nosuch'",)),
     "unknown version": (lambda runs, tmp: ("show", "--model", "bad-det/99"), ("no version 99",)),
     "malformed reference": (lambda runs, tmp: ("pull", "--model", "bad-det@"), ("not a model reference",)),

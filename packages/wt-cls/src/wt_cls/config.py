@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from wt_core.errors import BadInput
+from wt_core.ranges import OpenUnit, UnitBelowOne, check_fields
 
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
@@ -28,7 +29,7 @@ class ModelConfig:
     """Train only the head."""
     hidden: list[int] = field(default_factory=list)
     """Sizes of hidden layers in the head (empty: one linear layer)."""
-    dropout: float = 0.0
+    dropout: UnitBelowOne = 0.0
     """Dropout before each linear layer of the head."""
     input_size: int = 224
     """Square input size in pixels."""
@@ -40,8 +41,7 @@ class ModelConfig:
     def __post_init__(self) -> None:
         if self.input_size < 16:
             raise BadInput(f"input_size must be at least 16, got {self.input_size}", None, "model.input_size")
-        if not 0.0 <= self.dropout < 1.0:
-            raise BadInput(f"dropout must be in [0, 1), got {self.dropout}", None, "model.dropout")
+        check_fields(self, "model")
         for name in ("mean", "std"):
             v = getattr(self, name)
             if v is not None and len(v) != 3:
@@ -56,18 +56,15 @@ class LossConfig:
     """Cross-entropy, or focal loss (down-weights easy examples)."""
     class_weights: Literal["none", "inverse", "effective"] = "none"
     """Per-class weights from the training counts: inverse frequency, or the effective number of samples."""
-    beta: float = 0.999
+    beta: OpenUnit = 0.999
     """Beta of the effective number of samples, (1 - beta) / (1 - beta^n)."""
     gamma: float = 2.0
     """Focusing parameter of the focal loss."""
-    label_smoothing: float = 0.0
+    label_smoothing: UnitBelowOne = 0.0
     """Label smoothing in [0, 1)."""
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.label_smoothing < 1.0:
-            raise BadInput(f"label_smoothing must be in [0, 1), got {self.label_smoothing}", None, "loss.label_smoothing")
-        if not 0.0 < self.beta < 1.0:
-            raise BadInput(f"beta must be in (0, 1), got {self.beta}", None, "loss.beta")
+        check_fields(self, "loss")
 
 
 @dataclass
@@ -92,14 +89,13 @@ class LoaderConfig:
     """The split to train on."""
     val_split: str = "val"
     """The split to validate on; when the dataset lacks it, `val_fraction` of train is held out."""
-    val_fraction: float = 0.2
+    val_fraction: OpenUnit = 0.2
     """Fraction of the training split held out (stratified, by seed) when there is no validation split."""
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
             raise BadInput(f"batch_size must be at least 1, got {self.batch_size}", None, "loader.batch_size")
-        if not 0.0 < self.val_fraction < 1.0:
-            raise BadInput(f"val_fraction must be in (0, 1), got {self.val_fraction}", None, "loader.val_fraction")
+        check_fields(self, "loader")
 
 
 @dataclass

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from wt_core import ranges
 from wt_core.errors import BadInput
 from wt_core.jsonable import to_jsonable
 
@@ -128,12 +129,16 @@ def command(tool: str, name: str, version: str = "0.1.0") -> Callable[[F], F]:
     def wrap(fn: F) -> F:
         sig = inspect.signature(fn)
         sections: dict[str, type] | None = None
+        declared_ranges: dict[str, Any] | None = None
 
         @functools.wraps(fn)
         def run(*args: Any, **kwargs: Any) -> Any:
-            nonlocal sections
+            nonlocal sections, declared_ranges
             bound = sig.bind(*args, **kwargs)
             bound.apply_defaults()
+            if declared_ranges is None:
+                declared_ranges = ranges.ranged(fn)
+            ranges.check_arguments(declared_ranges, bound.arguments)  # as the CLI's parser does (wt_core.ranges)
             if any(isinstance(v, dict) for v in bound.arguments.values()):
                 if sections is None:
                     sections = option_sections(fn)

@@ -88,12 +88,18 @@ else:
 RANGES: tuple[type[Range], ...] = (UnitInterval, PositiveUnit, UnitBelowOne, OpenUnit, NonNegative)  # type: ignore[assignment]
 
 
+def _plain(cls: type[Range]) -> Callable[[Any], float]:
+    return lambda value: float(cls(value))
+
+
 def register() -> None:
-    """Make the ranges types jsonargparse knows: it calls the type on a value and keeps the float."""
-    from jsonargparse.typing import register_type
+    """Make the ranges types jsonargparse knows: it checks a value with the type and keeps a plain float
+    (so configs, manifests and YAML see floats)."""
+    from jsonargparse.typing import get_registered_type, register_type
 
     for cls in RANGES:
-        register_type(cls, float, cls)
+        if get_registered_type(cls) is None:
+            register_type(cls, float, _plain(cls))
 
 
 def ranges_in(hint: Any) -> list[type[Range]]:
@@ -136,7 +142,8 @@ def check_arguments(declared: dict[str, Any], arguments: dict[str, Any]) -> None
             check(arguments[name], hint, name)
 
 
-def check_fields(section: Any, prefix: str) -> None:
-    """Check a dataclass section's fields that declare a range (call from its `__post_init__`)."""
+def check_fields(section: Any, prefix: str = "") -> None:
+    """Check a dataclass section's fields that declare a range (call from its `__post_init__`); `prefix`:
+    the section's option name (`slicing` for `--slicing.overlap`; none for fields given as top-level options)."""
     for name, hint in ranged(type(section)).items():
-        check(getattr(section, name), hint, f"{prefix}.{name}")
+        check(getattr(section, name), hint, f"{prefix}.{name}" if prefix else name)

@@ -33,6 +33,7 @@ from wt_core import cocometrics, console
 from wt_core.errors import BadInput
 from wt_core.manifest import DatasetManifest
 from wt_core.predictions import ImageRef, split_images
+from wt_core.ranges import UnitInterval, check_fields
 from wt_core.raster import ImageSource, open_image
 from wt_core.slicing import Detections, Slicing, predict_sliced
 from wt_core.training import Select
@@ -55,9 +56,9 @@ class SelectArgs:
     every: int = 2
     """Validate on the whole images every N epochs (the last epoch always); one validation costs about 10-20 %
     of an epoch on a small tiled split, so every 2 adds under 10 %. 0: never (best weights by 'fitness')."""
-    conf: float = 0.01
+    conf: UnitInterval = 0.01
     """Lowest score kept when predicting whole images for the mAP."""
-    count_conf: float = 0.25
+    count_conf: UnitInterval = 0.25
     """Score from which a box counts as an animal (count error)."""
     max_det: int = 1000
     """Most boxes per whole image (COCO scores this many per image and class)."""
@@ -71,9 +72,7 @@ class SelectArgs:
         if self.every == 0 and self.metric not in (None, TILE_FITNESS):
             raise BadInput(f"--select.metric {self.metric} needs whole-image validations: select.every must be "
                            "at least 1", None, "select.every")
-        for name in ("conf", "count_conf"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise BadInput(f"select.{name} must be in [0, 1]", None, f"select.{name}")
+        check_fields(self, "select")
 
 
 @dataclass

@@ -22,6 +22,7 @@ import numpy as np
 from wt_core.console import Ticker
 from wt_core.errors import BadInput
 from wt_core.geometry import merge_greedy, nms, tile_grid
+from wt_core.ranges import PositiveUnit, UnitBelowOne, check_fields
 from wt_core.raster import ArraySource, ImageSource, RasterSource, read_windows
 
 
@@ -31,13 +32,13 @@ class Slicing:
 
     tile: int = 640
     """Tile size in pixels; 0 predicts each image whole (resized to the input size)."""
-    overlap: float = 0.2
+    overlap: UnitBelowOne = 0.2
     """Overlap between neighbouring tiles, as a fraction of the tile size."""
     batch: int = 8
     """Tiles per forward pass."""
     merge: Literal["nms", "greedy"] = "nms"
     """How boxes found by several tiles become one: keep the best (nms) or their union (greedy)."""
-    merge_iou: float = 0.5
+    merge_iou: PositiveUnit = 0.5
     """Overlap above which two boxes of the same class across tiles are one animal."""
     merge_metric: Literal["ios", "iou"] = "ios"
     """Overlap measure: intersection over the smaller box (ios: a box cut by a tile edge is
@@ -46,12 +47,9 @@ class Slicing:
     def __post_init__(self) -> None:
         if self.tile < 0:
             raise ValueError(f"slicing.tile must be 0 (off) or positive, got {self.tile}")
-        if not 0 <= self.overlap < 1:
-            raise ValueError(f"slicing.overlap must be in [0, 1), got {self.overlap}")
         if self.batch < 1:
             raise ValueError(f"slicing.batch must be positive, got {self.batch}")
-        if not 0 < self.merge_iou <= 1:
-            raise ValueError(f"slicing.merge_iou must be in (0, 1], got {self.merge_iou}")
+        check_fields(self, "slicing")
 
     def record(self) -> dict:
         return asdict(self)

@@ -18,6 +18,7 @@ from wt_core.errors import BadInput
 from wt_core.invocation import command
 from wt_core.manifest import DatasetManifest
 from wt_core.outputs import Output
+from wt_core.ranges import NonNegative, UnitBelowOne
 from wt_core.raster import open_image, read_padded
 
 from wt_data.canon import ClassMap, mapping_table
@@ -112,7 +113,7 @@ class CropSet:
 
 @command("wt-data", "crops")
 def crops(dataset: str, size: int = 128, padding: float = 0.25, fixed: int | None = None, min_box: float = 8.0,
-          background_ratio: float = 0.0, background_overlap: float = 0.0, background_class: str = "background",
+          background_ratio: NonNegative = 0.0, background_overlap: UnitBelowOne = 0.0, background_class: str = "background",
           single_class: bool = False, single_class_name: str = "animal", classes: ClassMap = ClassMap(),
           splits: list[str] | None = None, seed: int = 0, quality: int = 95, workers: int = 0,
           out: Path | None = None, overwrite: bool = False) -> DatasetManifest:
@@ -143,8 +144,6 @@ def crops(dataset: str, size: int = 128, padding: float = 0.25, fixed: int | Non
     require_boxes(ds)  # crops are cut around boxes: points need boxes first
     if size <= 0 or (fixed is not None and fixed <= 0) or padding < 0:
         raise BadInput("size and fixed must be positive, padding non-negative", "--size")
-    if background_ratio < 0 or not 0 <= background_overlap < 1:
-        raise BadInput("background_ratio must be >= 0 and background_overlap in [0, 1)", "--background_ratio")
     table = mapping_table(classes, ds.classes)
     if single_class:
         table = {c: (single_class_name if v is not None else None) for c, v in table.items()}

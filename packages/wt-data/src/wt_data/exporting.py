@@ -22,6 +22,7 @@ from wt_core.errors import BadInput
 from wt_core.invocation import command
 from wt_core.manifest import DatasetManifest
 from wt_core.outputs import Output
+from wt_core.ranges import UnitInterval
 
 from wt_data.dataset import (
     annotations_by_image,
@@ -137,7 +138,7 @@ def _imagefolder(ds: DatasetManifest, out: Path) -> list[str]:
 @command("wt-data", "export")
 def export(dataset: str, format: Literal["yolo", "coco", "voc", "imagefolder", "labelstudio", "csv"] = "yolo",
            coco_id_offset: int = 1, out: Path | None = None, overwrite: bool = False,
-           local_files_root: Path | None = None, url_prefix: str | None = None, conf: float = 0.25) -> DatasetManifest:
+           local_files_root: Path | None = None, url_prefix: str | None = None, conf: UnitInterval = 0.25) -> DatasetManifest:
     """Export a dataset to another tool's layout, images linked not copied.
 
     Args:

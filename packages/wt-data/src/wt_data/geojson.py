@@ -30,6 +30,7 @@ from wt_core.manifest import DatasetManifest, ManifestBase, PredictionsManifest
 from wt_core.manifest_io import build, read_manifest
 from wt_core.outputs import Output
 from wt_core.predictions import split_images
+from wt_core.ranges import UnitInterval
 from wt_core.raster import georef_of
 from wt_core.readers import read_dataset, read_predictions
 
@@ -154,7 +155,7 @@ def _check_any(files: list[str], skipped: int, m: ManifestBase) -> None:
 
 @command("wt-data", "geojson")
 def geojson(dataset: str | None = None, predictions: str | None = None, splits: list[str] | None = None,
-            conf: float = 0.0, out: Path | None = None, overwrite: bool = False) -> ManifestBase:
+            conf: UnitInterval = 0.0, out: Path | None = None, overwrite: bool = False) -> ManifestBase:
     """Write boxes and points as GeoJSON in each georeferenced raster's CRS (one file per raster).
 
     Args:
@@ -167,8 +168,6 @@ def geojson(dataset: str | None = None, predictions: str | None = None, splits: 
     """
     if (dataset is None) == (predictions is None):
         raise BadInput("give exactly one of --dataset or --predictions", None, "dataset")
-    if not 0 <= conf <= 1:
-        raise BadInput(f"conf must be in [0, 1], got {conf}", "--conf")
     m = read_dataset(dataset) if dataset is not None else read_predictions(predictions)
     if isinstance(m, PredictionsManifest) and m.task != "detect":
         raise BadInput("GeoJSON needs detection predictions", m.path, "task")

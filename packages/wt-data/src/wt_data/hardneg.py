@@ -36,6 +36,7 @@ from wt_core.manifest import DatasetManifest, ManifestBase, PredictionsManifest
 from wt_core.manifest_io import read_manifest
 from wt_core.outputs import Output
 from wt_core.predictions import ImageRef
+from wt_core.ranges import NonNegative, PositiveUnit
 
 from wt_data.dataset import annotations_by_image, assemble, load_split, read_dataset, write_dataset
 
@@ -56,15 +57,6 @@ def top_scores(rows: list[dict]) -> dict[int, float]:
         i = int(r["image_id"])
         top[i] = max(top.get(i, 0.0), float(r["score"]))
     return top
-
-
-def check_options(conf: float, ratio: float | None, random_ratio: float) -> None:
-    if not 0 < conf <= 1:
-        raise BadInput(f"conf must be in (0, 1], got {conf}", None, "conf")
-    if ratio is not None and ratio < 0:
-        raise BadInput(f"ratio must be >= 0 (or null: every hard negative), got {ratio}", None, "ratio")
-    if random_ratio < 0:
-        raise BadInput(f"random_ratio must be >= 0, got {random_ratio}", None, "random_ratio")
 
 
 def cut_background(photos: list[ImageRef], tiling: dict | None, out_dir: Path, first_id: int) -> list[dict]:
@@ -103,7 +95,6 @@ def write_hard_negatives(ds: DatasetManifest, split: str, scores: dict[int, floa
 
     `background`: the entries of background tiles (from `cut_background`, under `background_root`) that
     compete with the empty tiles; those not kept are deleted."""
-    check_options(conf, ratio, random_ratio)
     coco, root = load_split(ds, split)
     boxed = annotations_by_image(coco)
     positives = [im for im in coco["images"] if boxed.get(im["id"])]
@@ -167,8 +158,8 @@ def _one_root(images: list[dict], root: Path, background_root: Path) -> tuple[li
 
 
 @command("wt-data", "hardneg")
-def hardneg(dataset: str, predictions: str, split: str = "train", conf: float = 0.25, ratio: float | None = 1.0,
-            random_ratio: float = 0.0, seed: int = 0, out: Path | None = None,
+def hardneg(dataset: str, predictions: str, split: str = "train", conf: PositiveUnit = 0.25,
+            ratio: NonNegative | None = 1.0, random_ratio: NonNegative = 0.0, seed: int = 0, out: Path | None = None,
             overwrite: bool = False) -> DatasetManifest:
     """Keep as hard negatives the empty tiles a model fired on (from a predictions manifest of this dataset).
 
@@ -185,7 +176,6 @@ def hardneg(dataset: str, predictions: str, split: str = "train", conf: float = 
         out: The output directory (default runs/data/hardneg/<id>).
         overwrite: Replace an existing output directory.
     """
-    check_options(conf, ratio, random_ratio)
     ds = read_dataset(dataset)
     if ds.task != "detect":
         raise BadInput(f"hard negatives need a detect dataset, this one is {ds.task}", ds.path, "task")

@@ -30,6 +30,7 @@ from wt_core.geometry import clip_to_window, tile_grid
 from wt_core.invocation import command
 from wt_core.manifest import DatasetManifest
 from wt_core.outputs import Output
+from wt_core.ranges import NonNegative, PositiveUnit, UnitBelowOne
 from wt_core.raster import is_raster, open_image, read_windows
 
 from wt_data.dataset import (
@@ -155,8 +156,8 @@ def units_of(path: Path, unit: list[tuple[tuple[int, int, int, int], str]]) -> l
 
 
 @command("wt-data", "tile")
-def tile(dataset: str, size: int = 640, overlap: float = 0.2, stride: int | None = None, min_visibility: float = 0.5,
-         empty_ratio: float | None = 0.5, max_empty_per_image: int | None = 4, seed: int = 0,
+def tile(dataset: str, size: int = 640, overlap: UnitBelowOne = 0.2, stride: int | None = None,
+         min_visibility: PositiveUnit = 0.5, empty_ratio: NonNegative | None = 0.5, max_empty_per_image: int | None = 4, seed: int = 0,
          splits: list[str] | None = None, image_format: Literal["jpg", "png"] = "jpg", quality: int = 95,
          pad_small: bool = True, partial_as_empty: bool = False, workers: int = 0, out: Path | None = None, overwrite: bool = False,
          resume: bool = False) -> DatasetManifest:
@@ -190,12 +191,6 @@ def tile(dataset: str, size: int = 640, overlap: float = 0.2, stride: int | None
         raise BadInput("size and stride must be positive", "--size")
     if stride is not None and stride > size:
         raise BadInput(f"a stride of {stride} leaves gaps between tiles of {size}: use at most the tile size", "--stride")
-    if not 0 <= overlap < 1:
-        raise BadInput(f"overlap must be in [0, 1), got {overlap}", "--overlap")
-    if not 0 < min_visibility <= 1:
-        raise BadInput(f"min_visibility must be in (0, 1], got {min_visibility}", "--min_visibility")
-    if empty_ratio is not None and empty_ratio < 0:
-        raise BadInput("empty_ratio must be >= 0 (or null to keep all)", "--empty_ratio")
     names = selected_splits(ds, splits)
     output = Output("wt-data", "tile", out, overwrite=overwrite, resume=resume)
     options = {"dataset": ds.id, "size": size, "overlap": overlap, "stride": stride, "min_visibility": min_visibility,

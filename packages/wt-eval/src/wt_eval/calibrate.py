@@ -14,14 +14,14 @@ from typing import Literal
 import numpy as np
 from wt_core import geometry
 from wt_core.console import get_logger, print_table
-from wt_core.errors import BadInput
 from wt_core.invocation import command
 from wt_core.manifest import EvaluationManifest
 from wt_core.manifest_io import build
 from wt_core.outputs import Output
+from wt_core.ranges import PositiveUnit
 
 from wt_eval import __version__
-from wt_eval.data import GroundTruth, Predictions, check_iou, dumps, read_detection_inputs
+from wt_eval.data import GroundTruth, Predictions, dumps, read_detection_inputs
 from wt_eval.matching import curve, match
 
 log = get_logger("wt-eval")
@@ -78,7 +78,7 @@ def evaluate_setting(gt: GroundTruth, pred: Predictions, match_iou: float,
 
 @command("wt-eval", "calibrate", __version__)
 def calibrate(dataset: str, predictions: str, split: str | None = None, metric: Literal["f1", "count_mae"] = "f1",
-              iou: float = 0.5, nms_ious: list[float] | None = None,
+              iou: PositiveUnit = 0.5, nms_ious: list[PositiveUnit] | None = None,
               class_aware: Literal["both", "yes", "no"] = "both", out: str | None = None,
               overwrite: bool = False) -> EvaluationManifest:
     """Find the score threshold and NMS IoU that maximise F1 (or minimise the count error) on validation data.
@@ -101,10 +101,6 @@ def calibrate(dataset: str, predictions: str, split: str | None = None, metric: 
         overwrite: Replace an existing output directory.
     """
     grid = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8] if nms_ious is None else list(nms_ious)
-    for v in grid:
-        if not 0 < v <= 1:
-            raise BadInput(f"NMS IoU thresholds must be in (0, 1], got {v}", "--nms_ious")
-    check_iou(iou)
     inputs = read_detection_inputs(dataset, predictions, split)
     ds, pred, split, gt, dets = inputs.dataset, inputs.predictions, inputs.split, inputs.gt, inputs.dets
     if len(dets) and dets.score.min() > 0.2:

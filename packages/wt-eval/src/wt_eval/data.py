@@ -260,10 +260,5 @@ def read_detection_inputs(dataset: str | Path, predictions: str | Path, split: s
     return DetectionInputs(ds, pred, split, gt, rows, parse_predictions(rows, file, gt))
 
 
-def check_iou(iou: float, option: str = "--iou") -> None:
-    if not 0 < iou <= 1:
-        raise BadInput(f"iou must be in (0, 1], got {iou}", option)
-
-
 def dumps(obj: Any) -> str:
     return json.dumps(obj, indent=2, ensure_ascii=False)

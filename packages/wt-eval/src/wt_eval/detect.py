@@ -14,6 +14,7 @@ from wt_core.invocation import command
 from wt_core.manifest import DatasetManifest, EvaluationManifest, ManifestBase
 from wt_core.manifest_io import build
 from wt_core.outputs import Output
+from wt_core.ranges import PositiveUnit, UnitInterval
 from wt_core.readers import read_dataset
 from wt_core.slicing import Slicing
 
@@ -21,7 +22,6 @@ from wt_eval import __version__
 from wt_eval.data import (
     GroundTruth,
     Predictions,
-    check_iou,
     dumps,
     load_coco,
     load_ground_truth,
@@ -131,7 +131,7 @@ def show(report, classes: list[str]) -> None:
 
 
 @command("wt-eval", "detect", __version__)
-def detect(dataset: str, predictions: str, split: str | None = None, conf: float = 0.25, iou: float = 0.5,
+def detect(dataset: str, predictions: str, split: str | None = None, conf: UnitInterval = 0.25, iou: PositiveUnit = 0.5,
            on: Literal["images", "full"] = "images", full_dataset: str | None = None,
            slicing: Slicing = Slicing(),  # noqa: B008
            max_det: int = 100, plots: bool = True, out: str | None = None,
@@ -171,9 +171,6 @@ def detect(dataset: str, predictions: str, split: str | None = None, conf: float
     if match == "points":
         return detect_points(dataset, predictions, split, conf, radius, out, overwrite)
 
-    if not 0 <= conf <= 1:
-        raise BadInput(f"conf must be in [0, 1], got {conf}", "--conf")
-    check_iou(iou)
     if max_det < 10:
         raise BadInput(f"max_det must be at least 10 (COCO also reports AR at 1 and 10), got {max_det}",
                        "--max_det")
@@ -221,8 +218,6 @@ def detect_points(dataset: str, predictions: str, split: str | None, conf: float
     """`--match points`: predicted centres against ground-truth points within a radius."""
     from wt_eval.points import evaluate_points, read_point_inputs, write_rows
 
-    if not 0 <= conf <= 1:
-        raise BadInput(f"conf must be in [0, 1], got {conf}", "--conf")
     if not radius > 0:
         raise BadInput(f"radius must be a positive number of pixels, got {radius}", "--radius")
     ds, pred, split, gt, dets = read_point_inputs(dataset, predictions, split)

@@ -17,6 +17,7 @@ from wt_core.invocation import command
 from wt_core.manifest import PredictionsManifest
 from wt_core.manifest_io import build
 from wt_core.outputs import Output
+from wt_core.ranges import UnitInterval
 
 from wt_mmdet.infer import run_checkpoint, trusted_run
 
@@ -25,7 +26,7 @@ log = console.get_logger("wt-mmdet")
 
 @command("wt-mmdet", "test")
 def test(run: str, dataset: str, split: str = "val", weights: Literal["best", "last"] = "best",
-         checkpoint: Path | None = None, imgsz: int | None = None, conf: float | None = None,
+         checkpoint: Path | None = None, imgsz: int | None = None, conf: UnitInterval | None = None,
          out: Path | None = None, overwrite: bool = False) -> PredictionsManifest:
     """Evaluate a wt-mmdet run on a dataset split with MMDetection's test loop and CocoMetric.
 
@@ -58,8 +59,6 @@ def test(run: str, dataset: str, split: str = "val", weights: Literal["best", "l
     cfg = load_config(r.artifact_path("mmdet_config"), "mmdet_config")
     prepare()
     if conf is not None:
-        if not 0 <= conf <= 1:
-            raise BadInput(f"conf must be in [0, 1], got {conf}", None, "conf")
         tc = cfg.model.test_cfg
         (tc.rcnn if "rcnn" in tc else tc).score_thr = conf
     output = Output("wt-mmdet", "test", out, overwrite=overwrite)

@@ -18,6 +18,7 @@ from wt_core.predictions import (
     write_image_index,
     write_predictions,
 )
+from wt_core.ranges import UnitInterval
 from wt_core.slicing import Slicing
 
 from wt_mmdet.infer import Detector, default_slicing, trusted_run
@@ -28,7 +29,7 @@ log = console.get_logger("wt-mmdet")
 @command("wt-mmdet", "predict")
 def predict(run: str, dataset: str | None = None, split: str = "val", images: Path | None = None,
             slicing: Slicing = default_slicing(),  # noqa: B008
-            conf: float = 0.25, max_det: int = 300, imgsz: int | None = None,
+            conf: UnitInterval = 0.25, max_det: int = 300, imgsz: int | None = None,
             weights: Literal["best", "last"] = "best", checkpoint: Path | None = None, device: str | None = None,
             out: Path | None = None, overwrite: bool = False) -> PredictionsManifest:
     """Predict boxes with a wt-mmdet run on a dataset split or an image folder (sliced for large images).
@@ -55,8 +56,6 @@ def predict(run: str, dataset: str | None = None, split: str = "val", images: Pa
     check_device(device, "device")
     if (dataset is None) == (images is None):
         raise BadInput("give exactly one of --dataset (with --split) or --images", None, "dataset")
-    if not 0 <= conf <= 1:
-        raise BadInput(f"conf must be in [0, 1], got {conf}", None, "conf")
     if device is not None and device.isdigit():
         device = f"cuda:{device}"  # the GPU index alone, as --device means in every tool
     r = trusted_run(run)

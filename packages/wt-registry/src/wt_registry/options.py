@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from wt_core.ranges import PositiveUnit, UnitInterval, check_fields
 from wt_core.slicing import Slicing
 
 __all__ = ["Relabel", "Slicing", "Thresholds"]
@@ -13,9 +14,9 @@ __all__ = ["Relabel", "Slicing", "Thresholds"]
 class Thresholds:
     """Score and NMS thresholds of the detector and its input size (`register --conf --iou --max_det --imgsz`)."""
 
-    conf: float | None = None
+    conf: UnitInterval | None = None
     """Minimum detector score of a box (default: the calibrated threshold, else 0.25)."""
-    iou: float = 0.7
+    iou: PositiveUnit = 0.7
     """IoU threshold of the NMS within each tile."""
     max_det: int = 300
     """Maximum boxes per image, after merging."""
@@ -23,10 +24,7 @@ class Thresholds:
     """Network input size (default: the run's training size)."""
 
     def __post_init__(self) -> None:
-        if self.conf is not None and not 0 <= self.conf <= 1:
-            raise ValueError(f"conf must be in [0, 1], got {self.conf}")
-        if not 0 < self.iou <= 1:
-            raise ValueError(f"iou must be in (0, 1], got {self.iou}")
+        check_fields(self)  # given as --conf, --iou
         if self.max_det < 1:
             raise ValueError(f"max_det must be positive, got {self.max_det}")
 
@@ -39,14 +37,13 @@ class Relabel:
     """The classifier's class that means 'no animal' (boxes it wins are dropped)."""
     keep_background: bool = False
     """Keep boxes the classifier calls background (labelled background)."""
-    crop_margin: float | None = None
+    crop_margin: UnitInterval | None = None
     """Grow each box by this fraction of its size on each side before cropping; default: as the classifier's
     training crops were cut (half of `wt-data crops --padding`), else 0."""
     batch: int = 32
     """Crops per classifier forward pass."""
 
     def __post_init__(self) -> None:
-        if self.crop_margin is not None and not 0 <= self.crop_margin <= 1:
-            raise ValueError(f"relabel.crop_margin must be in [0, 1], got {self.crop_margin}")
+        check_fields(self, "relabel")
         if self.batch < 1:
             raise ValueError(f"relabel.batch must be positive, got {self.batch}")

@@ -26,6 +26,7 @@ from wt_core.invocation import command
 from wt_core.manifest import EvaluationManifest, ManifestBase, ModelManifest, RunManifest
 from wt_core.manifest_io import build, lineage, read_manifest
 from wt_core.outputs import Output
+from wt_core.ranges import PositiveUnit, UnitInterval
 from wt_core.readers import TASK_WORDS, read_run
 
 from wt_registry import __version__, plugins
@@ -138,7 +139,7 @@ def parse_tags(items: list[str]) -> dict[str, str]:
 @command("wt-registry", "register", __version__)
 def register(name: str, detector: str | None = None, classifier: str | None = None,
              evaluation: str | None = None, calibration: str | None = None, weights: str = "best",
-             conf: float | None = None, iou: float = 0.7, max_det: int = 300, imgsz: int | None = None,
+             conf: UnitInterval | None = None, iou: PositiveUnit = 0.7, max_det: int = 300, imgsz: int | None = None,
              slicing: Slicing = Slicing(),  # noqa: B008
              relabel: Relabel = Relabel(), alias: str | None = None,  # noqa: B008
              description: str | None = None, tags: list[str] | None = None, experiment: str = "wt-registry",

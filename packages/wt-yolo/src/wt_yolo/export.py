@@ -19,6 +19,7 @@ from wt_core.invocation import command
 from wt_core.manifest import RunManifest
 from wt_core.manifest_io import build
 from wt_core.outputs import Output
+from wt_core.ranges import UnitInterval
 from wt_core.readers import read_detect_dataset, read_run, run_weights
 from wt_core.slicing import Slicing
 
@@ -66,7 +67,7 @@ def box_difference(a: Detections, b: Detections) -> float:
 @command("wt-yolo", "export")
 def export(run: str, format: Literal["onnx", "torchscript"] = "onnx", imgsz: int | None = None,
            dataset: str | None = None, split: str = "val", images: Path | None = None, check_images: int = 4,
-           conf: float = 0.25, tolerance: float = 1.0, opset: int | None = None, simplify: bool = True,
+           conf: UnitInterval = 0.25, tolerance: float = 1.0, opset: int | None = None, simplify: bool = True,
            out: Path | None = None, overwrite: bool = False) -> RunManifest:
     """Export a run's best weights to ONNX or TorchScript and check it predicts like the .pt.
 

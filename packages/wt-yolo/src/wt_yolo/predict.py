@@ -11,6 +11,7 @@ from wt_core.invocation import command
 from wt_core.manifest import PredictionsManifest
 from wt_core.outputs import Output
 from wt_core.predictions import commit_predictions, write_image_index, write_predictions
+from wt_core.ranges import PositiveUnit, UnitInterval
 from wt_core.readers import read_detect_dataset, read_run, run_weights
 from wt_core.slicing import Slicing
 
@@ -22,7 +23,7 @@ log = console.get_logger("wt-yolo")
 
 @command("wt-yolo", "predict")
 def predict(run: str, dataset: str | None = None, split: str = "val", images: Path | None = None,
-            slicing: Slicing = Slicing(), conf: float = 0.25, iou: float = 0.7,
+            slicing: Slicing = Slicing(), conf: UnitInterval = 0.25, iou: PositiveUnit = 0.7,
             max_det: int = 300, imgsz: int | None = None, device: str | None = None, out: Path | None = None,
             overwrite: bool = False) -> PredictionsManifest:
     """Predict boxes with a trained run on a dataset split or an image folder (sliced for large images).
@@ -52,17 +53,9 @@ def predict(run: str, dataset: str | None = None, split: str = "val", images: Pa
     ds = read_detect_dataset(dataset) if dataset is not None else None
     todo = split_images(ds, split) if ds is not None else folder_images(images)
     key = split if ds is not None else "images"
-    _check_conf(conf, iou)
     output = Output("wt-yolo", "predict", out, overwrite=overwrite)
     predictor = SlicedPredictor(run_weights(r), imgsz=imgsz or r.imgsz or 640, conf=conf, iou=iou, max_det=max_det,
                                 slicing=slicing, device=device)
     name = write_predictions(output, key, todo, predictor.predict_files(im.path for im in todo), log)
     details = write_image_index(output, todo, images) if ds is None else {}
     return commit_predictions(output, r, ds, {key: name}, predictor.record(), details)
-
-
-def _check_conf(conf: float, iou: float) -> None:
-    if not 0 <= conf <= 1:
-        raise BadInput(f"conf must be in [0, 1], got {conf}", None, "conf")
-    if not 0 < iou <= 1:
-        raise BadInput(f"iou must be in (0, 1], got {iou}", None, "iou")

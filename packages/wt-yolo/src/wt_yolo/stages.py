@@ -19,6 +19,7 @@ from wt_core.invocation import command
 from wt_core.manifest import DatasetManifest, RunManifest
 from wt_core.outputs import Output
 from wt_core.predictions import ImageRef, folder_images
+from wt_core.ranges import NonNegative, PositiveUnit
 from wt_core.readers import read_detect_dataset, read_run, run_weights
 from wt_core.slicing import Slicing
 
@@ -54,8 +55,8 @@ def start_from(model: str, ds: DatasetManifest) -> tuple[str, RunManifest | None
 
 
 @command("wt-yolo", "mine")
-def mine(run: str, dataset: str, split: str = "train", conf: float = 0.25, ratio: float | None = 1.0,
-         random_ratio: float = 0.0, seed: int = 0, background: Path | None = None, imgsz: int | None = None,
+def mine(run: str, dataset: str, split: str = "train", conf: PositiveUnit = 0.25, ratio: NonNegative | None = 1.0,
+         random_ratio: NonNegative = 0.0, seed: int = 0, background: Path | None = None, imgsz: int | None = None,
          batch: int = 8, device: str | None = None, out: Path | None = None,
          overwrite: bool = False) -> DatasetManifest:
     """Predict a dataset's empty tiles with a run; write the dataset whose empty tiles are those it fired on.
@@ -85,14 +86,12 @@ def mine(run: str, dataset: str, split: str = "train", conf: float = 0.25, ratio
     """
     offline.apply()
     from wt_data.hardneg import (
-        check_options,
         cut_background,
         empty_images,
         top_scores,
         write_hard_negatives,
     )
 
-    check_options(conf, ratio, random_ratio)
     r = read_run(run, "yolo")
     ds = read_detect_dataset(dataset)
     if list(r.classes) != list(ds.classes):

@@ -11,6 +11,7 @@ from wt_core.invocation import command
 from wt_core.manifest import PredictionsManifest
 from wt_core.outputs import Output
 from wt_core.predictions import commit_predictions, write_predictions
+from wt_core.ranges import PositiveUnit, UnitInterval
 from wt_core.readers import read_detect_dataset, read_run, run_weights
 from wt_core.slicing import Slicing
 
@@ -34,7 +35,7 @@ def ultralytics_split(data_yaml: Path, split: str) -> str:
 
 
 @command("wt-yolo", "val")
-def val(run: str, dataset: str, split: str = "val", conf: float = 0.001, iou: float = 0.7, max_det: int = 300,
+def val(run: str, dataset: str, split: str = "val", conf: UnitInterval = 0.001, iou: PositiveUnit = 0.7, max_det: int = 300,
         imgsz: int | None = None, batch: int = 16, device: str | None = None,
         slicing: Slicing = Slicing(tile=0), out: Path | None = None,
         overwrite: bool = False) -> PredictionsManifest:
