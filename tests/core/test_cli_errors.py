@@ -105,3 +105,22 @@ def test_disk_full_is_found_however_it_is_wrapped():
     text = disk_full_line(RuntimeError("write failed: [Errno 28] No space left on device"))
     assert text.startswith("error: no space left on device (write failed")
     assert disk_full_line(OSError(errno.EACCES, "Permission denied", "/o")) is None
+
+
+def test_bad_input_names_an_option_as_its_field_not_as_its_file():
+    """`BadInput(message, file, field)`: an option is a field (`BadInput(msg, None, "size")`), never the file."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "packages"
+    wrong = []
+    for path in sorted(root.glob("*/src/**/*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "BadInput" and len(node.args) > 1:
+                file = node.args[1]
+                text = file.value if isinstance(file, ast.Constant) else (
+                    file.values[0].value if isinstance(file, ast.JoinedStr) and file.values
+                    and isinstance(file.values[0], ast.Constant) else None)
+                if isinstance(text, str) and text.startswith("-"):
+                    wrong.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert not wrong, "an option passed as the file of BadInput:\n" + "\n".join(wrong)

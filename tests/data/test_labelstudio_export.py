@@ -36,5 +36,5 @@ def test_an_image_outside_the_local_files_root_is_refused(tmp_path):
     (tmp_path / "elsewhere").mkdir()
     proc = wt_data("export", "--dataset", d, "--format", "labelstudio", "--local_files_root", tmp_path / "elsewhere",
                    "--out", tmp_path / "x")
-    assert_bad_input(proc, "is not under the local-files root", "--local_files_root")
+    assert_bad_input(proc, "is not under the local-files root", "(local_files_root)")
     assert not (tmp_path / "x").exists() and not (tmp_path / "x.partial").exists()

@@ -145,7 +145,7 @@ def test_boxes_of_a_size_per_class_and_learnt_from_a_box_dataset(points_ds, smal
 def test_boxes_without_a_size_for_a_class_is_refused(points_ds, tmp_path):
     _, d = points_ds
     proc = wt_data("boxes", "--dataset", d, "--size", "elephant=80", "--out", tmp_path / "b")
-    assert_bad_input(proc, "no box size for giraffe, zebra", "--size")
+    assert_bad_input(proc, "no box size for giraffe, zebra", "(size)")
     assert not (tmp_path / "b").exists()
 
 

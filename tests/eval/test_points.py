@@ -99,7 +99,7 @@ def test_cli_writes_one_path_and_refuses_a_bad_radius(hand, tmp_path):
     assert manifest_of(proc)["metrics"]["tp"] == 3
     proc = run_cli("wt-eval", "detect", "--dataset", ds.root, "--predictions", pred.root, "--match", "points",
                    "--radius", "0", "--out", tmp_path / "bad")
-    assert_bad_input(proc, "radius must be a positive number", "--radius")
+    assert_bad_input(proc, "radius must be a positive number", "(radius)")
     assert not (tmp_path / "bad").exists()
     assert json.loads((tmp_path / "e" / "manifest.json").read_text())["details"]["points"] == 5
 

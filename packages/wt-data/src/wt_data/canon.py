@@ -52,19 +52,19 @@ def mapping_table(cm: ClassMap, classes: list[str]) -> dict[str, str | None]:
     seen: set[str] = set()
     for i, item in enumerate(cm.map):
         if "=" not in item:
-            raise BadInput(f"a class mapping is written old=new, got {item!r}", "--map", f"map[{i}]")
+            raise BadInput(f"a class mapping is written old=new, got {item!r}", None, f"classes.map[{i}]")
         old, new = (s.strip() for s in item.split("=", 1))
         if old in seen:
-            raise BadInput(f"class {old!r} is mapped twice", "--map", f"map[{i}]")
+            raise BadInput(f"class {old!r} is mapped twice", None, f"classes.map[{i}]")
         if old not in table:
-            raise BadInput(f"cannot map unknown class {old!r} (classes: {', '.join(classes)})", "--map", f"map[{i}]")
+            raise BadInput(f"cannot map unknown class {old!r} (classes: {', '.join(classes)})", None, f"classes.map[{i}]")
         seen.add(old)
         table[old] = new or None
     for i, name in enumerate(cm.drop):
         if name not in table:
-            raise BadInput(f"cannot drop unknown class {name!r} (classes: {', '.join(classes)})", "--drop", f"drop[{i}]")
+            raise BadInput(f"cannot drop unknown class {name!r} (classes: {', '.join(classes)})", None, f"classes.drop[{i}]")
         if name in seen:
-            raise BadInput(f"class {name!r} is both mapped and dropped", "--drop", f"drop[{i}]")
+            raise BadInput(f"class {name!r} is both mapped and dropped", None, f"classes.drop[{i}]")
         table[name] = None
     return table
 
@@ -77,7 +77,7 @@ def final_classes(cm: ClassMap, classes: list[str], table: dict[str, str | None]
             out.append(new)
     if cm.order:
         if sorted(cm.order) != sorted(out) or len(set(cm.order)) != len(cm.order):
-            raise BadInput(f"--order must list each class once: {', '.join(out)}", "--order")
+            raise BadInput(f"--order must list each class once: {', '.join(out)}", None, "classes.order")
         out = list(cm.order)
     return out
 
@@ -89,9 +89,9 @@ class MetaSource:
             try:
                 self.pattern = re.compile(meta.pattern)
             except re.error as e:
-                raise BadInput(f"invalid regular expression: {e}", "--meta.pattern") from None
+                raise BadInput(f"invalid regular expression: {e}", None, "meta.pattern") from None
             if not self.pattern.groupindex:
-                raise BadInput("the pattern needs named groups, e.g. (?P<site>...)", "--meta.pattern")
+                raise BadInput("the pattern needs named groups, e.g. (?P<site>...)", None, "meta.pattern")
         self.rows: dict[str, dict[str, str]] = {}
         self.csv_dir: Path | None = None
         if meta.csv:

@@ -143,7 +143,7 @@ def crops(dataset: str, size: int = 128, padding: float = 0.25, fixed: int | Non
         raise BadInput(f"crops need a detect dataset, this one is {ds.task}", ds.path, "task")
     require_boxes(ds)  # crops are cut around boxes: points need boxes first
     if size <= 0 or (fixed is not None and fixed <= 0) or padding < 0:
-        raise BadInput("size and fixed must be positive, padding non-negative", "--size")
+        raise BadInput("size and fixed must be positive, padding non-negative", None, "size")
     table = mapping_table(classes, ds.classes)
     if single_class:
         table = {c: (single_class_name if v is not None else None) for c, v in table.items()}
@@ -153,7 +153,7 @@ def crops(dataset: str, size: int = 128, padding: float = 0.25, fixed: int | Non
             out_classes.append(table[c])
     if background_ratio > 0:
         if background_class in out_classes:
-            raise BadInput(f"background class {background_class!r} is already a class", "--background_class")
+            raise BadInput(f"background class {background_class!r} is already a class", None, "background_class")
         out_classes.append(background_class)
     index = {c: i for i, c in enumerate(out_classes)}
     names = selected_splits(ds, splits)

@@ -28,7 +28,7 @@ def parse_sources(source: Path | str | list) -> list[tuple[str | None, Path]]:
     """`--source` values as (split or None, path): `train=a.json` names the split of a file."""
     items = source if isinstance(source, list) else [source]
     if not items:
-        raise BadInput("no --source given", "--source")
+        raise BadInput("no --source given", None, "source")
     out: list[tuple[str | None, Path]] = []
     for i, item in enumerate(items):
         text = str(item)
@@ -39,10 +39,10 @@ def parse_sources(source: Path | str | list) -> list[tuple[str | None, Path]]:
             out.append((None, Path(text).expanduser()))
     if len(out) > 1 and any(n is None for n, _ in out):
         raise BadInput("with several sources, name the split of each: --source train=a.json --source val=b.json",
-                       "--source")
+                       None, "source")
     names = [n for n, _ in out]
     if len(set(names)) != len(names):
-        raise BadInput("a split is named twice", "--source")
+        raise BadInput("a split is named twice", None, "source")
     return out
 
 
@@ -69,7 +69,7 @@ def read_raw(source: Path | str | list, format: str, images: Path | None, proble
         parts.append(raw)
     kinds = {r.task for r in parts}
     if len(kinds) > 1:
-        raise BadInput(f"the sources give different tasks ({', '.join(sorted(kinds))}): pass --task", "--source")
+        raise BadInput(f"the sources give different tasks ({', '.join(sorted(kinds))}): pass --task", None, "source")
     classes: list[str] = []
     for r in parts:
         classes += [c for c in r.classes if c not in classes]

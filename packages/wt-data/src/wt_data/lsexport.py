@@ -58,7 +58,7 @@ class ImageRefs:
         import os
 
         if local_files_root is not None and url_prefix is not None:
-            raise BadInput("give either a local-files root or a URL prefix, not both", "--url_prefix")
+            raise BadInput("give either a local-files root or a URL prefix, not both", None, "url_prefix")
         self.prefix = url_prefix.rstrip("/") + "/" if url_prefix else None
         self.root = Path(local_files_root).expanduser().absolute() if local_files_root else \
             Path(os.path.commonpath([str(r) for r in roots])) if roots else Path("/")
@@ -69,7 +69,7 @@ class ImageRefs:
         try:
             rel = path.absolute().relative_to(self.root).as_posix()
         except ValueError:
-            raise BadInput(f"image {path} is not under the local-files root {self.root}", "--local_files_root") from None
+            raise BadInput(f"image {path} is not under the local-files root {self.root}", None, "local_files_root") from None
         return f"/data/local-files/?d={quote(rel)}"
 
 

@@ -31,13 +31,13 @@ def parse_sizes(items: list[str], classes: list[str]) -> dict[str, tuple[float, 
             w, _, h = value.lower().partition("x")
             size = (float(w), float(h or w))
         except ValueError:
-            raise BadInput(f"a size is name=W or name=WxH in pixels, got {item!r}", "--size", f"size[{i}]") from None
+            raise BadInput(f"a size is name=W or name=WxH in pixels, got {item!r}", None, f"size[{i}]") from None
         if not all(v > 0 for v in size):
-            raise BadInput(f"a size must be positive, got {item!r}", "--size", f"size[{i}]")
+            raise BadInput(f"a size must be positive, got {item!r}", None, f"size[{i}]")
         targets = [name.strip()] if sep else classes
         for t in targets:
             if t not in classes:
-                raise BadInput(f"unknown class {t!r} (classes: {', '.join(classes)})", "--size", f"size[{i}]")
+                raise BadInput(f"unknown class {t!r} (classes: {', '.join(classes)})", None, f"size[{i}]")
             out[t] = size
     return out
 
@@ -89,7 +89,7 @@ def boxes(dataset: str, size: list[str] | None = None, like: str | None = None, 
     missing = sorted(present - sizes.keys())
     if missing:
         raise BadInput(f"no box size for {', '.join(missing)}: give --size {missing[0]}=PIXELS"
-                       + (" (the --like dataset has no boxes of it)" if like else ""), "--size")
+                       + (" (the --like dataset has no boxes of it)" if like else ""), None, "size")
     report = dict(ds.report)
     made = clipped = 0
     result = {}

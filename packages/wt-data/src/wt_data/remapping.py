@@ -52,7 +52,7 @@ def remap(dataset: str, classes: ClassMap = ClassMap(), out: Path | None = None,
     table = mapping_table(classes, ds.classes)
     new = final_classes(classes, ds.classes, table)
     if not new:
-        raise BadInput("no classes left after mapping", "--classes")
+        raise BadInput("no classes left after mapping", None, "classes")
     report = dict(ds.report)
     splits = {}
     for name in ds.splits:
@@ -84,7 +84,7 @@ def merge(datasets: list[str], classes: ClassMap = ClassMap(), union: bool = Fal
         overwrite: Replace an existing output directory.
     """
     if len(datasets) < 2:
-        raise BadInput("merge needs two or more datasets", "--datasets")
+        raise BadInput("merge needs two or more datasets", None, "datasets")
     dss = [read_dataset(d) for d in datasets]
     tasks = {d.task for d in dss}
     if len(tasks) > 1:
@@ -100,7 +100,7 @@ def merge(datasets: list[str], classes: ClassMap = ClassMap(), union: bool = Fal
     for c in merged:
         if _norm(c) in by_norm:
             raise BadInput(f"classes {by_norm[_norm(c)]!r} and {c!r} look like one class: map one to the other "
-                           f"(--classes.map '{c}={by_norm[_norm(c)]}')", "--classes.map")
+                           f"(--classes.map '{c}={by_norm[_norm(c)]}')", None, "classes.map")
         by_norm[_norm(c)] = c
     if not union:
         for d, cl in zip(dss, mapped, strict=True):

@@ -86,11 +86,11 @@ def split(dataset: str, ratios: list[float] = [0.7, 0.2, 0.1], names: list[str] 
         return split_by_field(ds, by, out, overwrite)
     names = names or ["train", "val", "test", *(f"split{i}" for i in range(3, len(ratios)))][:len(ratios)]
     if len(ratios) != len(names) or not ratios:
-        raise BadInput(f"{len(ratios)} ratios for {len(names)} split names", "--ratios")
+        raise BadInput(f"{len(ratios)} ratios for {len(names)} split names", None, "ratios")
     if any(r < 0 for r in ratios) or sum(ratios) <= 0:
-        raise BadInput("ratios must be non-negative and not all zero", "--ratios")
+        raise BadInput("ratios must be non-negative and not all zero", None, "ratios")
     if len(set(names)) != len(names):
-        raise BadInput("split names must be distinct", "--names")
+        raise BadInput("split names must be distinct", None, "names")
     ratios = [r / sum(ratios) for r in ratios]
     images, anns, root = gather(ds)
     groups: dict[Any, list[dict]] = {}

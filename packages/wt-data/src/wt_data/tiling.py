@@ -188,9 +188,9 @@ def tile(dataset: str, size: int = 640, overlap: UnitBelowOne = 0.2, stride: int
     if ds.task != "detect":
         raise BadInput(f"tiling needs a detect dataset, this one is {ds.task}", ds.path, "task")
     if size <= 0 or (stride is not None and stride <= 0):
-        raise BadInput("size and stride must be positive", "--size")
+        raise BadInput("size and stride must be positive", None, "size")
     if stride is not None and stride > size:
-        raise BadInput(f"a stride of {stride} leaves gaps between tiles of {size}: use at most the tile size", "--stride")
+        raise BadInput(f"a stride of {stride} leaves gaps between tiles of {size}: use at most the tile size", None, "stride")
     names = selected_splits(ds, splits)
     output = Output("wt-data", "tile", out, overwrite=overwrite, resume=resume)
     options = {"dataset": ds.id, "size": size, "overlap": overlap, "stride": stride, "min_visibility": min_visibility,

@@ -172,7 +172,7 @@ def classify(dataset: str, predictions: str, split: str | None = None, top_k: in
         overwrite: Replace an existing output directory.
     """
     if top_k < 1:
-        raise BadInput(f"top_k must be at least 1, got {top_k}", "--top_k")
+        raise BadInput(f"top_k must be at least 1, got {top_k}", None, "top_k")
     ds = read_dataset(dataset)
     pred_m = read_predictions(predictions)
     check_pair(ds, pred_m, "classify")

@@ -121,7 +121,7 @@ def compare(evaluations: list[str], columns: list[str] | None = None, force: boo
     """
     refs = expand_refs(list(evaluations))
     if not refs:
-        raise BadInput("nothing to compare: give at least one evaluation manifest", "--evaluations")
+        raise BadInput("nothing to compare: give at least one evaluation manifest", None, "evaluations")
     if save is not None and Path(save).suffix.lower() not in (".md", ".csv"):
         raise BadInput(f"--save writes Markdown (.md) or CSV (.csv), got {Path(save).name!r}", str(save), "save")
     ms: list[EvaluationManifest] = [read_manifest(r, "evaluation", hashes=False) for r in refs]  # type: ignore[misc]

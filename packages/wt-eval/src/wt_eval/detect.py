@@ -173,7 +173,7 @@ def detect(dataset: str, predictions: str, split: str | None = None, conf: UnitI
 
     if max_det < 10:
         raise BadInput(f"max_det must be at least 10 (COCO also reports AR at 1 and 10), got {max_det}",
-                       "--max_det")
+                       None, "max_det")
     t0, c0 = time.perf_counter(), time.process_time()
     inputs = read_detection_inputs(dataset, predictions, split)
     ds, pred, split, gt, rows, dets = (inputs.dataset, inputs.predictions, inputs.split, inputs.gt, inputs.rows,
@@ -219,7 +219,7 @@ def detect_points(dataset: str, predictions: str, split: str | None, conf: float
     from wt_eval.points import evaluate_points, read_point_inputs, write_rows
 
     if not radius > 0:
-        raise BadInput(f"radius must be a positive number of pixels, got {radius}", "--radius")
+        raise BadInput(f"radius must be a positive number of pixels, got {radius}", None, "radius")
     ds, pred, split, gt, dets = read_point_inputs(dataset, predictions, split)
     output = Output("wt-eval", "detect", out, overwrite=overwrite)
     result = evaluate_points(gt, dets, conf, radius)
