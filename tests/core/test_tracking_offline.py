@@ -32,10 +32,11 @@ def test_finite_metrics_keeps_finite_numbers_renamed():
 
 LOCAL_RUN = """
 import json, sys
-from wt_core.tracking import training_run
-with training_run("wt-test", "fit-1", params={"model": {"name": "yolo11n"}, "epochs": 2}, tags={"wt.dataset_id": "d1"}) as t:
-    import mlflow
-    mlflow.log_metric("loss", 0.5, step=0)
+from wt_core.mlflow_process import mlflow_helper
+with mlflow_helper() as run:
+    run.start("wt-test", "fit-1", params={"model": {"name": "yolo11n"}, "epochs": 2}, tags={"wt.dataset_id": "d1"})
+    t = run.tracking
+    run.log_metrics({"loss": 0.5}, step=0)
 print(json.dumps(t.model_dump()))
 """
 

@@ -36,7 +36,7 @@ def quality(x: float, depth: int, kind: str, lr: float) -> float:
 
 
 @command("wt-toy", "fit")
-def fit(x: float = 0.5, depth: int = 2, kind: Literal["a", "b", "c"] = "a", opt: Opt = Opt(), epochs: int = 3,  # noqa: B008
+def fit(x: float = 0.5, depth: int = 2, kind: Literal["a", "b", "c"] = "a", opt: Opt = Opt(), epochs: int = 3,
         sleep: float = 0.0, fail: bool = False, track: bool = False, out: Path | None = None,
         overwrite: bool = False, resume: bool = False) -> RunManifest:
     """Pretend to train: one metrics.jsonl line per epoch, then a run manifest.
@@ -59,13 +59,13 @@ def fit(x: float = 0.5, depth: int = 2, kind: Literal["a", "b", "c"] = "a", opt:
     log = MetricsLog(o.dir)
     tracking = None
     if track:
-        from wt_core.tracking import training_run
+        from wt_core.mlflow_process import mlflow_helper
 
-        with training_run("wt-toy", o.final.name, params={"x": x, "depth": depth, "kind": kind, "opt.lr": opt.lr},
-                          tags={"wt.tool": "toy"}) as tracking:
-            import mlflow
-
-            mlflow.log_metric("score", q)
+        with mlflow_helper() as run:
+            run.start("wt-toy", o.final.name, params={"x": x, "depth": depth, "kind": kind, "opt.lr": opt.lr},
+                      tags={"wt.tool": "toy"})
+            tracking = run.tracking
+            run.log_metrics({"score": q})
     for epoch in range(1, epochs + 1):
         time.sleep(sleep)
         if fail and epoch == 2:

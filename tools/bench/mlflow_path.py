@@ -24,10 +24,10 @@ BARE = "import time; t=time.perf_counter(); import {fw}; print(time.perf_counter
 IN_PROCESS = """
 import time; t = time.perf_counter()
 import {fw}
-from wt_core.tracking import training_run
-with training_run("bench", "r", params={{"a": 1}}, tags={{}}) as tr:
+import mlflow
+with mlflow.start_run(run_name="r"):
+    mlflow.log_params({{"a": 1}})
     ready = time.perf_counter() - t
-    import mlflow
     row = {{f"val/m{{i}}": 0.5 for i in range(30)}}
     s = time.perf_counter()
     for e in range({epochs}):

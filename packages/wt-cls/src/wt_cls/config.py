@@ -165,8 +165,6 @@ class CheckpointConfig:
     """Stop after this many epochs without improvement (0: no early stopping)."""
 
 
-DataConfig = LoaderConfig  # the section's old name, for Python callers of one release
-
 
 def lightning_device(device: str, devices: int | str) -> tuple[str, int | str | list[int]]:
     """`--device` as Lightning's (accelerator, devices): 'cpu', 'gpu', 'mps', 'auto', or GPU indices '0', '0,1'."""

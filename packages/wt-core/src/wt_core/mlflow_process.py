@@ -9,7 +9,7 @@ lines over the helper's stdin and stdout; every request waits for its reply
 (an epoch's metrics take milliseconds), except that the run's ids are only
 waited for when first asked.
 
-The run behaves like `wt_core.tracking.training_run`: exactly one run, the
+The run is exactly one MLflow run (contract section 5): the
 config as params, the tags, a parent run from WT_PARENT_RUN_ID, FINISHED on
 success and FAILED (KILLED when interrupted) otherwise. When the trainer dies
 without a word (kill -9), the helper reads end-of-file and marks the run
@@ -226,7 +226,7 @@ def serve() -> None:
     from wt_core import offline
 
     offline.apply()
-    import mlflow  # noqa: F401  (the slow part, done while the trainer imports its framework)
+    import mlflow
     for line in sys.stdin:
         request = json.loads(line)
         try:

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from wt_core.errors import BadInput
 from wt_core.jsonable import to_jsonable
-from wt_core.manifest import Tracking
 
 
 def tracking_uri() -> str:
@@ -89,25 +86,6 @@ def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, str]:
         else:
             out[key] = str(v)[:6000]
     return out
-
-
-@contextmanager
-def training_run(experiment: str, run_name: str, *, params: dict[str, Any], tags: dict[str, str],
-                 run_id: str | None = None, parent_run_id: str | None = None) -> Iterator[Tracking]:
-    """Start (or with `run_id`, resume) exactly one MLflow run."""
-    uri = configure()
-    import mlflow
-
-    exp_id = experiment_id(experiment)
-    parent = parent_run_id or os.environ.get("WT_PARENT_RUN_ID")
-    all_tags = dict(tags)
-    if parent:
-        all_tags["mlflow.parentRunId"] = parent
-    with mlflow.start_run(run_id=run_id, experiment_id=None if run_id else exp_id,
-                          run_name=None if run_id else run_name, tags=all_tags) as run:
-        if run_id is None:
-            mlflow.log_params(flatten(params))
-        yield Tracking(uri=uri, experiment_id=run.info.experiment_id, run_id=run.info.run_id)
 
 
 def log_missing_epochs(run_id: str, rows: list[dict[str, Any]]) -> int:

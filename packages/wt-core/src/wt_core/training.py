@@ -90,7 +90,6 @@ log = console.get_logger("wt-core")
 STATE_FILE = "wt-state.json"
 CONFIG_FILE = "config.yaml"
 DIR_ENV = "WT_TRAINING_DIR"  # rank 0's partial directory, inherited by the ranks a framework launches
-STANDARD_NAMES = {"detect": ("mAP50", "mAP50_95", "precision", "recall"), "classify": ("acc", "f1_macro")}
 PREVIEW_FILE = "preview.png"
 MORE, ANY = "more", "any"  # how an option may change on --resume
 ALWAYS_MAY_CHANGE = {"resume": ANY, "overwrite": ANY, "out": ANY, "dataset": ANY}  # dataset: compared by id
