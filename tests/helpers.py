@@ -72,8 +72,8 @@ def call_cli(tool: str, *args: str | Path, check: bool = False, env: dict[str, s
         saved_fds = os.dup(1), os.dup(2)
         os.dup2(out.fileno(), 1)
         os.dup2(err.fileno(), 2)
-        sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
-        sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
+        sys.stdout = open(1, "w", closefd=False)
+        sys.stderr = open(2, "w", closefd=False)
         for h in list(logger.handlers):  # log to this call's stderr
             logger.removeHandler(h)
         console._configured = False

@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 sys.path.insert(0, str(Path(__file__).parent))
-from synth import _coco, _link  # noqa: E402
+from synth import _coco, _link
 
 CLASSES = ["elephant", "buffalo", "antelope", "zebra"]
 # body length range (px), body colour, aspect (width / length), herd size range

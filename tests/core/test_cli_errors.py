@@ -95,7 +95,7 @@ def test_disk_full_is_found_however_it_is_wrapped():
                 raise inner
             except OSError as e:
                 raise outer from e
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             return e
 
     line = disk_full_line(raised(RuntimeError("saving failed"), OSError(errno.ENOSPC, "No space left on device", "/o/w.pt")))

@@ -76,7 +76,7 @@ class Section:
 
 
 @command("wt-test", "sections")
-def sections(a: Section = Section(tile=0), b: Section | None = None) -> tuple[Section, Section | None, dict]:  # noqa: B008
+def sections(a: Section = Section(tile=0), b: Section | None = None) -> tuple[Section, Section | None, dict]:
     return a, b, current().config
 
 

@@ -127,7 +127,7 @@ class Loader:
 
 
 def renamed_cmd(dataset: str, conf: float = 0.25, tags: list[str] | None = None,
-                loader: Loader = Loader()) -> None:  # noqa: B008
+                loader: Loader = Loader()) -> None:
     """A command on the new spellings."""
 
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from helpers import BIN, call_cli, free_port, stop, wait_http  # noqa: F401  (the registry tests import them here)
+from helpers import BIN, call_cli, free_port, stop, wait_http
 
 
 def python(script: str, *args: str, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -37,7 +37,7 @@ def register_py(**kw):
     return register(**kw)
 
 
-def cli(capfd, *args, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:  # noqa: ARG001
+def cli(capfd, *args, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """`wt-registry ARGS` inside this process (helpers.call_cli: mlflow stays imported, where a
     subprocess pays seconds of imports per call); `capfd` is no longer needed."""
     return call_cli("wt-registry", *args, env=env)

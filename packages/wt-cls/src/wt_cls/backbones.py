@@ -25,6 +25,6 @@ def default_preprocessing(backbone: str) -> tuple[list[float], list[float]]:
         cfg = timm.get_pretrained_cfg(backbone)
         if cfg is not None:
             return [float(v) for v in cfg.mean], [float(v) for v in cfg.std]
-    except Exception:  # noqa: BLE001 - a model without a pretrained config
+    except Exception:
         pass
     return list(IMAGENET_MEAN), list(IMAGENET_STD)

@@ -45,7 +45,7 @@ def to_torchscript(net, example):
 
     try:
         return torch.jit.script(net), "script"
-    except Exception as e:  # noqa: BLE001 - many timm backbones use Python the scripter refuses
+    except Exception as e:
         log.info("scripting failed (%s); tracing instead", type(e).__name__)
         with torch.no_grad():
             return torch.jit.trace(net, example, check_trace=False), "trace"

@@ -167,13 +167,13 @@ def fit(
     resume: bool = False,
     seed: int = 0,
     device: str = "auto",
-    model: ModelConfig = ModelConfig(),  # noqa: B008 - a frozen-by-convention default section
-    loss: LossConfig = LossConfig(),  # noqa: B008
-    loader: LoaderConfig = LoaderConfig(),  # noqa: B008
-    trainer: TrainerConfig = TrainerConfig(),  # noqa: B008
-    optimizer: OptimizerConfig = OptimizerConfig(),  # noqa: B008
-    scheduler: SchedulerConfig = SchedulerConfig(),  # noqa: B008
-    checkpoint: CheckpointConfig = CheckpointConfig(),  # noqa: B008
+    model: ModelConfig = ModelConfig(),
+    loss: LossConfig = LossConfig(),
+    loader: LoaderConfig = LoaderConfig(),
+    trainer: TrainerConfig = TrainerConfig(),
+    optimizer: OptimizerConfig = OptimizerConfig(),
+    scheduler: SchedulerConfig = SchedulerConfig(),
+    checkpoint: CheckpointConfig = CheckpointConfig(),
     experiment: str = "wt-cls",
     run_name: str | None = None,
 ) -> RunManifest:

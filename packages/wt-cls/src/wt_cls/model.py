@@ -37,14 +37,14 @@ def create_backbone(name: str, pretrained: bool, weights: str | None) -> nn.Modu
             raise BadInput("weights file not found", weights, "model.weights")
         try:
             return timm.create_model(name, pretrained=True, num_classes=0, pretrained_cfg_overlay={"file": str(weights)})
-        except Exception as e:  # noqa: BLE001 - a file that does not fit this backbone
+        except Exception as e:
             raise BadInput(f"cannot load these weights into {name}: {' '.join(str(e).split())[:200]}", weights,
                            "model.weights") from None
     if not pretrained:
         return timm.create_model(name, pretrained=False, num_classes=0)
     try:
         return timm.create_model(name, pretrained=True, num_classes=0)
-    except Exception:  # noqa: BLE001 - offline and not cached
+    except Exception:
         cfg = timm.get_pretrained_cfg(name)
         where = getattr(cfg, "hf_hub_id", None) or getattr(cfg, "url", None) or "its source"
         raise BadInput(f"pretrained weights for {name} are not on disk and the tools never download: fetch them "

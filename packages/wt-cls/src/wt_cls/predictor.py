@@ -34,7 +34,7 @@ def load_module(ckpt: str | Path, map_location: str = "cpu"):
         module = ClassifierModule.load_from_checkpoint(str(ckpt), map_location=map_location, weights_only=False)
     except BadInput:
         raise
-    except Exception as e:  # noqa: BLE001 - not one of our checkpoints
+    except Exception as e:
         raise BadInput(f"not a wt-cls checkpoint: {type(e).__name__}: {' '.join(str(e).split())[:200]}", ckpt) from None
     return module.eval()
 

@@ -193,7 +193,7 @@ class RasterSource(ImageSource):
         masked = self.nodata is not None
         try:
             data = self.ds.read(self.bands, window=win, masked=masked)
-        except Exception as e:  # noqa: BLE001 - GDAL's errors (corrupt block, truncated file) are the user's file
+        except Exception as e:
             raise BadInput(f"cannot read window {window}: {' '.join(str(e).split())[:160]}", self.path, "pixels") from None
         mask = np.ma.getmaskarray(data).any(axis=0) if masked else None
         out = _to_bgr(self, np.ma.getdata(data))

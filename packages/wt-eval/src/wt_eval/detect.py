@@ -133,7 +133,7 @@ def show(report, classes: list[str]) -> None:
 @command("wt-eval", "detect", __version__)
 def detect(dataset: str, predictions: str, split: str | None = None, conf: UnitInterval = 0.25, iou: PositiveUnit = 0.5,
            on: Literal["images", "full"] = "images", full_dataset: str | None = None,
-           slicing: Slicing = Slicing(),  # noqa: B008
+           slicing: Slicing = Slicing(),
            max_det: int = 100, plots: bool = True, out: str | None = None,
            overwrite: bool = False, match: Literal["boxes", "points"] = "boxes",
            radius: float = 20.0) -> EvaluationManifest:

@@ -50,7 +50,7 @@ def nms(boxes, scores, iou_threshold: float, offset: int = 0):
     return tv_nms(boxes.float(), scores.float(), float(iou_threshold))
 
 
-def roi_align_forward(input, rois, output, argmax_y, argmax_x, *, aligned_height: int, aligned_width: int,  # noqa: ARG001
+def roi_align_forward(input, rois, output, argmax_y, argmax_x, *, aligned_height: int, aligned_width: int,
                       spatial_scale: float, sampling_ratio: int, pool_mode: int, aligned: bool) -> None:
     """mmcv's RoIAlign forward (writes into `output`); average mode only."""
     import torch
@@ -62,7 +62,7 @@ def roi_align_forward(input, rois, output, argmax_y, argmax_x, *, aligned_height
     output.copy_(out)
 
 
-def roi_align_backward(grad_output, rois, argmax_y, argmax_x, grad_input, *, aligned_height: int,  # noqa: ARG001
+def roi_align_backward(grad_output, rois, argmax_y, argmax_x, grad_input, *, aligned_height: int,
                        aligned_width: int, spatial_scale: float, sampling_ratio: int, pool_mode: int,
                        aligned: bool) -> None:
     """mmcv's RoIAlign backward (writes into `grad_input`); average mode only."""
@@ -120,7 +120,7 @@ PROVIDED = ("nms", "roi_align_forward", "roi_align_backward", "sigmoid_focal_los
 
 
 def _missing(name: str):
-    def op(*args, **kwargs):  # noqa: ARG001
+    def op(*args, **kwargs):
         raise MissingOp(name)
 
     op.__name__ = name
@@ -131,10 +131,10 @@ def _missing(name: str):
 class _Loader(importlib.abc.Loader):
     """The loader recorded in the module's spec (mmengine asks `pkgutil.find_loader('mmcv._ext')`)."""
 
-    def create_module(self, spec):  # noqa: ARG002
+    def create_module(self, spec):
         return build_module()
 
-    def exec_module(self, module) -> None:  # noqa: ARG002
+    def exec_module(self, module) -> None:
         return None
 
 

@@ -28,7 +28,7 @@ log = console.get_logger("wt-mmdet")
 
 @command("wt-mmdet", "predict")
 def predict(run: str, dataset: str | None = None, split: str = "val", images: Path | None = None,
-            slicing: Slicing = default_slicing(),  # noqa: B008
+            slicing: Slicing = default_slicing(),
             conf: UnitInterval = 0.25, max_det: int = 300, imgsz: int | None = None,
             weights: Literal["best", "last"] = "best", checkpoint: Path | None = None, device: str | None = None,
             out: Path | None = None, overwrite: bool = False) -> PredictionsManifest:

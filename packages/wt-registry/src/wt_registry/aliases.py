@@ -47,7 +47,7 @@ def _say(result: dict[str, Any], json_out: bool) -> dict[str, Any] | None:
 
 @command("wt-registry", "alias", __version__)
 def alias(name: str, alias: str, version: str | None = None, delete: bool = False,
-          json: bool = False) -> dict[str, Any] | None:  # noqa: A002 - the option is --json
+          json: bool = False) -> dict[str, Any] | None:
     """Set, move or delete an alias of a registered model (champion, challenger ...).
 
     Args:
@@ -111,7 +111,7 @@ def _check_belongs(ev: EvaluationManifest, run_ids: list[str], version: str) -> 
 
 @command("wt-registry", "promote", __version__)
 def promote(name: str, version: str, alias: str = "champion", if_better: str | None = None, metric: str | None = None,
-            mode: Literal["max", "min"] = "max", json: bool = False) -> dict[str, Any] | None:  # noqa: A002
+            mode: Literal["max", "min"] = "max", json: bool = False) -> dict[str, Any] | None:
     """Point an alias at a version; with --if-better EVAL only when it beats the current holder.
 
     The evaluation (a wt-eval manifest of this version) is attached to the version; the alias moves

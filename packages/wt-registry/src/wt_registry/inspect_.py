@@ -46,7 +46,7 @@ def _headline(evals: list[dict[str, Any]]) -> str:
 
 
 @command("wt-registry", "list", __version__)
-def list_(json: bool = False) -> list[dict[str, Any]] | None:  # noqa: A002 - the option is --json
+def list_(json: bool = False) -> list[dict[str, Any]] | None:
     """List registered models: latest version, aliases, description.
 
     Args:
@@ -69,7 +69,7 @@ def list_(json: bool = False) -> list[dict[str, Any]] | None:  # noqa: A002 - th
 
 
 @command("wt-registry", "show", __version__)
-def show(model: str, json: bool = False) -> dict[str, Any] | None:  # noqa: A002
+def show(model: str, json: bool = False) -> dict[str, Any] | None:
     """Show a registered model's versions, aliases and metrics; or one version (name@alias, name/3) with its metadata.
 
     Args:
@@ -111,12 +111,12 @@ def _metadata(name: str, version: str) -> dict[str, Any]:
 
     try:
         return dict(get_model_info(f"models:/{name}/{version}").metadata or {})
-    except Exception:  # noqa: BLE001 - a version whose MLmodel cannot be read: show what the tags say
+    except Exception:
         return {}
 
 
 @command("wt-registry", "lineage", __version__)
-def lineage(model: str, json: bool = False) -> list[dict[str, Any]] | None:  # noqa: A002
+def lineage(model: str, json: bool = False) -> list[dict[str, Any]] | None:
     """Walk a registered model's manifests back to the raw import (model -> runs -> datasets -> import).
 
     Args:

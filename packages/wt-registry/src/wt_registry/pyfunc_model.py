@@ -78,7 +78,7 @@ class WildTrainModel(mlflow.pyfunc.PythonModel):
                                                 paths=getattr(self, "root", None))
         except BadInput as e:
             raise MlflowException(e.line().removeprefix("error: "), error_code=BAD_REQUEST) from None
-        except Exception:  # noqa: BLE001 - the server's log gets the trace, the client one line
+        except Exception:
             log.exception("prediction failed")
             raise MlflowException("the model failed on this request (the server's log has the details)",
                                   error_code=INTERNAL_ERROR) from None

@@ -140,8 +140,8 @@ def parse_tags(items: list[str]) -> dict[str, str]:
 def register(name: str, detector: str | None = None, classifier: str | None = None,
              evaluation: str | None = None, calibration: str | None = None, weights: str = "best",
              conf: UnitInterval | None = None, iou: PositiveUnit = 0.7, max_det: int = 300, imgsz: int | None = None,
-             slicing: Slicing = Slicing(),  # noqa: B008
-             relabel: Relabel = Relabel(), alias: str | None = None,  # noqa: B008
+             slicing: Slicing = Slicing(),
+             relabel: Relabel = Relabel(), alias: str | None = None,
              description: str | None = None, tags: list[str] | None = None, experiment: str = "wt-registry",
              out: Path | None = None, overwrite: bool = False) -> ModelManifest:
     """Register a detector run, a classifier run, or both as one two-stage model, as a new MLflow model version.

@@ -126,8 +126,8 @@ def run(
     intermediate: str | None = None,
     evaluate: str | None = None,
     enqueue: list[dict] | None = None,
-    sampler: Sampler = Sampler(),  # noqa: B008
-    pruner: Pruner = Pruner(),  # noqa: B008
+    sampler: Sampler = Sampler(),
+    pruner: Pruner = Pruner(),
     storage: str | None = None,
     study: str | None = None,
     workers: int = 1,

@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     offline.apply()
     console.setup(os.environ.get("WT_VERBOSE") == "1")
 
-    def interrupt(signum, frame):  # noqa: ARG001
+    def interrupt(signum, frame):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupt)
