@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from wt_core.errors import BadInput
-from wt_core.manifest import DatasetManifest, PredictionsManifest, RunManifest
+from wt_core.manifest import DatasetManifest, EvaluationManifest, PredictionsManifest, RunManifest
 from wt_core.manifest_io import read_manifest
 
 TASK_WORDS = {"detect": "detection", "classify": "classification"}
@@ -55,6 +55,11 @@ def read_dataset_or_predictions(ref: str | Path) -> DatasetManifest | Prediction
 def read_predictions(ref: str | Path) -> PredictionsManifest:
     """A predictions manifest."""
     return read_manifest(ref, "predictions", expect=PredictionsManifest)
+
+
+def read_evaluation(ref: str | Path, *, hashes: bool = True) -> EvaluationManifest:
+    """An evaluation manifest; `hashes=False` to read only its metrics (the artifacts' sha256 not recomputed)."""
+    return read_manifest(ref, "evaluation", expect=EvaluationManifest, hashes=hashes)
 
 
 def read_run(ref: str | Path | RunManifest, frameworks: str | Iterable[str] | None = None) -> RunManifest:

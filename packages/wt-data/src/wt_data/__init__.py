@@ -12,7 +12,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "import_": "wt_data.importing",
     "load_split": "wt_data.dataset",
-    "read_dataset": "wt_data.dataset",
+    "read_dataset": "wt_core.readers",
     "image_path": "wt_data.dataset",
     "yolo_view": "wt_data.views",
     "validate": "wt_data.validating",

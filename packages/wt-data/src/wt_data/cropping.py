@@ -20,14 +20,13 @@ from wt_core.manifest import DatasetManifest
 from wt_core.outputs import Output
 from wt_core.ranges import NonNegative, UnitBelowOne
 from wt_core.raster import open_image, read_padded
+from wt_core.readers import read_dataset, require_boxes
 
 from wt_data.canon import ClassMap, mapping_table
 from wt_data.dataset import (
     annotations_by_image,
     coco_doc,
     load_split,
-    read_dataset,
-    require_boxes,
     selected_splits,
     write_dataset,
 )

@@ -13,16 +13,9 @@ from typing import Any
 
 from wt_core.errors import BadInput
 from wt_core.manifest import DatasetManifest, DatasetSplit
-from wt_core.manifest_io import build, read_manifest
+from wt_core.manifest_io import build
 from wt_core.outputs import Output
-from wt_core.readers import require_boxes  # noqa: F401  (wt-data's commands import it from here)
-
-
-def read_dataset(ref: str | Path | DatasetManifest) -> DatasetManifest:
-    """A dataset manifest from a path, a directory, '-' or an already read manifest."""
-    if isinstance(ref, DatasetManifest):
-        return ref
-    return read_manifest(ref, "dataset")  # type: ignore[return-value]
+from wt_core.readers import read_dataset
 
 
 def split_names(ds: DatasetManifest, split: str | None) -> list[str]:

@@ -23,14 +23,9 @@ from wt_core.invocation import command
 from wt_core.manifest import DatasetManifest
 from wt_core.outputs import Output
 from wt_core.ranges import UnitInterval
+from wt_core.readers import read_dataset, require_boxes
 
-from wt_data.dataset import (
-    annotations_by_image,
-    load_split,
-    read_dataset,
-    require_boxes,
-    write_dataset,
-)
+from wt_data.dataset import annotations_by_image, load_split, write_dataset
 from wt_data.views import link, write_yolo_layout
 
 log = get_logger("wt-data")

@@ -37,8 +37,9 @@ from wt_core.manifest_io import read_manifest
 from wt_core.outputs import Output
 from wt_core.predictions import ImageRef
 from wt_core.ranges import NonNegative, PositiveUnit
+from wt_core.readers import read_dataset
 
-from wt_data.dataset import annotations_by_image, assemble, load_split, read_dataset, write_dataset
+from wt_data.dataset import annotations_by_image, assemble, load_split, write_dataset
 
 log = console.get_logger("wt-data")
 

@@ -22,8 +22,9 @@ from wt_core.console import get_logger
 from wt_core.errors import BadInput
 from wt_core.invocation import command
 from wt_core.manifest import DatasetManifest
+from wt_core.readers import read_dataset
 
-from wt_data.dataset import annotations_by_image, load_split, read_dataset, selected_splits
+from wt_data.dataset import annotations_by_image, load_split, selected_splits
 
 log = get_logger("wt-data")
 PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),

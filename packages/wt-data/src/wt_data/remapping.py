@@ -11,9 +11,10 @@ from wt_core.errors import BadInput
 from wt_core.invocation import command
 from wt_core.manifest import DatasetManifest
 from wt_core.outputs import Output
+from wt_core.readers import read_dataset
 
 from wt_data.canon import ClassMap, final_classes, mapping_table
-from wt_data.dataset import coco_doc, common_root, load_split, read_dataset, write_dataset
+from wt_data.dataset import coco_doc, common_root, load_split, write_dataset
 
 log = get_logger("wt-data")
 

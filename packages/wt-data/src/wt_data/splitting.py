@@ -18,8 +18,9 @@ from wt_core.errors import BadInput
 from wt_core.invocation import command
 from wt_core.manifest import DatasetManifest
 from wt_core.outputs import Output
+from wt_core.readers import read_dataset
 
-from wt_data.dataset import assemble, gather, read_dataset, write_dataset
+from wt_data.dataset import assemble, gather, write_dataset
 
 log = get_logger("wt-data")
 

@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 from wt_core.console import print_table
 from wt_core.invocation import command
+from wt_core.readers import read_dataset
 
-from wt_data.dataset import load_split, read_dataset, split_names
+from wt_data.dataset import load_split, split_names
 
 
 def _summary(values: list[float]) -> dict[str, float]:

@@ -32,12 +32,12 @@ from wt_core.manifest import DatasetManifest
 from wt_core.outputs import Output
 from wt_core.ranges import NonNegative, PositiveUnit, UnitBelowOne
 from wt_core.raster import is_raster, open_image, read_windows
+from wt_core.readers import read_dataset
 
 from wt_data.dataset import (
     annotations_by_image,
     assemble,
     load_split,
-    read_dataset,
     selected_splits,
     write_dataset,
 )

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from wt_core.errors import BadInput
 from wt_core.manifest import DatasetManifest
+from wt_core.readers import read_dataset, require_boxes
 
-from wt_data.dataset import load_split, read_dataset, require_boxes
+from wt_data.dataset import load_split
 
 
 def yolo_label_lines(coco: dict) -> dict[int, list[str]]:

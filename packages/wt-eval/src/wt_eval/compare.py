@@ -13,6 +13,7 @@ from wt_core.errors import BadInput
 from wt_core.invocation import command
 from wt_core.manifest import EvaluationManifest
 from wt_core.manifest_io import read_manifest
+from wt_core.readers import read_evaluation
 
 from wt_eval import __version__
 
@@ -124,7 +125,7 @@ def compare(evaluations: list[str], columns: list[str] | None = None, force: boo
         raise BadInput("nothing to compare: give at least one evaluation manifest", None, "evaluations")
     if save is not None and Path(save).suffix.lower() not in (".md", ".csv"):
         raise BadInput(f"--save writes Markdown (.md) or CSV (.csv), got {Path(save).name!r}", str(save), "save")
-    ms: list[EvaluationManifest] = [read_manifest(r, "evaluation", hashes=False) for r in refs]  # type: ignore[misc]
+    ms = [read_evaluation(r, hashes=False) for r in refs]
     first = ms[0]
     for m in ms[1:]:
         for field in ("task", "dataset_id", "split"):

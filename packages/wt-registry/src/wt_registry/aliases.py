@@ -14,7 +14,8 @@ from wt_core import console
 from wt_core.errors import BadInput
 from wt_core.invocation import command
 from wt_core.manifest import EvaluationManifest
-from wt_core.manifest_io import lineage, read_manifest
+from wt_core.manifest_io import lineage
+from wt_core.readers import read_evaluation
 
 from wt_registry import __version__
 from wt_registry.store import (
@@ -132,7 +133,7 @@ def promote(name: str, version: str, alias: str = "champion", if_better: str | N
     cand = resolve(client, version_ref(version, model), "version")
     if if_better is None:
         return alias_(model, alias, str(cand.version), json)
-    ev = read_manifest(if_better, "evaluation", expect=EvaluationManifest)
+    ev = read_evaluation(if_better)
     cand_runs = json_tag(dict(cand.tags), "wt.run_ids", []) or []
     _check_belongs(ev, cand_runs, str(cand.version))
     key = _pick_metric(ev.metrics, metric, ev.path)

@@ -27,7 +27,7 @@ from wt_core.manifest import EvaluationManifest, ManifestBase, ModelManifest, Ru
 from wt_core.manifest_io import build, lineage, read_manifest
 from wt_core.outputs import Output
 from wt_core.ranges import PositiveUnit, UnitInterval
-from wt_core.readers import TASK_WORDS, read_run
+from wt_core.readers import TASK_WORDS, read_evaluation, read_run
 
 from wt_registry import __version__, plugins
 from wt_registry.options import Relabel, Slicing, Thresholds
@@ -74,7 +74,7 @@ def calibrated(calibration: str | None) -> tuple[float | None, dict[str, Any] | 
     """
     if calibration is None:
         return None, None, None
-    m = read_manifest(calibration, "evaluation", expect=EvaluationManifest)
+    m = read_evaluation(calibration)
     cal = m.details.get("calibration")
     if isinstance(cal, dict) and isinstance(cal.get("score_threshold"), (int, float)):
         post = None
@@ -189,7 +189,7 @@ def register(name: str, detector: str | None = None, classifier: str | None = No
     extra_tags = parse_tags(tags or [])
     det = read_role_run(detector, "detector") if detector is not None else None
     cls = read_role_run(classifier, "classifier") if classifier is not None else None
-    evals = [read_manifest(e, "evaluation", expect=EvaluationManifest) for e in ([evaluation] if evaluation else [])]
+    evals = [read_evaluation(e) for e in ([evaluation] if evaluation else [])]
     calib_conf, post_nms, calib = calibrated(calibration)
     check_reachable(tracking_uri())  # before any work: an unreachable server is one line within seconds
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wt_data.dataset import load_split, read_dataset
+from wt_core.readers import read_dataset
+
+from wt_data.dataset import load_split
 from wt_data.formats.coco import parse_coco
 from wt_data.problems import Problems
 from wt_data.raw import RawDataset
