@@ -36,7 +36,7 @@ def _package_dirs(commands: dict[str, Callable[..., Any] | str]) -> set[Path]:
         module = ref.partition(":")[0] if isinstance(ref, str) else getattr(ref, "__module__", "")
         loaded = sys.modules.get(module)
         if loaded is not None and getattr(loaded, "__spec__", None) is None:  # a script run as __main__
-            if getattr(loaded, "__file__", None):
+            if loaded.__file__:
                 dirs.add(Path(loaded.__file__).resolve().parent)
             continue
         try:

@@ -119,7 +119,7 @@ def current() -> Invocation:
     return inv
 
 
-def set_cli_argv(argv: list[str]) -> contextvars.Token:
+def set_cli_argv(argv: list[str]) -> contextvars.Token[list[str] | None]:
     return _cli_argv.set(list(argv))
 
 
@@ -196,7 +196,7 @@ def coerce(value: dict[str, Any], cls: type, default: Any, name: str) -> Any:
                        f"{name}.{unknown[0]}")
     try:
         if isinstance(default, cls):
-            return dataclasses.replace(default, **value)
+            return dataclasses.replace(default, **value)  # type: ignore[type-var]  # `default` is a `cls`
         return cls(**value)
     except (TypeError, ValueError) as e:
         raise BadInput(str(e), None, name) from None

@@ -48,7 +48,7 @@ class Parent(_Strict):
     """The parent's manifest.json relative to this manifest's directory (absent in manifests made before it)."""
 
     @model_serializer(mode="wrap")
-    def _without_missing_relpath(self, handler):
+    def _without_missing_relpath(self, handler: Any) -> Any:
         # an old manifest dumps exactly as it was read: a parent's digest of it stays valid
         data = handler(self)
         if data.get("relpath") is None:
@@ -219,10 +219,10 @@ MODELS: dict[str, type[ManifestBase]] = {
     "study": StudyManifest,
     "model": ModelManifest,
 }
-_adapter: TypeAdapter | None = None
+_adapter: TypeAdapter[Any] | None = None
 
 
-def adapter() -> TypeAdapter:
+def adapter() -> TypeAdapter[Any]:
     global _adapter
     if _adapter is None:
         _adapter = TypeAdapter(Manifest)

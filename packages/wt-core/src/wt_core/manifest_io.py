@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
@@ -41,7 +42,7 @@ def new_id(prefix: str = "") -> str:
     return f"{prefix}{stamp}-{uuid.uuid4().hex[:8]}"
 
 
-def resolve_input(ref: str | Path, stdin=None) -> Path:
+def resolve_input(ref: str | Path, stdin: Any = None) -> Path:
     """A manifest input: a manifest.json, a directory holding one, or '-' (exactly one path on stdin)."""
     text = str(ref)
     if text == "-":
@@ -70,7 +71,7 @@ def check_relative(rel: str, file: Path, field: str) -> None:
         raise BadInput(f"path {rel!r} escapes the manifest's directory", file, field)
 
 
-def _loc(loc: tuple) -> str:
+def _loc(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
@@ -93,7 +94,7 @@ def parse(data: Any, file: Path, kind: str | None = None) -> ManifestBase:
     if kind is not None and found != kind:
         raise BadInput(f"expected a {kind} manifest, got a {found} manifest", file, "kind")
     try:
-        model = adapter().validate_python(data)
+        model: ManifestBase = adapter().validate_python(data)
     except ValidationError as e:
         err = e.errors()[0]
         loc = err["loc"][1:] if err["loc"] and err["loc"][0] == found else err["loc"]
@@ -209,7 +210,7 @@ def make_artifact(root: Path, rel: str) -> Artifact:
     return Artifact(path=PurePosixPath(Path(rel)).as_posix(), sha256=file_sha256(p), bytes=p.stat().st_size)
 
 
-def build(model: type[M], *, id: str, parents: list[ManifestBase] = (), artifacts: dict[str, Artifact] | None = None,
+def build(model: type[M], *, id: str, parents: Sequence[ManifestBase] = (), artifacts: dict[str, Artifact] | None = None,
           **body: Any) -> M:
     """A manifest of `model`'s kind, produced by the command now running."""
     inv = invocation.current()
@@ -249,7 +250,7 @@ def lineage(ref: str | Path | ManifestBase) -> list[ManifestBase]:
             if p.id in seen:
                 continue
             seen.add(p.id)
-            parent = read_manifest(locate_parent(m, p), hashes=False, parents=False)
+            parent: ManifestBase = read_manifest(locate_parent(m, p), hashes=False, parents=False)
             order.append(parent)
             queue.append(parent)
     return order

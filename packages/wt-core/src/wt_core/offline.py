@@ -16,6 +16,7 @@ import re
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 ULTRALYTICS_SETTINGS = {
     "sync": False,
@@ -65,7 +66,7 @@ def ultralytics_config_dir() -> Path:
     d = base / "Ultralytics"  # Ultralytics appends this to YOLO_CONFIG_DIR
     d.mkdir(parents=True, exist_ok=True)
     settings_file = d / "settings.json"
-    settings: dict = {}
+    settings: dict[str, Any] = {}
     if settings_file.exists():
         try:
             settings = json.loads(settings_file.read_text())

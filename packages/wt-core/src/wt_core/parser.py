@@ -79,7 +79,7 @@ def declared_type(sub: Any, key: str) -> Any:
 
 def flag_keys(sub: Any) -> set[str]:
     """The boolean options (`--overwrite` alone means `--overwrite true`), with their dashes."""
-    keys = set()
+    keys: set[str] = set()
     for action in sub._actions:
         if getattr(action, "_typehint", None) is bool or (
                 action.choices and set(map(str, action.choices)) == {"true", "false"}):

@@ -67,7 +67,7 @@ def folder_images(folder: str | Path) -> list[ImageRef]:
 def write_predictions(output: Output, key: str, images: list[ImageRef], detections: Iterable[Detections],
                       log: logging.Logger) -> str:
     """The detections of `images` (in order) as COCO results JSON `predictions/<key>.json`; its artifact name."""
-    results: list[dict] = []
+    results: list[dict[str, Any]] = []
     for im, det in zip(console.progress(images, desc=f"predicting {key}", logger=log), detections, strict=True):
         results.extend(det.coco(im.id))
     name, rel = f"predictions.{key}", f"predictions/{key}.json"
@@ -98,11 +98,11 @@ def commit_predictions(output: Output, run: RunManifest, ds: DatasetManifest | N
     return output.commit(m)
 
 
-def georeferences(output: Output, ds: DatasetManifest | None, splits: dict[str, str]) -> dict[str, dict[str, dict]]:
+def georeferences(output: Output, ds: DatasetManifest | None, splits: dict[str, str]) -> dict[str, dict[str, dict[str, Any]]]:
     """{split: {image id: {crs, transform}}} of the georeferenced rasters predicted (read from their headers)."""
     from wt_core.raster import georef_of, is_raster
 
-    out: dict[str, dict[str, dict]] = {}
+    out: dict[str, dict[str, dict[str, Any]]] = {}
     for key in splits:
         if ds is not None:
             images = [(im.id, im.path) for im in split_images(ds, key)]

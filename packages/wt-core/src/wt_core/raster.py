@@ -62,7 +62,7 @@ def allow_large_photos() -> None:
     Image.MAX_IMAGE_PIXELS = None
 
 
-def _rasterio():
+def _rasterio() -> Any:
     os.environ.setdefault("GDAL_CACHEMAX", str(GDAL_CACHE_MB))
     import rasterio
 
@@ -89,7 +89,7 @@ class ImageSource:
     def __enter__(self) -> ImageSource:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
@@ -220,20 +220,23 @@ def _to_bgr(src: RasterSource, data: np.ndarray) -> np.ndarray:
     if ranges is not None:
         lo, hi = ranges[:, 0, None, None], ranges[:, 1, None, None]
         data = np.clip((data.astype(np.float32) - lo) * (255.0 / (hi - lo)) + 0.5, 0, 255).astype(np.uint8)
+    bgr: np.ndarray
     if src.lut is not None:
-        return cv2.cvtColor(src.lut[data[0]], cv2.COLOR_RGB2BGR)
-    if len(src.bands) == 1:
-        return cv2.merge([data[0]] * 3)
-    return cv2.merge([data[2], data[1], data[0]])  # band planes to interleaved BGR (SIMD, not a strided copy)
+        bgr = cv2.cvtColor(src.lut[data[0]], cv2.COLOR_RGB2BGR)
+    elif len(src.bands) == 1:
+        bgr = cv2.merge([data[0]] * 3)
+    else:
+        bgr = cv2.merge([data[2], data[1], data[0]])  # band planes to interleaved BGR (SIMD, not a strided copy)
+    return bgr
 
 
-def crs_text(crs) -> str:
+def crs_text(crs: Any) -> str:
     """'EPSG:n' when the CRS has an EPSG code, else its WKT."""
     epsg = crs.to_epsg()
     return f"EPSG:{epsg}" if epsg else crs.to_wkt()
 
 
-def _bands(ds) -> tuple[list[int], np.ndarray | None]:
+def _bands(ds: Any) -> tuple[list[int], np.ndarray | None]:
     """The 1-based bands that become R, G, B (or one grey band), and a colour table as a 256x3 RGB lookup."""
     from rasterio.enums import ColorInterp
 

@@ -12,7 +12,13 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from wt_core.errors import BadInput
-from wt_core.manifest import DatasetManifest, EvaluationManifest, PredictionsManifest, RunManifest
+from wt_core.manifest import (
+    DatasetManifest,
+    EvaluationManifest,
+    ManifestBase,
+    PredictionsManifest,
+    RunManifest,
+)
 from wt_core.manifest_io import read_manifest
 
 TASK_WORDS = {"detect": "detection", "classify": "classification"}
@@ -46,10 +52,10 @@ def require_boxes(ds: DatasetManifest) -> None:
 
 def read_dataset_or_predictions(ref: str | Path) -> DatasetManifest | PredictionsManifest:
     """A dataset or a predictions manifest (the commands that export either)."""
-    m = read_manifest(ref)
-    if m.kind not in ("dataset", "predictions"):
+    m: ManifestBase = read_manifest(ref)
+    if not isinstance(m, DatasetManifest | PredictionsManifest):
         raise BadInput(f"expected a dataset or predictions manifest, got a {m.kind} manifest", m.path, "kind")
-    return m  # type: ignore[return-value]
+    return m
 
 
 def read_predictions(ref: str | Path) -> PredictionsManifest:

@@ -120,7 +120,7 @@ class WholeImages:
 def score(whole: WholeImages, detections: list[Detections], count_conf: float = 0.25,
           max_det: int = 1000) -> dict[str, float]:
     """COCO mAP and count error of one prediction of every whole image (in the order of `whole.images`)."""
-    results: list[dict] = []
+    results: list[dict[str, Any]] = []
     predicted: dict[int, int] = {}
     for im, det in zip(whole.images, detections, strict=True):
         results.extend(det.coco(im.id))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -51,7 +51,7 @@ class Slicing:
             raise ValueError(f"slicing.batch must be positive, got {self.batch}")
         check_fields(self, "slicing")
 
-    def record(self) -> dict:
+    def record(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -70,7 +70,7 @@ class Detections:
     def __len__(self) -> int:
         return len(self.scores)
 
-    def coco(self, image_id: int) -> list[dict]:
+    def coco(self, image_id: int) -> list[dict[str, Any]]:
         """COCO results: one {image_id, category_id (0-based class id), bbox [x, y, w, h], score} per box."""
         return [{"image_id": int(image_id), "category_id": int(c),
                  "bbox": [round(float(b[0]), 2), round(float(b[1]), 2),

@@ -127,7 +127,7 @@ def plan(n_train: int, batch: int | float | None, epochs: int, *, names: dict[st
     p = Plan(policy=policy, train_images=n_train, batch=int_batch,
              epochs=epochs, small=False, updates_default=updates_default, updates=updates_default,
              framework=framework, explicit={k: v for k, v in explicit.items() if k in names.values()})
-    if int_batch is None:
+    if int_batch is None or updates_default is None:
         return p
     p.small = updates_default is not None and updates_default < SMALL_UPDATES_PER_EPOCH * epochs
     if policy != "wildtrain":

@@ -12,7 +12,7 @@ import fcntl
 import json
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,7 +23,7 @@ DONE = ".complete"
 
 
 @contextmanager
-def _locked(lock_file: Path):
+def _locked(lock_file: Path) -> Iterator[None]:
     lock_file.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_file, "a+") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
