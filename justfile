@@ -13,9 +13,18 @@ demo out="demo-out":
 test *args:
     pytest -n auto --dist loadgroup --durations=15 {{args}}
 
+# The fast loop: every package's tests but the `slow` ones (they train, serve or run a pipeline); under 3 min on 2 cores.
+test-fast *args:
+    pytest -n auto --dist load -m "not slow" {{args}}
+
 # Lint.
 lint:
     ruff check packages tools tests
+
+# Type-check: wt-core strictly (pyproject.toml, [tool.mypy]); the other packages as a report, not yet a gate.
+typecheck:
+    mypy packages/wt-core/src/wt_core
+    -mypy packages/wt-data/src/wt_data packages/wt-eval/src/wt_eval packages/wt-yolo/src/wt_yolo packages/wt-mmdet/src/wt_mmdet packages/wt-cls/src/wt_cls packages/wt-tune/src/wt_tune packages/wt-registry/src/wt_registry
 
 # Benchmarks: ratios against the bare libraries, each measured in one run. `just bench --quick` for small sizes.
 bench *args:

@@ -65,8 +65,13 @@ def camtrap(tmp_path_factory) -> Path:
     return out
 
 
+# Fixtures that train a model or start a server: a test that uses one is `slow` (left out of `just test-fast`).
+SLOW_FIXTURES = {"trained", "run_dir", "retina", "runs", "mmdet_run", "mlflow_server", "untrained_run"}
+
+
 def pytest_collection_modifyitems(config, items):
-    """One xdist group per test folder (`just test` runs `pytest -n auto --dist loadgroup`).
+    """One xdist group per test folder (`just test` runs `pytest -n auto --dist loadgroup`), and the `slow`
+    mark on every test that uses a fixture of `SLOW_FIXTURES`.
 
     A folder's session fixtures (its one trained run, its servers) are then made once, by the
     worker that runs that folder, while the other folders run beside it.
@@ -75,3 +80,5 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         parts = Path(str(item.path)).relative_to(tests).parts
         item.add_marker(pytest.mark.xdist_group(parts[0] if len(parts) > 1 else "root"))
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

@@ -9,11 +9,9 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
-import pytest
 from helpers import manifest_of
 from registry_helpers import cli
 
-pytestmark = pytest.mark.slow
 CONF = 0.001  # a one-epoch RetinaNet scores about 0.01
 FRAMEWORK_MODULES = {"wt_yolo", "wt_mmdet", "wt_cls", "ultralytics", "mmdet", "mmengine", "lightning", "timm"}
 

@@ -1,10 +1,10 @@
 """wt-cls: train and run Lightning + timm image classifiers on WildTrain manifests (fit, validate, test, predict, export)."""
 
-from wt_core.cli import main_for, version_command
+from wt_core.cli import Commands, main_for, version_command
 
 from wt_cls import __version__
 
-COMMANDS = {
+COMMANDS: Commands = {
     "fit": "wt_cls.fit:fit",
     "validate": "wt_cls.evaluate:validate",
     "test": "wt_cls.evaluate:test",

@@ -1,10 +1,10 @@
 """wt-data: datasets for wildlife detection and classification: import, validate, stats, split, tile, crops, remap, merge, export, hardneg."""
 
-from wt_core.cli import main_for, version_command
+from wt_core.cli import Commands, main_for, version_command
 
 from wt_data import __version__
 
-COMMANDS = {
+COMMANDS: Commands = {
     "import": "wt_data.importing:import_",
     "validate": "wt_data.validating:validate",
     "stats": "wt_data.summary:stats",

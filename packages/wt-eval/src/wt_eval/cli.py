@@ -1,10 +1,10 @@
 """wt-eval: one evaluator for every framework's predictions: detect, classify, compare, calibrate."""
 
-from wt_core.cli import main_for, version_command
+from wt_core.cli import Commands, main_for, version_command
 
 from wt_eval import __version__
 
-COMMANDS = {
+COMMANDS: Commands = {
     "detect": "wt_eval.detect:detect",
     "classify": "wt_eval.classify:classify",
     "compare": "wt_eval.compare:compare",

@@ -1,10 +1,10 @@
 """wt-mmdet: train and run MMDetection detectors on WildTrain manifests."""
 
-from wt_core.cli import main_for, version_command
+from wt_core.cli import Commands, main_for, version_command
 
 from wt_mmdet import __version__
 
-COMMANDS = {
+COMMANDS: Commands = {
     "fit": "wt_mmdet.fit:fit",
     "test": "wt_mmdet.evaluate:test",
     "predict": "wt_mmdet.predict:predict",

@@ -1,10 +1,10 @@
 """wt-registry: the MLflow model registry for WildTrain models: register, alias, promote, list, show, lineage, pull."""
 
-from wt_core.cli import main_for, version_command
+from wt_core.cli import Commands, main_for, version_command
 
 from wt_registry import __version__
 
-COMMANDS = {
+COMMANDS: Commands = {
     "register": "wt_registry.registration:register",
     "alias": "wt_registry.aliases:alias",
     "promote": "wt_registry.aliases:promote",

@@ -1,10 +1,10 @@
 """wt-yolo: train and run Ultralytics YOLO detectors on WildTrain manifests: fit, val, predict (sliced), export, mine (hard negatives)."""
 
-from wt_core.cli import main_for, version_command
+from wt_core.cli import Commands, main_for, version_command
 
 from wt_yolo import __version__
 
-COMMANDS = {
+COMMANDS: Commands = {
     "fit": "wt_yolo.fit:fit",
     "val": "wt_yolo.val:val",
     "predict": "wt_yolo.predict:predict",
