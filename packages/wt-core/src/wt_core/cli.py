@@ -79,7 +79,7 @@ def run_tool(tool: str, description: str, commands: Commands, argv: list[str] | 
     name = cfg.command
     fn = load_command(commands[name])
     try:
-        init = parser.instantiate_classes(cfg)
+        init = parser.instantiate(cfg)
     except BadInput as e:
         _error(e.line())
         return EXIT_BAD_INPUT
