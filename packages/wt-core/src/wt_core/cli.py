@@ -135,18 +135,33 @@ def accept_dashes(parser, argv: list[str]) -> list[str]:
 # entry is harmless on a command not renamed yet. The table of every option: docs/contract.md.
 RENAMED: dict[str, dict[str, dict[str, str]]] = {
     "wt-yolo": {
-        "fit": {"data": "dataset", "ultralytics.device": "device"},
+        "fit": {"data": "dataset", "ultralytics.device": "device", "ultralytics.epochs": "train.epochs",
+                "ultralytics.batch": "train.batch", "ultralytics.workers": "train.workers",
+                "ultralytics.imgsz": "train.imgsz", "ultralytics.lr0": "train.lr", "ultralytics.seed": "train.seed",
+                "ultralytics.patience": "train.patience", "ultralytics.freeze": "train.freeze"},
         "val": {"data": "dataset"},
         "predict": {"data": "dataset"},
         "export": {"data": "dataset"},
     },
     "wt-mmdet": {
-        "fit": {"data": "dataset"},
+        "fit": {"data": "dataset", "train_split": "train.split", "val_split": "train.val_split",
+                "train.frozen_stages": "train.freeze", "train.optimizer": "mmdet.optimizer",
+                "train.weight_decay": "mmdet.weight_decay", "train.momentum": "mmdet.momentum",
+                "train.scheduler": "mmdet.scheduler", "train.warmup_iters": "mmdet.warmup_iters",
+                "train.grad_clip": "mmdet.grad_clip", "train.amp": "mmdet.amp",
+                "train.val_interval": "mmdet.val_interval"},
         "test": {"data": "dataset", "score_thr": "conf"},
         "predict": {"data": "dataset"},
     },
     "wt-cls": {
-        "fit": {"trainer.accelerator": "device", "data.*": "loader.*"},
+        "fit": {"trainer.accelerator": "device", "trainer.max_epochs": "train.epochs",
+                "loader.batch_size": "train.batch", "loader.num_workers": "train.workers",
+                "loader.train_split": "train.split", "loader.val_split": "train.val_split",
+                "data.batch_size": "train.batch", "data.num_workers": "train.workers",
+                "data.train_split": "train.split", "data.val_split": "train.val_split", "data.*": "loader.*",
+                "model.input_size": "train.imgsz", "optimizer.lr": "train.lr", "seed": "train.seed",
+                "model.freeze_backbone": "train.freeze", "checkpoint.patience": "train.patience",
+                "checkpoint.monitor": "select.metric", "checkpoint.mode": "select.mode"},
         "validate": {"batch_size": "batch", "num_workers": "workers", "accelerator": "device"},
         "test": {"batch_size": "batch", "num_workers": "workers", "accelerator": "device"},
         "predict": {"batch_size": "batch"},
@@ -158,6 +173,8 @@ RENAMED: dict[str, dict[str, dict[str, str]]] = {
     "wt-registry": {
         "register": {"thresholds.conf": "conf", "thresholds.iou": "iou", "thresholds.max_det": "max_det",
                      "thresholds.imgsz": "imgsz"},
+        "alias": {"name": "model"},  # with --version: a deprecated option of its own (wt_registry.aliases)
+        "promote": {"name": "model"},
     },
 }
 
@@ -192,6 +209,9 @@ def _rename_config(config: dict, table: dict[str, str], known: set[str]) -> list
                 *parents, leaf = new.split(".")
                 for part in parents:
                     target = target.setdefault(part, {})
+                if leaf in target:
+                    raise BadInput(f"--{path} and --{new} are one option (--{path} is its old spelling): give it "
+                                   "once", None, new)
                 target[leaf] = value
                 done.append((path, new))
             elif isinstance(node[key], dict):
@@ -218,6 +238,7 @@ def rename_deprecated(tool: str, parser, argv: list[str]) -> list[str]:
             warned.add(old)
             _error(f"warning: --{old} is deprecated, use --{new}{where}")
 
+    given = {a[2:].partition("=")[0].rstrip("+") for a in argv if a.startswith("--")}
     out: list[str] = []
     for arg in argv:
         if out and out[-1] == "--config":
@@ -227,6 +248,9 @@ def rename_deprecated(tool: str, parser, argv: list[str]) -> list[str]:
         elif arg.startswith("--"):
             key, eq, value = arg[2:].partition("=")
             if (new := _new_spelling(key, table, known)) is not None:
+                if new.rstrip("+") in given:
+                    raise BadInput(f"--{key.rstrip('+')} and --{new.rstrip('+')} are one option (--{key.rstrip('+')} "
+                                   "is its old spelling): give it once", None, new.rstrip("+"))
                 warn(key.rstrip("+"), new.rstrip("+"))
                 arg = f"--{new}{eq}{value}"
         out.append(arg)
@@ -343,7 +367,11 @@ def run_tool(tool: str, description: str, commands: Commands,
         return EXIT_OK
     verbose = "--verbose" in argv or "--verbose=true" in argv
     parser = build_parser(tool, description, commands)
-    argv = rename_deprecated(tool, parser, accept_dashes(parser, argv))
+    try:
+        argv = rename_deprecated(tool, parser, accept_dashes(parser, argv))
+    except BadInput as e:  # an option given in its old and its new spelling
+        _error(f"error: {e.message} ({tool}, {e.field})")
+        return EXIT_BAD_INPUT
     argv = gather_lists(parser, expand_flags(parser, argv))
     try:
         cfg = parser.parse_args(argv)
