@@ -55,8 +55,8 @@ stages dataset out="stages-out" size="640" epochs="30 15 10" ratios="0.5 1 2" lr
         if [ "$i" -gt 0 ]; then
             DATA=$(wt-yolo mine --run "$MODEL" --dataset "$POOL" --ratio "${R[$i]}" --out "{{out}}/mined-$i" --overwrite)
         fi
-        MODEL=$(wt-yolo fit --dataset "$DATA" --model "$MODEL" --ultralytics.epochs "${E[$i]}" --ultralytics.optimizer AdamW \
-                --ultralytics.lr0 "${L[$i]}" --ultralytics.freeze "${F[$i]}" {{fit_args}} --out "{{out}}/stage-$i" --overwrite)
+        MODEL=$(wt-yolo fit --dataset "$DATA" --model "$MODEL" --train.epochs "${E[$i]}" --ultralytics.optimizer AdamW \
+                --train.lr "${L[$i]}" --train.freeze "${F[$i]}" {{fit_args}} --out "{{out}}/stage-$i" --overwrite)
         echo "stage $i: $MODEL" >&2
     done
     echo "$MODEL"

@@ -30,8 +30,8 @@ CROPS=$(wt-data crops --dataset "$SPLIT" --size 64 --background_ratio 0.5 --out 
 wt-data stats --dataset "$TILES"
 
 say "train a YOLO detector on the tiles (from scratch: 30 epochs of 160-pixel tiles; small-data defaults, best.pt by mAP50 on the whole val photos)"
-RUN=$(wt-yolo fit --dataset "$TILES" --model yolo11n.yaml --ultralytics.epochs 30 --ultralytics.imgsz 160 \
-      --ultralytics.batch 8 --device cpu --ultralytics.workers 0 --select.every 2 --out runs/yolo --overwrite)
+RUN=$(wt-yolo fit --dataset "$TILES" --model yolo11n.yaml --train.epochs 30 --train.imgsz 160 \
+      --train.batch 8 --device cpu --train.workers 0 --select.every 2 --out runs/yolo --overwrite)
 
 say "sliced prediction on the full-size test images, evaluated against their ground truth"
 PRED=$(wt-yolo predict --run "$RUN" --dataset "$SPLIT" --split test --conf 0.01 --imgsz 160 \
@@ -45,8 +45,8 @@ CAL=$(wt-eval calibrate --dataset "$SPLIT" --predictions "$VAL_PRED" --split val
       --out evaluations/yolo-calibration --overwrite)
 
 say "train a second-stage classifier on the crops and evaluate it"
-CLS=$(wt-cls fit --dataset "$CROPS" --model.backbone test_efficientnet_gn --model.input_size 64 --loader.batch_size 8 \
-      --loader.num_workers 0 --loader.augment none --optimizer.lr 0.005 --trainer.max_epochs 2 --out runs/cls --overwrite)
+CLS=$(wt-cls fit --dataset "$CROPS" --model.backbone test_efficientnet_gn --train.imgsz 64 --train.batch 8 \
+      --train.workers 0 --loader.augment none --train.lr 0.005 --train.epochs 2 --out runs/cls --overwrite)
 CLS_PRED=$(wt-cls predict --run "$CLS" --dataset "$CROPS" --splits "[test]" --out predictions/cls-test --overwrite)
 CLS_EVAL=$(wt-eval classify --dataset "$CROPS" --predictions "$CLS_PRED" --split test --out evaluations/cls-test --overwrite)
 

@@ -2,7 +2,7 @@
 # The checks only a GPU machine can run, in one short script (about 3-5 minutes on one GPU):
 #   bash tools/gpu_check.sh [OUT]      (from the repository root, after `uv sync --locked`)
 #  1. AMP: wt-yolo fit --device 0 with Ultralytics' AMP (its own check_amp passes), wt-cls fit with
-#     --trainer.precision 16-mixed, wt-mmdet fit --train.amp true.
+#     --trainer.precision 16-mixed, wt-mmdet fit --mmdet.amp true.
 #  2. Ultralytics' DDP path (`--device 0,1`): with two GPUs the real thing; with one, the same path with one
 #     rank (Ultralytics launches its generated script under torch.distributed.run, so our callbacks do not run
 #     in the trainer and the harness must rebuild metrics.jsonl and MLflow from results.csv).
@@ -40,7 +40,7 @@ DS=$(wt-data import --source data/aerial/coco.json --format coco --out ds/aerial
 SPLIT=$(wt-data split --dataset "$DS" --ratios "[0.75, 0.25]" --names "[train, val]" --out ds/split --overwrite 2>>ds.log)
 TILES=$(wt-data tile --dataset "$SPLIT" --size 640 --overlap 0.2 --out ds/tiles --overwrite 2>>ds.log)
 CAM=$(wt-data import --source data/camtrap --format imagefolder --out ds/camtrap --overwrite 2>>ds.log)
-YOLO="--model yolo11n.yaml --ultralytics.epochs 2 --ultralytics.imgsz 320 --ultralytics.batch 8 --ultralytics.plots false"
+YOLO="--model yolo11n.yaml --train.epochs 2 --train.imgsz 320 --train.batch 8 --ultralytics.plots false"
 
 # 1a. Ultralytics AMP on one GPU
 RUN=$(wt-yolo fit --dataset "$TILES" $YOLO --ultralytics.amp true --device 0 --out runs/yolo-amp --overwrite 2>yolo-amp.log)
@@ -77,8 +77,8 @@ assert sorted(x.step for x in c.get_metric_history(m["tracking"]["run_id"], "mAP
 # 1b + 3. Lightning: AMP and DDP on the GPUs (nccl)
 DEVICES=$([ "$GPUS" -ge 2 ] && echo "0,1" || echo "0")
 WS=$([ "$GPUS" -ge 2 ] && echo 2 || echo 1)
-CLS=$(wt-cls fit --dataset "$CAM" --loader.train_split all --model.backbone resnet18 --model.input_size 64 \
-      --loader.batch_size 16 --loader.num_workers 2 --trainer.max_epochs 2 --trainer.progress_bar false \
+CLS=$(wt-cls fit --dataset "$CAM" --train.split all --model.backbone resnet18 --train.imgsz 64 \
+      --train.batch 16 --train.workers 2 --train.epochs 2 --trainer.progress_bar false \
       --trainer.precision 16-mixed --trainer.strategy ddp --device "$DEVICES" --out runs/cls-ddp --overwrite 2>cls-ddp.log)
 check cls-ddp-amp "assert [r['epoch'] for r in rows] == [1, 2], rows
 assert m['details']['world_size'] == $WS
@@ -91,7 +91,7 @@ assert len(runs) == 1, runs" "$CLS"
 # 1c. MMDetection AMP (skipped when wt-mmdet is not installed)
 if command -v wt-mmdet >/dev/null; then
   MM=$(wt-mmdet fit --dataset "$SPLIT" --model retinanet_r18_fpn --train.epochs 1 --train.imgsz 320 --train.batch 2 \
-       --train.amp true --device 0 --out runs/mmdet-amp --overwrite 2>mmdet-amp.log)
+       --mmdet.amp true --device 0 --out runs/mmdet-amp --overwrite 2>mmdet-amp.log)
   check mmdet-amp 'assert [r["epoch"] for r in rows] == [1] and m["producer"]["config"]["train"]["amp"] is True' "$MM"
 fi
 

@@ -41,6 +41,10 @@ MEANINGS = {
     "device": "where to compute: cpu, cuda, cuda:N or N (auto or none: the library picks)",
     "slicing": "sliced prediction (wt_core.slicing.Slicing): `tile`, `overlap`, `batch`, and the merge across "
                "tiles `merge` (nms or greedy), `merge_iou`, `merge_metric` (ios or iou)",
+    "train": "what every trainer has (wt_core.train_args.TrainArgs): `epochs`, `batch`, `workers`, `imgsz`, `lr`, "
+             "`seed`, `patience`, `freeze`, `split`, `val_split`; each fit's own section passes the rest through",
+    "select": "the metric that picks the best weights: `metric`, `mode` (detectors: also `every`, `conf`, "
+              "`count_conf`, `max_det` of the whole-image validation)",
     "classes": "class list changes: `map`, `drop`, `order`",
     "seed": "random seed",
     "plots": "write PNG plots",

@@ -8,8 +8,8 @@ from helpers import call_cli, run_cli
 
 # A tiny timm net with GroupNorm (batch-norm statistics lag behind after a few dozen steps; GroupNorm has none)
 BACKBONE = "test_efficientnet_gn"
-FAST = ["--model.backbone", BACKBONE, "--model.input_size", "64", "--loader.batch_size", "8",
-        "--loader.num_workers", "0", "--loader.augment", "none", "--optimizer.lr", "0.005",
+FAST = ["--model.backbone", BACKBONE, "--train.imgsz", "64", "--train.batch", "8",
+        "--train.workers", "0", "--loader.augment", "none", "--train.lr", "0.005",
         "--trainer.progress_bar", "false"]
 
 

@@ -24,6 +24,6 @@ def sep_ds(tmp_path_factory) -> Path:
 def trained(sep_ds, tmp_path_factory) -> dict:
     """One 2-epoch fit on the separable set, shared by the session: its manifest (path in `_path`)."""
     out = tmp_path_factory.mktemp("cls-run") / "run"
-    m = manifest_of(fit(sep_ds, out, "--trainer.max_epochs", "2", cwd=out.parent))
+    m = manifest_of(fit(sep_ds, out, "--train.epochs", "2", cwd=out.parent))
     m["_path"] = str(out / "manifest.json")
     return m

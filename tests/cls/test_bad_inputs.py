@@ -52,7 +52,7 @@ def unreadable_ds(small, tmp_path) -> tuple[Path, Path]:
 
 def fit(ds, *args):
     """`wt-cls fit` in this process (one case below runs it as a subprocess)."""
-    return call_cli("wt-cls", "fit", "--dataset", ds, "--out", "run", *FAST, "--trainer.max_epochs", "1", *args)
+    return call_cli("wt-cls", "fit", "--dataset", ds, "--out", "run", *FAST, "--train.epochs", "1", *args)
 
 
 def test_detection_dataset(detection_ds):
@@ -77,7 +77,7 @@ def test_unreadable_image_fails_naming_it(unreadable_ds):
 
 
 def test_missing_split(small):
-    assert_bad_input(fit(small, "--loader.train_split", "all"), "no split 'all'", "splits")
+    assert_bad_input(fit(small, "--train.split", "all"), "no split 'all'", "splits")
 
 
 def test_pretrained_weights_not_on_disk(small):
@@ -104,8 +104,8 @@ def test_resume_with_nothing_to_resume(small):
 
 
 def test_validate_on_an_unknown_device(small):
-    proc = run_cli("wt-cls", "validate", "--run", "nowhere.ckpt", "--dataset", small, "--device", "tpu", "--out", "v")
-    assert_bad_input(proc, "device is auto, cpu, mps, cuda, cuda:N or N, got 'tpu'")
+    proc = run_cli("wt-cls", "validate", "--run", "nowhere.ckpt", "--dataset", small, "--device", "nope", "--out", "v")
+    assert_bad_input(proc, "unknown device 'nope'")
     assert not Path("v.partial").exists()
 
 
@@ -115,3 +115,12 @@ def test_predict_with_a_file_that_is_no_checkpoint(small, tmp_path):
     proc = call_cli("wt-cls", "predict", "--run", fake, "--dataset", small, "--out", "p")
     assert_bad_input(proc, "not a wt-cls checkpoint", str(fake))
     assert not Path("p.partial").exists()
+
+
+def test_a_refusal_after_training_keeps_the_trained_output(small):
+    """A check that fails after training (the selection metric never logged) is a refusal (exit 2), and the
+    trained output stays, resumable: a refusal never deletes a trained model."""
+    assert_bad_input(fit(small, "--select.metric", "val/nope"), "the selection metric 'val/nope' was never logged",
+                     "select.metric")
+    assert (Path("run.partial") / "checkpoints" / "last.ckpt").is_file() and not Path("run").exists()
+    assert (Path("run.partial") / "metrics.jsonl").read_text().count("\n") == 1

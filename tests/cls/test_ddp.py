@@ -14,7 +14,7 @@ def test_ddp_on_two_cpu_processes_records_once_from_rank_0(tmp_path):
     ds = import_folder(camtrap_splits(tmp_path / "images", train=8, val=4, test=0), tmp_path / "ds")
     out = tmp_path / "run"
     proc = fit(ds, out, "--device", "cpu", "--trainer.devices", "2", "--trainer.strategy", "ddp",
-               "--trainer.max_epochs", "2", cwd=tmp_path, timeout=900)
+               "--train.epochs", "2", cwd=tmp_path, timeout=900)
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert len(proc.stdout.strip().splitlines()) == 1  # rank 1 printed nothing
     m = manifest_of(proc)

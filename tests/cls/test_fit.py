@@ -41,7 +41,7 @@ def test_one_mlflow_run_with_params_epoch_metrics_and_artifacts(trained):
     client = MlflowClient(os.environ["MLFLOW_TRACKING_URI"])
     run = client.get_run(trained["tracking"]["run_id"])
     assert run.data.params["model.backbone"] == "test_efficientnet_gn"
-    assert run.data.params["trainer.max_epochs"] == "2"
+    assert run.data.params["train.epochs"] == "2"
     assert run.data.tags["wt.dataset_id"] == trained["dataset_id"]
     history = client.get_metric_history(run.info.run_id, "val/acc")
     assert sorted(m.step for m in history) == [1, 2]

@@ -31,7 +31,7 @@ def test_fit_help_lists_the_config_sections():
 
     text = run_cli("wt-cls", "fit", "--help", check=True).stdout
     for key in ("--model.backbone", "--loss.class_weights", "--loader.sampler", "--trainer.strategy",
-                "--trainer.precision", "--optimizer.lr", "--scheduler.name", "--checkpoint.monitor", "--resume"):
+                "--trainer.precision", "--train.lr", "--scheduler.name", "--select.metric", "--resume"):
         assert key in text
 
 

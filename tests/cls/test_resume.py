@@ -18,7 +18,7 @@ def test_kill_9_then_resume_checks_options_and_finishes_more_epochs(tmp_path):
     out = tmp_path / "run"
     partial = tmp_path / "run.partial"
     cmd = [tool_path("wt-cls"), "fit", "--dataset", str(sep_ds), "--out", str(out), *FAST,
-           "--trainer.max_epochs", "3"]
+           "--train.epochs", "3"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline and proc.poll() is None:
@@ -36,19 +36,19 @@ def test_kill_9_then_resume_checks_options_and_finishes_more_epochs(tmp_path):
     # another backbone, another dataset, fewer epochs: refused with one line naming the option, nothing touched
     other_ds = import_folder(camtrap_splits(tmp_path / "other", train=4, val=2, test=0), tmp_path / "ds2")
     for args, option in ((["--model.backbone", "resnet10t"], "model.backbone"),
-                         (["--model.input_size", "48"], "model.input_size"),
-                         (["--trainer.max_epochs", "2"], "trainer.max_epochs")):
-        proc = fit(sep_ds, out, "--trainer.max_epochs", "3", *args, "--resume", check=False)
+                         (["--train.imgsz", "48"], "train.imgsz"),
+                         (["--train.epochs", "2"], "train.epochs")):
+        proc = fit(sep_ds, out, "--train.epochs", "3", *args, "--resume", check=False)
         line = assert_bad_input(proc, f"--{option} differs from the interrupted run's", option)
         assert len(line) < 500, line  # one readable line
-    proc = fit(other_ds, out, "--trainer.max_epochs", "3", "--resume", check=False)
+    proc = fit(other_ds, out, "--train.epochs", "3", "--resume", check=False)
     assert_bad_input(proc, "another dataset", "dataset")
     assert sorted(p.name for p in partial.rglob("*")) == before
 
     # more epochs may change: the same MLflow run continues to epoch 4, and the manifest says what changed
-    m = manifest_of(fit(sep_ds, out, "--trainer.max_epochs", "4", "--resume"))
+    m = manifest_of(fit(sep_ds, out, "--train.epochs", "4", "--resume"))
     assert m["details"]["resumed"] is True
-    assert m["details"]["changed_on_resume"] == {"trainer.max_epochs": {"from": 3, "to": 4}}
+    assert m["details"]["changed_on_resume"] == {"train.epochs": {"from": 3, "to": 4}}
     rows = read_metrics(out)
     assert [r["epoch"] for r in rows] == [1, 2, 3, 4]
     assert m["details"]["epochs"] == 4

@@ -16,12 +16,12 @@ def test_the_policy_for_mmdetection_counts_the_warmup_in_iterations():
 
 
 def test_wt_mmdet_fills_the_warmup_and_keeps_an_explicit_one():
-    from wt_mmdet.config import TrainArgs
+    from wt_mmdet.config import MmdetTrainArgs
     from wt_mmdet.small_data import apply_small_data_policy
 
-    t, p = apply_small_data_policy(TrainArgs(epochs=12, batch=2), 26)
+    t, p = apply_small_data_policy(MmdetTrainArgs(epochs=12, batch=2), 26)
     assert t.warmup_iters == 16 and p.record()["settings"]["warmup_iters"]["default"] == 100
-    t, _ = apply_small_data_policy(TrainArgs(epochs=12, batch=2, warmup_iters=100), 26)
+    t, _ = apply_small_data_policy(MmdetTrainArgs(epochs=12, batch=2, warmup_iters=100), 26)
     assert t.warmup_iters == 100
-    t, _ = apply_small_data_policy(TrainArgs(epochs=12, batch=2), 26, "mmdet")
+    t, _ = apply_small_data_policy(MmdetTrainArgs(epochs=12, batch=2), 26, "mmdet")
     assert t.warmup_iters == 100

@@ -11,7 +11,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 import pytest
-from helpers import run_cli
+import yaml
+from helpers import call_cli, run_cli
 from wt_core.argv import normalize
 from wt_core.parser import build_parser
 from wt_core.renames import RENAMED
@@ -20,9 +21,12 @@ from wt_core.slicing import Slicing
 TOOLS = ("wt-data", "wt-yolo", "wt-mmdet", "wt-cls", "wt-eval", "wt-tune", "wt-registry")
 # A replaced spelling (any part of a key) and the one to use.
 REPLACED = {"score": "conf", "score_thr": "conf", "thresholds": "conf, iou, max_det", "max_dets": "max_det",
-            "accelerator": "device"}
-# Replaced where the key is a command's own option (a prediction batch, not a training loader's).
-REPLACED_OUTSIDE_FIT = {"batch_size": "batch", "num_workers": "workers"}
+            "accelerator": "device", "batch_size": "batch", "num_workers": "workers", "max_epochs": "train.epochs",
+            "input_size": "train.imgsz", "lr0": "train.lr", "frozen_stages": "train.freeze",
+            "freeze_backbone": "train.freeze", "train_split": "train.split", "monitor": "select.metric"}
+# What every trainer has, in one section of every fit (wt_core.train_args.TrainArgs) ...
+SHARED_FIT = {"epochs", "batch", "workers", "imgsz", "lr", "seed", "patience", "freeze", "split", "val_split"}
+FITS = (("wt-yolo", "fit"), ("wt-mmdet", "fit"), ("wt-cls", "fit"))
 # Keys that are only ever top-level options: `--ultralytics.device` is `--device`, a `merge` section is `--slicing`.
 TOP_LEVEL_ONLY = ("device", "dataset")
 
@@ -64,8 +68,8 @@ def test_no_command_uses_a_replaced_spelling(tool, command):
         for part in parts:
             if part in REPLACED:
                 wrong.append(f"--{key} (use {REPLACED[part]})")
-            if part in REPLACED_OUTSIDE_FIT and command != "fit":
-                wrong.append(f"--{key} (use {REPLACED_OUTSIDE_FIT[part]})")
+        if command == "fit" and len(parts) == 2 and parts[0] != "train" and parts[1] in SHARED_FIT:
+            wrong.append(f"--{key} (use --train.{parts[1]})")
         if len(parts) > 1 and parts[-1] in TOP_LEVEL_ONLY:
             wrong.append(f"--{key} (use --{parts[-1]})")
         if parts[0] == "data":
@@ -95,6 +99,46 @@ def test_detection_predictors_share_one_slicing_section(tool, command):
     keys = keys_of(tool, command)
     assert {k for k in keys if k.startswith("slicing.")} == {f"slicing.{f.name}" for f in fields(Slicing)}
     assert {"conf", "max_det"} <= set(keys)
+
+
+@pytest.mark.parametrize(("tool", "command"), [pytest.param(*f, id=" ".join(f)) for f in FITS])
+def test_every_fit_has_the_shared_sections(tool, command):
+    """... and best weights are --select.metric/--select.mode in each; nothing of these elsewhere in a fit."""
+    keys = keys_of(tool, command)
+    assert {k.removeprefix("train.") for k in keys if k.startswith("train.")} == SHARED_FIT
+    assert {"select.metric", "select.mode"} <= set(keys)
+    assert not {"seed", "epochs", "batch", "workers", "imgsz"} & set(keys), "shared keys belong in --train.*"
+
+
+def test_one_value_given_both_ways_is_refused():
+    proc = run_cli("wt-yolo", "fit", "--dataset", "d", "--train.epochs", "5", "--ultralytics.epochs", "7",
+                   "--print_config")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.splitlines() == ["error: --ultralytics.epochs and --train.epochs are one option "
+                                        "(--ultralytics.epochs is its old spelling): give it once "
+                                        "(train.epochs)"]
+
+
+@pytest.mark.parametrize(("tool", "old", "new"), [("wt-yolo", "--ultralytics.epochs", "train.epochs"),
+                                                  ("wt-mmdet", "--train.frozen_stages", "train.freeze"),
+                                                  ("wt-cls", "--trainer.max_epochs", "train.epochs"),
+                                                  ("wt-cls", "--checkpoint.monitor", "select.metric")])
+def test_old_fit_spellings_still_work(tool, old, new):
+    value = "val/acc" if new == "select.metric" else "3"
+    proc = call_cli(tool, "fit", "--dataset", "d", old, value, "--print_config")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines() == [f"warning: {old} is deprecated, use --{new}"]
+    section, key = new.split(".")
+    assert str(yaml.safe_load(proc.stdout)[section][key]) == value
+
+
+def test_the_pass_through_refuses_a_key_the_shared_section_owns():
+    from wt_core.errors import BadInput
+    from wt_mmdet.config import check_cfg_options
+
+    with pytest.raises(BadInput, match="set by --train.epochs") as e:
+        check_cfg_options({}, {"train_cfg.max_epochs": 7})
+    assert e.value.field == "cfg_options.train_cfg.max_epochs"
 
 
 def test_every_rename_points_at_a_real_option():

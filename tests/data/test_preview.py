@@ -9,7 +9,8 @@ import pytest
 from data_helpers import coco_of, imported, wt_data
 from helpers import assert_bad_input
 from PIL import Image
-from wt_data.preview import class_colour, contact_sheet
+from wt_core.contact_sheet import class_colour
+from wt_data.preview import contact_sheet
 
 
 @pytest.fixture(scope="session")

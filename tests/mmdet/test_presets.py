@@ -35,8 +35,8 @@ def test_preset_fit_test_predict(preset, small_ds, tmp_path):
     import wt_mmdet
 
     run = wt_mmdet.fit(str(small_ds), model=preset,
-                       train={"epochs": 1, "batch": 2, "imgsz": 320, "workers": 0, "warmup_iters": 1},
-                       cfg_options=NARROW[preset], val_split="all", out=tmp_path / "run")
+                       train={"epochs": 1, "batch": 2, "imgsz": 320, "workers": 0, "val_split": "all"},
+                       mmdet={"warmup_iters": 1}, cfg_options=NARROW[preset], out=tmp_path / "run")
     assert run.framework == "mmdet" and run.details["model"] == preset
     assert [r["epoch"] for r in map(json.loads, (run.root / "metrics.jsonl").read_text().splitlines())] == [1]
     tested = wt_mmdet.test(str(run.path), str(small_ds), split="all", conf=0.0, out=tmp_path / "test")

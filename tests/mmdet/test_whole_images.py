@@ -15,7 +15,7 @@ def test_best_weights_follow_the_whole_image_metric(tmp_path):
 
     synth.make_aerial(tmp_path / "raw", images=4, width=480, height=320, seed=2, empty_every=0)
     _, tiles = split_and_tile(tmp_path / "raw" / "coco.json", tmp_path, 160)
-    args = [a for a in FIT_ARGS if a not in ("--val_split", "all")]
+    args = [a for a in FIT_ARGS if a not in ("--train.val_split", "all")]
     proc = run_cli("wt-mmdet", "fit", "--dataset", tiles, "--model", "retinanet_r18_fpn", "--train.epochs", "3",
                    *args, "--train.imgsz", "160", "--cfg_options", json.dumps(SMALL_RETINANET),
                    "--out", tmp_path / "run", cwd=tmp_path, timeout=900)

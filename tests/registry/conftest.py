@@ -28,16 +28,16 @@ def runs(aerial, camtrap, tmp_path_factory) -> dict[str, Path]:
                   check=True, cwd=base).stdout.strip()
     split = run_cli("wt-data", "split", "--dataset", imp, "--ratios", "[0.75,0.25]", "--names", "[train,val]",
                     "--stratify", "false", "--out", base / "aerial-split", check=True, cwd=base).stdout.strip()
-    det = run_cli("wt-yolo", "fit", "--dataset", split, "--ultralytics.epochs", "1", "--ultralytics.imgsz", "320",
-                  "--ultralytics.batch", "4", "--ultralytics.workers", "0", "--ultralytics.plots", "false",
+    det = run_cli("wt-yolo", "fit", "--dataset", split, "--train.epochs", "1", "--train.imgsz", "320",
+                  "--train.batch", "4", "--train.workers", "0", "--ultralytics.plots", "false",
                   "--out", base / "yolo", check=True, cwd=base).stdout.strip()
     cimp = run_cli("wt-data", "import", "--source", camtrap, "--format", "imagefolder", "--out", base / "cam",
                    check=True, cwd=base).stdout.strip()
     csplit = run_cli("wt-data", "split", "--dataset", cimp, "--ratios", "[0.7,0.3]", "--names", "[train,val]",
                      "--out", base / "cam-split", check=True, cwd=base).stdout.strip()
     cls = run_cli("wt-cls", "fit", "--dataset", csplit, "--model.backbone", "mobilenetv3_small_050",
-                  "--model.input_size", "64", "--trainer.max_epochs", "1", "--loader.batch_size", "16",
-                  "--loader.num_workers", "0", "--out", base / "cls", check=True, cwd=base).stdout.strip()
+                  "--train.imgsz", "64", "--train.epochs", "1", "--train.batch", "16",
+                  "--train.workers", "0", "--out", base / "cls", check=True, cwd=base).stdout.strip()
     image = sorted((aerial / "images").glob("*.jpg"))[0]
     return {"detector": Path(det), "classifier": Path(cls), "image": image, "dataset": Path(split), "base": base}
 
@@ -63,8 +63,8 @@ def mmdet_run(tmp_path_factory) -> dict[str, Path]:
     ds = run_cli("wt-data", "import", "--source", base / "small" / "coco.json", "--out", base / "ds", check=True,
                  cwd=base).stdout.strip()
     run = run_cli("wt-mmdet", "fit", "--dataset", ds, "--model", "retinanet_r18_fpn", "--train.epochs", "1",
-                  "--train.imgsz", "160", "--train.batch", "2", "--train.workers", "0", "--train.warmup_iters", "2",
-                  "--val_split", "all", "--cfg_options", json.dumps(SMALL_RETINANET), "--out", base / "mmdet",
+                  "--train.imgsz", "160", "--train.batch", "2", "--train.workers", "0", "--mmdet.warmup_iters", "2",
+                  "--train.val_split", "all", "--cfg_options", json.dumps(SMALL_RETINANET), "--out", base / "mmdet",
                   check=True, cwd=base).stdout.strip()
     return {"run": Path(run), "image": sorted((base / "small" / "images").glob("*.jpg"))[0]}
 

@@ -79,14 +79,16 @@ CASES = {
     "unknown version": (lambda runs, tmp: ("show", "--model", "bad-det/99"), ("no version 99",)),
     "malformed reference": (lambda runs, tmp: ("pull", "--model", "bad-det@"), ("not a model reference",)),
     "delete an alias that does not exist": (
-        lambda runs, tmp: ("alias", "--name", "bad-det", "--alias", "nope", "--delete"), ("unknown alias",)),
+        lambda runs, tmp: ("alias", "--model", "bad-det", "--alias", "nope", "--delete"), ("unknown alias",)),
+    "alias without a version": (
+        lambda runs, tmp: ("alias", "--model", "bad-det", "--alias", "staging"), ("name the version", "bad-det/VERSION")),
     "artifact path with .. on pull": (
         lambda runs, tmp: ("pull", "--model", "bad-det@champion", "--artifact", "../../etc/passwd"), ("escapes",)),
     "recorded file path with .. on pull": (
         lambda runs, tmp: ("pull", "--model", "bad-det/1", "--cache", tmp / "cache", *evil_tag(runs, tmp)),
         ("escapes", "../../evil.pt")),
     "promote with an evaluation of another run": (
-        lambda runs, tmp: ("promote", "--name", "bad-det", "--version", "1", "--if_better",
+        lambda runs, tmp: ("promote", "--model", "bad-det/1", "--if_better",
                            make_evaluation(tmp / "ev", runs["classifier"], "d", "val", {"mAP50": 1.0})),
         ("this evaluation is of run",)),
 }

@@ -191,14 +191,20 @@ def test_alias_set_move_delete(champion, runs, tmp_path, monkeypatch, capfd):
     register_py(name="aliased", detector=str(runs["detector"]), out=tmp_path / "v1")
     register_py(name="aliased", detector=str(runs["detector"]), conf=0.5, out=tmp_path / "v2")
 
-    def alias(*args):
-        return cli(capfd, "alias", "--name", "aliased", "--alias", "staging", *args, "--json")
+    def alias(model, *args):
+        return cli(capfd, "alias", "--model", model, "--alias", "staging", *args, "--json")
 
-    first = json.loads(alias("--version", "1").stdout)
+    first = json.loads(alias("aliased/1").stdout)
     assert (first["action"], first["to"]) == ("set", "1")
-    moved = alias("--version", "2")
+    moved = alias("aliased/2")
     assert json.loads(moved.stdout)["action"] == "moved" and "moved from version 1 to 2" in moved.stderr
-    gone = alias("--delete")
+    again = alias("aliased@staging")  # a version named by another alias (here its own)
+    assert json.loads(again.stdout)["action"] == "unchanged"
+    old = cli(capfd, "alias", "--name", "aliased", "--version", "1", "--alias", "staging", "--json")
+    assert json.loads(old.stdout)["to"] == "1"  # the old spelling still works, saying so
+    assert old.stderr.splitlines()[:2] == ["warning: --name is deprecated, use --model",
+                                           "warning: --version is deprecated, use --model aliased/1 (or aliased@ALIAS)"]
+    gone = alias("aliased", "--delete")
     assert json.loads(gone.stdout)["action"] == "deleted"
     assert "staging" not in client().get_registered_model("aliased").aliases
 
@@ -212,7 +218,7 @@ def test_promote_if_better_moves_only_on_a_better_metric(champion, runs, tmp_pat
     better = make_evaluation(tmp_path / "better", runs["detector"], ds, "val", {"mAP50": 0.20})
 
     def promote(ev):
-        return cli(capfd, "promote", "--name", NAME, "--version", "challenger", "--if_better", ev, "--json")
+        return cli(capfd, "promote", "--model", f"{NAME}@challenger", "--if_better", ev, "--json")
 
     kept = promote(worse)
     assert kept.returncode == 0 and json.loads(kept.stdout)["moved"] is False
@@ -224,7 +230,7 @@ def test_promote_if_better_moves_only_on_a_better_metric(champion, runs, tmp_pat
     assert "moved from version 1 to 2" in moved.stderr
     assert str(client().get_registered_model(NAME).aliases["champion"]) == "2"
     # put the champion back for the other tests
-    assert cli(capfd, "alias", "--name", NAME, "--alias", "champion", "--version", "1").returncode == 0
+    assert cli(capfd, "alias", "--model", f"{NAME}/1", "--alias", "champion").returncode == 0
     assert run["id"]
 
 

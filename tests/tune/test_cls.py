@@ -12,8 +12,8 @@ import yaml
 from helpers import call_cli, manifest_of, run_cli
 
 pytest.importorskip("wt_cls")
-FAST = ("--loader.train_split all --model.backbone resnet10t --model.input_size 32 --loader.num_workers 0 "
-        "--trainer.max_epochs 1 --trainer.progress_bar false")
+FAST = ("--train.split all --model.backbone resnet10t --train.imgsz 32 --train.workers 0 "
+        "--train.epochs 1 --trainer.progress_bar false")
 
 
 @pytest.mark.slow
@@ -24,8 +24,8 @@ def test_wt_cls_study_of_4_trials_and_its_best_yaml_reruns_the_target(tmp_path):
     ds = manifest_of(call_cli("wt-data", "import", "--source", tmp_path / "cam", "--format", "imagefolder",
                               "--out", tmp_path / "ds", check=True))
     study = {"target": f"wt-cls fit --dataset {tmp_path / 'ds'} {FAST}",
-             "space": {"optimizer.lr": {"type": "float", "low": 1e-3, "high": 1e-1, "log": True},
-                       "loader.batch_size": {"type": "categorical", "choices": [8, 16]}},
+             "space": {"train.lr": {"type": "float", "low": 1e-3, "high": 1e-1, "log": True},
+                       "train.batch": {"type": "categorical", "choices": [8, 16]}},
              "objective": "acc", "n_trials": 4, "pruner": {"name": "none"}, "plots": False, "workers": 2}
     (tmp_path / "study.yaml").write_text(yaml.safe_dump(study))
     m = manifest_of(call_cli("wt-tune", "run", "--config", tmp_path / "study.yaml", "--out", tmp_path / "study",
@@ -50,11 +50,11 @@ def test_wt_cls_study_of_4_trials_and_its_best_yaml_reruns_the_target(tmp_path):
     assert parent.data.tags["best.trial"] == str(m["details"]["best_trial"])
     assert {"trials.csv", "best.yaml"} <= {a.path for a in client.list_artifacts(run_id)}
     best = yaml.safe_load((tmp_path / "study" / "best.yaml").read_text())
-    assert best["optimizer"]["lr"] == m["best_params"]["optimizer.lr"] and best["out"] is None
+    assert best["train"]["lr"] == m["best_params"]["train.lr"] and best["out"] is None
     # best.yaml re-runs the target: the same config, and (seeded, on the same machine) the same score
     rerun = manifest_of(run_cli("wt-cls", "fit", "--config", tmp_path / "study" / "best.yaml",
                                 "--out", tmp_path / "rerun", check=True, timeout=600))
-    assert rerun["producer"]["config"]["optimizer"]["lr"] == m["best_params"]["optimizer.lr"]
-    assert rerun["producer"]["config"]["loader"]["batch_size"] == m["best_params"]["loader.batch_size"]
+    assert rerun["producer"]["config"]["train"]["lr"] == m["best_params"]["train.lr"]
+    assert rerun["producer"]["config"]["train"]["batch"] == m["best_params"]["train.batch"]
     assert rerun["dataset_id"] == ds["id"]
     assert rerun["metrics"]["acc"] == pytest.approx(m["best_value"], abs=1e-6)

@@ -57,7 +57,7 @@ def trained(yolo_data, tmp_path_factory) -> SimpleNamespace:
             time.sleep(0.2)
         first.wait(60)
     start = time.monotonic()
-    resumed = subprocess.run([*cmd, "--resume", "--ultralytics.epochs", "3"], capture_output=True, text=True, env=env, cwd=base, timeout=900)
+    resumed = subprocess.run([*cmd, "--resume", "--train.epochs", "3"], capture_output=True, text=True, env=env, cwd=base, timeout=900)
     return SimpleNamespace(first=first, first_stderr=(base / "first.log").read_text(), resumed=resumed,
                            resume_seconds=time.monotonic() - start, out=out, partial=partial, log=log, base=base,
                            started_ms=started_ms, finished_ms=int(time.time() * 1000))

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import yaml
-from wt_yolo.args import UltralyticsArgs
+from wt_yolo.args import SHARED, TRAIN, UltralyticsArgs
 from yolo_helpers import wt_yolo
 
 
@@ -21,14 +21,17 @@ def test_ultralytics_section_matches_ultralytics_defaults():
         assert ours == DEFAULT_CFG_DICT[f.name], f"{f.name}: ours {ours!r}, Ultralytics {DEFAULT_CFG_DICT[f.name]!r}"
     for name in ULTRALYTICS_DEFAULTS:  # the small-data settings are unset (None) until the policy or the user sets them
         assert next(f for f in dataclasses.fields(UltralyticsArgs) if f.name == name).default is None
+    for name, shared in SHARED.items():  # the shared --train.* section has Ultralytics' defaults in wt-yolo fit
+        assert name not in {f.name for f in dataclasses.fields(UltralyticsArgs)}, f"{name} is --train.{shared}"
+        assert getattr(TRAIN, shared) == DEFAULT_CFG_DICT[name], f"train.{shared}"
 
 
 def test_print_config_shows_every_train_argument_and_round_trips(tmp_path):
-    proc = wt_yolo("fit", "--dataset", "ds", "--ultralytics.epochs", "3", "--print_config")
+    proc = wt_yolo("fit", "--dataset", "ds", "--train.epochs", "3", "--print_config")
     assert proc.returncode == 0, proc.stderr
     cfg = yaml.safe_load(proc.stdout)
-    assert cfg["ultralytics"]["epochs"] == 3
-    assert cfg["ultralytics"]["lr0"] == 0.01 and cfg["ultralytics"]["mosaic"] == 1.0
+    assert cfg["train"]["epochs"] == 3
+    assert cfg["train"]["lr"] == 0.01 and cfg["ultralytics"]["mosaic"] == 1.0
     assert set(cfg["ultralytics"]) == {f.name for f in dataclasses.fields(UltralyticsArgs)}
     (tmp_path / "fit.yaml").write_text(proc.stdout)
     again = wt_yolo("fit", "--config", tmp_path / "fit.yaml", "--print_config")

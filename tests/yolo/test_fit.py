@@ -21,7 +21,7 @@ def test_kill_9_then_resume_with_more_epochs_trains_them(trained):
     assert [r["epoch"] for r in rows] == [1, 2, 3], rows  # epoch 1 not trained twice, 2 and 3 trained
     assert {"train/box_loss", "mAP50", "mAP50-95", "mAP50_95", "fitness"} <= set(rows[-1])
     assert m["details"]["epochs"] == 3 and m["details"]["train_args"]["epochs"] == 3
-    assert m["details"]["changed_on_resume"] == {"ultralytics.epochs": {"from": 2, "to": 3}}
+    assert m["details"]["changed_on_resume"] == {"train.epochs": {"from": 2, "to": 3}}
 
 
 def test_manifest_metrics_are_the_validation_of_the_selected_epoch(trained, run_dir):
@@ -46,8 +46,9 @@ def test_run_manifest_records_weights_classes_metrics_and_lineage(trained, run_d
     assert {"mAP50", "mAP50_95", "precision", "recall", "mAP50-95"} <= set(run.metrics)
     ds = read_json(yolo_data.tiles / "manifest.json")
     assert run.dataset_id == ds["id"] and run.parents[0].id == ds["id"]
-    assert run.producer.config["ultralytics"]["epochs"] == 3 and run.producer.config["device"] == "cpu"
-    assert run.producer.config["ultralytics"]["lr0"] == 0.01  # defaults recorded too
+    assert run.producer.config["train"]["epochs"] == 3 and run.producer.config["device"] == "cpu"
+    assert run.producer.config["train"]["lr"] == 0.01  # defaults recorded too
+    assert run.details["train_args"]["lr0"] == 0.01 and run.details["train_args"]["epochs"] == 3  # as Ultralytics ran
     assert run.tracking is not None and run.tracking.run_id
 
 
@@ -71,7 +72,7 @@ def test_exactly_one_mlflow_run_with_metrics_per_epoch(trained, run_dir):
     assert [r.info.run_id for r in found] == [run["tracking"]["run_id"]]  # the resume continued the same run
     r = found[0]
     assert r.info.status == "FINISHED"
-    assert r.data.params["ultralytics.epochs"] == "2"
+    assert r.data.params["train.epochs"] == "2"
     steps = [mm.step for mm in client.get_metric_history(r.info.run_id, "mAP50")]
     assert sorted(set(steps)) == [1, 2, 3]
     assert r.data.metrics["best/mAP50"] == run["metrics"]["mAP50"]
@@ -114,9 +115,9 @@ def test_resume_with_another_dataset_imgsz_or_model_is_refused(yolo_data, tmp_pa
     assert (partial / "wt-state.json").exists()
     before = sorted(p.name for p in partial.rglob("*"))
     for args, option in ((["--dataset", str(yolo_data.full)], "dataset"),
-                         (["--ultralytics.imgsz", "160"], "ultralytics.imgsz"),
+                         (["--train.imgsz", "160"], "train.imgsz"),
                          (["--model", "yolo11s.yaml"], "model"),
-                         (["--ultralytics.epochs", "1"], "ultralytics.epochs")):
+                         (["--train.epochs", "1"], "train.epochs")):
         proc = wt_yolo("fit", "--dataset", yolo_data.tiles, *QUICK, "--out", out, *args, "--resume", cwd=tmp_path)
         assert_bad_input(proc, option)
     assert sorted(p.name for p in partial.rglob("*")) == before

@@ -30,8 +30,8 @@ def test_gpu_on_a_machine_without_one(yolo_data, tmp_path):
 
 def test_train_only_dataset_warns_and_records(yolo_data, tmp_path):
     """The imported set has the one split 'all': Ultralytics validates on it; the user is told and it is kept."""
-    proc = wt_yolo("fit", "--dataset", yolo_data.base / "imported", "--ultralytics.epochs", "1",
-                   "--ultralytics.imgsz", "64", "--ultralytics.batch", "4", "--ultralytics.workers", "0",
+    proc = wt_yolo("fit", "--dataset", yolo_data.base / "imported", "--train.epochs", "1",
+                   "--train.imgsz", "64", "--train.batch", "4", "--train.workers", "0",
                    "--device", "cpu", "--ultralytics.plots", "false", "--out", tmp_path / "run",
                    timeout=600)
     m, _ = written(proc)
@@ -52,6 +52,6 @@ def test_split_dataset_has_no_warning(yolo_data, tmp_path):
         from wt_core.invocation import current
 
         ds = read_manifest(ref, "dataset")
-        return check_trainable(ds), list(current().warnings)
+        return check_trainable(ds, "train", "val"), list(current().warnings)
 
     assert check(yolo_data.full) == (("train", "val"), [])

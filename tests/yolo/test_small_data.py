@@ -5,13 +5,13 @@ from __future__ import annotations
 import yaml
 from helpers import read_json
 from wt_core.metrics_log import read_metrics
-from wt_yolo.args import UltralyticsArgs
+from wt_yolo.args import YoloTrainArgs
 from wt_yolo.small_data import apply_small_data_policy
 from yolo_helpers import wt_yolo
 
 
 def test_issue_example_26_tiles_batch_8_160_epochs():
-    u, plan = apply_small_data_policy(UltralyticsArgs(batch=8, epochs=160), 26)
+    u, plan = apply_small_data_policy(YoloTrainArgs(batch=8, epochs=160), 26)
     assert plan.small and plan.updates_default == 80  # 4 batches an epoch, one step per 8 batches
     assert plan.updates == 640 and u.nbs == 8
     rec = plan.record()
@@ -23,22 +23,22 @@ def test_issue_example_26_tiles_batch_8_160_epochs():
 
 
 def test_short_run_gets_short_warmup_and_late_mosaic_close():
-    u, plan = apply_small_data_policy(UltralyticsArgs(batch=8, epochs=20), 60)
+    u, plan = apply_small_data_policy(YoloTrainArgs(batch=8, epochs=20), 60)
     assert (u.nbs, u.warmup_epochs, u.close_mosaic) == (8, 2.0, 2)
     assert set(plan.settings) == {"nbs", "warmup_epochs", "close_mosaic", "flipud"}
 
 
 def test_an_explicit_value_wins_even_when_it_equals_ultralytics_default():
-    u, plan = apply_small_data_policy(UltralyticsArgs(batch=8, epochs=20, nbs=64, flipud=0.0), 26)
+    u, plan = apply_small_data_policy(YoloTrainArgs(batch=8, epochs=20, nbs=64, flipud=0.0), 26)
     assert u.nbs == 64 and u.flipud == 0.0
     assert "nbs" not in plan.settings and plan.explicit == {"nbs": 64, "flipud": 0.0}
     assert plan.updates == plan.updates_default  # what the user's nominal batch gives
 
 
 def test_large_split_and_ultralytics_defaults_change_nothing():
-    u, plan = apply_small_data_policy(UltralyticsArgs(batch=16, epochs=100), 5000)
-    assert not plan.small and not plan.settings and u == UltralyticsArgs(batch=16, epochs=100)
-    u, plan = apply_small_data_policy(UltralyticsArgs(batch=8, epochs=20), 26, "ultralytics")
+    u, plan = apply_small_data_policy(YoloTrainArgs(batch=16, epochs=100), 5000)
+    assert not plan.small and not plan.settings and u == YoloTrainArgs(batch=16, epochs=100)
+    u, plan = apply_small_data_policy(YoloTrainArgs(batch=8, epochs=20), 26, "ultralytics")
     assert plan.small and not plan.settings and u.to_train_kwargs().get("nbs") is None  # Ultralytics' own 64
 
 

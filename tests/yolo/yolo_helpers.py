@@ -11,8 +11,8 @@ from helpers import run_cli
 
 NONET = Path(__file__).parent / "nonet"
 # tiny, quick settings shared by every training in these tests
-QUICK = ["--ultralytics.epochs", "2", "--ultralytics.imgsz", "320", "--ultralytics.batch", "8",
-         "--ultralytics.workers", "0", "--device", "cpu", "--ultralytics.plots", "false"]
+QUICK = ["--train.epochs", "2", "--train.imgsz", "320", "--train.batch", "8",
+         "--train.workers", "0", "--device", "cpu", "--ultralytics.plots", "false"]
 
 
 def nonet_env(log: Path) -> dict[str, str]:

@@ -108,9 +108,9 @@ def main() -> int:
 
         t0 = time.perf_counter()
         ours = subprocess.run([str(bin_dir / "wt-cls"), "fit", "--dataset", str(base / "ds"), "--out", str(base / "run"),
-                               "--model.backbone", args.backbone, "--model.input_size", str(args.size),
-                               "--loader.batch_size", str(args.batch), "--loader.num_workers", "0", "--loader.augment", "none",
-                               "--optimizer.lr", "0.005", "--scheduler.name", "none", "--trainer.max_epochs",
+                               "--model.backbone", args.backbone, "--train.imgsz", str(args.size),
+                               "--train.batch", str(args.batch), "--train.workers", "0", "--loader.augment", "none",
+                               "--train.lr", "0.005", "--scheduler.name", "none", "--train.epochs",
                                str(args.epochs), "--trainer.progress_bar", "false"],
                               capture_output=True, text=True, env=env)
         ours_wall = time.perf_counter() - t0

@@ -142,21 +142,21 @@ def main() -> None:
                        "--max_empty_per_image", "null", "--splits", "[train, val]", "--out", "pool")
     n_tiles = json.loads(tiles.read_text())["splits"]["train"]["images"]
     print(f"training split: {n_tiles} tiles of {tile} px", file=sys.stderr)
-    common = ["--model", "yolo11n.yaml", "--ultralytics.imgsz", imgsz, "--ultralytics.batch", 8,
-              "--ultralytics.workers", 0, "--device", "cpu", "--ultralytics.plots", "false",
-              "--ultralytics.seed", a.seed]
+    common = ["--model", "yolo11n.yaml", "--train.imgsz", imgsz, "--train.batch", 8,
+              "--train.workers", 0, "--device", "cpu", "--ultralytics.plots", "false",
+              "--train.seed", a.seed]
     rows: dict[str, dict] = {}
     print("(a) bare Ultralytics defaults", file=sys.stderr)
-    run_a, wall_a, cpu_a = clock("wt-yolo", "fit", "--dataset", tiles, "--ultralytics.epochs", epochs, *common,
+    run_a, wall_a, cpu_a = clock("wt-yolo", "fit", "--dataset", tiles, "--train.epochs", epochs, *common,
                                  "--defaults", "ultralytics", "--select.every", 0, "--out", "run-a")
     rows["a"] = {"wall": wall_a, "cpu": cpu_a, **evaluate(clock, run_a, ds, imgsz, tile, "a", n_test)}
     print("(b) wt-yolo fit defaults", file=sys.stderr)
-    run_b, wall_b, cpu_b = clock("wt-yolo", "fit", "--dataset", tiles, "--ultralytics.epochs", epochs, *common,
+    run_b, wall_b, cpu_b = clock("wt-yolo", "fit", "--dataset", tiles, "--train.epochs", epochs, *common,
                                  "--out", "run-b")
     rows["b"] = {"wall": wall_b, "cpu": cpu_b, **evaluate(clock, run_b, ds, imgsz, tile, "b", n_test)}
     print("(c) one hard-negative round", file=sys.stderr)
     e1 = max(1, round(a.stage1 * epochs))
-    run_c1, w1, c1 = clock("wt-yolo", "fit", "--dataset", tiles, "--ultralytics.epochs", e1, *common, "--out", "run-c1")
+    run_c1, w1, c1 = clock("wt-yolo", "fit", "--dataset", tiles, "--train.epochs", e1, *common, "--out", "run-c1")
     mined, w2, c2 = clock("wt-yolo", "mine", "--run", run_c1, "--dataset", pool, "--background", background,
                           "--conf", a.mine_conf, "--ratio", a.mine_ratio, "--imgsz", imgsz, "--out", "mined")
     mined_m = json.loads(mined.read_text())
@@ -172,9 +172,9 @@ def main() -> None:
     e2 = max(1, int((wall_a - w1 - w2 - overhead) / (per_tile * n_mined)))
     print(f"  fine-tune: {e2} epochs of {n_mined} tiles fill (a)'s {wall_a:.0f} s", file=sys.stderr)
     common_c = [x if x != "yolo11n.yaml" else run_c1 for x in common]
-    run_c, w3, c3 = clock("wt-yolo", "fit", "--dataset", mined, "--ultralytics.epochs", e2, *common_c,
-                          "--ultralytics.optimizer", "AdamW", "--ultralytics.lr0", a.ft_lr0,
-                          "--ultralytics.warmup_epochs", 0, "--ultralytics.freeze", a.ft_freeze, "--out", "run-c")
+    run_c, w3, c3 = clock("wt-yolo", "fit", "--dataset", mined, "--train.epochs", e2, *common_c,
+                          "--ultralytics.optimizer", "AdamW", "--train.lr", a.ft_lr0,
+                          "--ultralytics.warmup_epochs", 0, "--train.freeze", a.ft_freeze, "--out", "run-c")
     rows["c1"] = {"wall": w1, "cpu": c1, **evaluate(clock, run_c1, ds, imgsz, tile, "c1", n_test)}
     rows["c"] = {"wall": w1 + w2 + w3, "cpu": c1 + c2 + c3, **evaluate(clock, run_c, ds, imgsz, tile, "c", n_test)}
     print(f"mined: {hn['hard_negatives_kept']} hard negatives ({hn['background_kept']} from the background photos) "

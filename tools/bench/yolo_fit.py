@@ -86,8 +86,8 @@ def main() -> None:
         data_yaml = subprocess.run([sys.executable, "-c", prep, str(tiles)], env=env, capture_output=True, text=True,
                                    check=True).stdout.strip().splitlines()[-1]
         bare_code = BARE.format(epochs=args.epochs, imgsz=args.imgsz, batch=args.batch)
-        settings = ["--ultralytics.epochs", str(args.epochs), "--ultralytics.imgsz", str(args.imgsz),
-                    "--ultralytics.batch", str(args.batch), "--ultralytics.workers", "0",
+        settings = ["--train.epochs", str(args.epochs), "--train.imgsz", str(args.imgsz),
+                    "--train.batch", str(args.batch), "--train.workers", "0",
                     "--device", "cpu", "--ultralytics.plots", "false"]
         bare_t, wt_t = [], []
         for i in range(args.repeats):  # alternate, so drift in machine load hits both sides

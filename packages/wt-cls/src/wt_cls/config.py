@@ -1,5 +1,9 @@
 """The config sections of `wt-cls fit`, as dataclasses (each field becomes `--section.key`).
 
+What every trainer has (epochs, batch, workers, input size, lr, seed, patience,
+freeze, splits) is the shared `--train.*` section (`wt_core.train_args`), with
+wt-cls's defaults in `TRAIN`; best weights are `--select.metric/mode`.
+
 Light on purpose: nothing here imports torch, so `--help` stays fast.
 """
 
@@ -10,6 +14,7 @@ from typing import Literal
 
 from wt_core.errors import BadInput
 from wt_core.ranges import OpenUnit, UnitBelowOne, check_fields
+from wt_core.train_args import SelectArgs, TrainArgs
 
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
@@ -25,22 +30,16 @@ class ModelConfig:
     """Start from the backbone's pretrained weights. Offline: they must be in the Hugging Face cache, or give `weights`."""
     weights: str | None = None
     """A local weights file (.pth, .bin or .safetensors) for the backbone; implies pretrained."""
-    freeze_backbone: bool = False
-    """Train only the head."""
     hidden: list[int] = field(default_factory=list)
     """Sizes of hidden layers in the head (empty: one linear layer)."""
     dropout: UnitBelowOne = 0.0
     """Dropout before each linear layer of the head."""
-    input_size: int = 224
-    """Square input size in pixels."""
     mean: list[float] | None = None
     """Normalisation mean (RGB, 0-1); default: the backbone's own, else ImageNet's."""
     std: list[float] | None = None
     """Normalisation std (RGB, 0-1); default: the backbone's own, else ImageNet's."""
 
     def __post_init__(self) -> None:
-        if self.input_size < 16:
-            raise BadInput(f"input_size must be at least 16, got {self.input_size}", None, "model.input_size")
         check_fields(self, "model")
         for name in ("mean", "std"):
             v = getattr(self, name)
@@ -69,12 +68,8 @@ class LossConfig:
 
 @dataclass
 class LoaderConfig:
-    """Loading, sampling and augmentation (the `--loader.*` section; `--data.*` is its deprecated spelling)."""
+    """Sampling and augmentation (the `--loader.*` section; `--data.*` is its deprecated spelling)."""
 
-    batch_size: int = 32
-    """Images per batch (per device)."""
-    num_workers: int = 2
-    """DataLoader worker processes (0: load in the main process)."""
     sampler: Literal["none", "weighted"] = "none"
     """`weighted`: draw training images with probability inverse to their class's frequency."""
     augment: Literal["default", "light", "none"] = "default"
@@ -85,16 +80,10 @@ class LoaderConfig:
     """Random horizontal flips (augment default or light)."""
     color_jitter: float = 0.2
     """Brightness/contrast/saturation jitter (augment=default; 0 turns it off)."""
-    train_split: str = "train"
-    """The split to train on."""
-    val_split: str = "val"
-    """The split to validate on; when the dataset lacks it, `val_fraction` of train is held out."""
     val_fraction: OpenUnit = 0.2
     """Fraction of the training split held out (stratified, by seed) when there is no validation split."""
 
     def __post_init__(self) -> None:
-        if self.batch_size < 1:
-            raise BadInput(f"batch_size must be at least 1, got {self.batch_size}", None, "loader.batch_size")
         check_fields(self, "loader")
 
 
@@ -102,8 +91,6 @@ class LoaderConfig:
 class TrainerConfig:
     """Lightning Trainer settings."""
 
-    max_epochs: int = 10
-    """Epochs to train."""
     devices: int | str = "auto"
     """How many devices (or DDP processes on CPU) when --device names a kind (cpu, gpu, auto); GPU indices given
     to --device override it."""
@@ -131,8 +118,6 @@ class OptimizerConfig:
 
     name: Literal["adamw", "adam", "sgd"] = "adamw"
     """AdamW, Adam or SGD (with Nesterov momentum)."""
-    lr: float = 1e-3
-    """Learning rate."""
     weight_decay: float = 1e-4
     """Weight decay."""
     momentum: float = 0.9
@@ -153,27 +138,15 @@ class SchedulerConfig:
     """Decay factor (step)."""
 
 
-@dataclass
-class CheckpointConfig:
-    """Which checkpoint is best, and when to stop early."""
-
-    monitor: str = "val/f1_macro"
-    """The metric that picks the best checkpoint (val/f1_macro, val/acc, val/loss, ...)."""
-    mode: Literal["max", "min"] = "max"
-    """Whether a larger or a smaller monitored value is better."""
-    patience: int = 0
-    """Stop after this many epochs without improvement (0: no early stopping)."""
+TRAIN = TrainArgs(epochs=10, batch=32, workers=2, imgsz=224, lr=1e-3, seed=0, patience=0, freeze=0)
+"""wt-cls's defaults of the shared `--train.*` section."""
+SELECT = SelectArgs(metric="val/f1_macro", mode=None)
+"""wt-cls's default selection: macro F1 on the val split."""
 
 
-
-def lightning_device(device: str, devices: int | str) -> tuple[str, int | str | list[int]]:
-    """`--device` as Lightning's (accelerator, devices): 'cpu', 'gpu', 'mps', 'auto', or GPU indices '0', '0,1'."""
-    text = str(device).strip().lower().removeprefix("cuda:")
-    if text and all(part.strip().isdigit() for part in text.split(",")):
-        return "gpu", [int(part) for part in text.split(",")]
-    if text not in ("cpu", "gpu", "cuda", "mps", "auto", "tpu"):
-        raise BadInput(f"unknown device {device!r}: use cpu, gpu, mps, auto, or GPU indices such as 0 or 0,1",
-                       None, "device")
-    if isinstance(devices, str) and devices.isdigit():
-        devices = int(devices)
-    return ("gpu" if text == "cuda" else text), devices
+def check_train(train: TrainArgs) -> None:
+    """The shared section as wt-cls takes it: a whole batch, an input of at least 16 pixels."""
+    if not isinstance(train.batch, int) or train.batch < 1:
+        raise BadInput(f"must be a whole number of images, at least 1, got {train.batch}", None, "train.batch")
+    if train.imgsz < 16:
+        raise BadInput(f"must be at least 16, got {train.imgsz}", None, "train.imgsz")

@@ -18,7 +18,7 @@ from torchvision.transforms import v2
 from wt_core.errors import BadInput
 
 from wt_cls.config import IMAGENET_MEAN, IMAGENET_STD
-from wt_cls.dataset import ClassificationData, Item, holdout, read_classification
+from wt_cls.dataset import ClassificationData, Item, TrainVal, read_classification, train_val_items
 
 
 class UnreadableImage(OSError):
@@ -115,6 +115,8 @@ class ClassificationDataModule(L.LightningDataModule):
         test_split: Split `trainer.test` uses.
         predict_split: Split `trainer.predict` uses.
         seed: Seed of the hold-out and of the sampler.
+        items: The train and val images already chosen (`wt_cls.dataset.train_val_items`, as `wt-cls fit` does);
+            then train_split, val_split and val_fraction are not used.
         train_transforms: A transform replacing the default training one.
         eval_transforms: A transform replacing the default evaluation one.
     """
@@ -124,7 +126,8 @@ class ClassificationDataModule(L.LightningDataModule):
                  num_workers: int = 2, sampler: str = "none", augment: str = "default", scale_min: float = 0.6,
                  hflip: bool = True, color_jitter: float = 0.2, train_split: str = "train", val_split: str = "val",
                  val_fraction: float = 0.2, test_split: str = "test", predict_split: str | None = None,
-                 seed: int = 0, train_transforms: Callable | None = None, eval_transforms: Callable | None = None):
+                 seed: int = 0, train_transforms: Callable | None = None, eval_transforms: Callable | None = None,
+                 items: TrainVal | None = None):
         super().__init__()
         self.data = dataset if isinstance(dataset, ClassificationData) else read_classification(dataset)
         self.mean, self.std = list(mean or IMAGENET_MEAN), list(std or IMAGENET_STD)
@@ -135,15 +138,13 @@ class ClassificationDataModule(L.LightningDataModule):
         self.eval_tf = eval_transforms or eval_transform(input_size, self.mean, self.std)
         self.train_split, self.val_split, self.test_split = train_split, val_split, test_split
         self.predict_split = predict_split or test_split
-        train = self.data.split(train_split)
-        if val_split in self.data.splits:
-            self.train_items, self.val_items = train, self.data.splits[val_split]
-            self.val_source = val_split
-        else:
-            self.train_items, self.val_items = holdout(train, val_fraction, seed)
-            self.val_source = f"{val_fraction:.0%} of {train_split}"
+        if items is None:
+            items = train_val_items(self.data, train_split, val_split if val_split in self.data.splits else None,
+                                    val_fraction, seed)
+        self.train_items, self.val_items, self.val_source = items.train, items.val, items.val_source
+        self.train_split, self.val_split = items.train_split, items.val_split or val_split
         if not self.train_items:
-            raise BadInput(f"split {train_split!r} has no labelled images", self.data.manifest.path, "splits")
+            raise BadInput(f"split {self.train_split!r} has no labelled images", self.data.manifest.path, "splits")
 
     @property
     def classes(self) -> list[str]:

@@ -119,6 +119,29 @@ def check_images(items: list[Item], file: Path | str | None = None) -> None:
             raise BadInput(f"unreadable image: {type(e).__name__}: {' '.join(str(e).split())[:120]}", path, "file_name") from None
 
 
+@dataclass
+class TrainVal:
+    """The images a fit trains and validates on, computed once."""
+
+    train: list[Item]
+    val: list[Item]
+    train_split: str
+    val_split: str | None
+    """None: `val` is held out of the train split."""
+    val_source: str
+    """The val split's name, or what share of the train split was held out."""
+
+
+def train_val_items(data: ClassificationData, split: str, val_split: str | None, fraction: float,
+                    seed: int) -> TrainVal:
+    """The train split's images and the val split's, or without a val split a stratified `fraction` of train."""
+    train = data.split(split)
+    if val_split is not None:
+        return TrainVal(train, data.split(val_split), split, val_split, val_split)
+    train, val = holdout(train, fraction, seed)
+    return TrainVal(train, val, split, None, f"{fraction:.0%} of {split}")
+
+
 def holdout(items: list[Item], fraction: float, seed: int) -> tuple[list[Item], list[Item]]:
     """A stratified split of `items` into (train, val), the same for the same seed."""
     by_class: dict[int, list[Item]] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from wt_core.console import get_logger, print_table
+from wt_core.devices import lightning_device
 from wt_core.errors import BadInput
 from wt_core.invocation import command
 from wt_core.manifest import EvaluationManifest
@@ -28,22 +29,9 @@ def dataset_of(run, dataset: str | None, ref: str) -> str:
     return str(run.parent_path(parent))
 
 
-def lightning_device(device: str) -> tuple[str, int | list[int]]:
-    """`--device` (auto, cpu, mps, cuda, gpu, cuda:N or N) as Lightning's accelerator and devices."""
-    d = device.strip().lower()
-    if d in ("auto", "cpu", "mps"):
-        return d, 1
-    if d in ("cuda", "gpu"):
-        return "gpu", 1
-    index = d.removeprefix("cuda:")
-    if index.isdigit():
-        return "gpu", [int(index)]
-    raise BadInput(f"device is auto, cpu, mps, cuda, cuda:N or N, got {device!r}", None, "device")
-
-
 def _evaluate(stage: str, ref: str, dataset: str | None, split: str, batch: int, workers: int,
               device: str, out: str | None, overwrite: bool) -> EvaluationManifest:
-    accelerator, devices = lightning_device(device)
+    accelerator, devices = lightning_device(device, 1)
     run, ckpt = resolve_checkpoint(ref)
     ds = read_classification(dataset_of(run, dataset, ref))
     items = ds.split(split)

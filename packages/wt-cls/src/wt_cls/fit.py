@@ -12,37 +12,39 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 
 from wt_core.console import get_logger, stderr_is_terminal
-from wt_core.devices import check_accelerator
+from wt_core.devices import lightning_device
 from wt_core.errors import BadInput
 from wt_core.invocation import command
 from wt_core.manifest import RunManifest
+from wt_core.train_args import SelectArgs, TrainArgs
 from wt_core.training import ANY, MORE, Select, TrainerSpec, Training
 from wt_data.preview import contact_sheet
 
 from wt_cls import __version__
 from wt_cls.config import (
-    CheckpointConfig,
+    SELECT,
+    TRAIN,
     LoaderConfig,
     LossConfig,
     ModelConfig,
     OptimizerConfig,
     SchedulerConfig,
     TrainerConfig,
-    lightning_device,
+    check_train,
 )
-from wt_cls.dataset import check_images, holdout, read_classification, reraise_unreadable
+from wt_cls.dataset import check_images, read_classification, reraise_unreadable, train_val_items
 
 log = get_logger("wt-cls")
 CKPT_DIR = "checkpoints"
 SPEC = TrainerSpec(
     tool="wt-cls", framework="cls", task="classify", select=Select("val/f1_macro", "max"),
     standard={"acc": "val/acc", "f1_macro": "val/f1_macro"},
-    may_change={"trainer.max_epochs": MORE, "device": ANY, "loader.num_workers": ANY, "trainer.progress_bar": ANY,
-                "trainer.log_every_n_steps": ANY, "checkpoint.patience": ANY})
+    may_change={"train.epochs": MORE, "device": ANY, "train.workers": ANY, "trainer.progress_bar": ANY,
+                "trainer.log_every_n_steps": ANY, "train.patience": ANY})
 
 
 def _epoch_callback(t: Training, best_path: Path):
@@ -125,7 +127,7 @@ def guarded(trainer) -> Iterator[None]:
         raise
 
 
-def make_trainer(cfg: TrainerConfig, device: str, callbacks: list, *, default_root_dir: Path | None = None):
+def make_trainer(cfg: TrainerConfig, epochs: int, device: str, callbacks: list, *, default_root_dir: Path | None = None):
     """A plain lightning.Trainer from our trainer section (no logger of its own: the harness records epochs)."""
     import lightning as L
 
@@ -136,7 +138,7 @@ def make_trainer(cfg: TrainerConfig, device: str, callbacks: list, *, default_ro
         callbacks = [*callbacks, RichProgressBar(console_kwargs={"stderr": True})]
     accelerator, devices = lightning_device(device, cfg.devices)
     try:
-        return L.Trainer(max_epochs=cfg.max_epochs, accelerator=accelerator, devices=devices, strategy=cfg.strategy,
+        return L.Trainer(max_epochs=epochs, accelerator=accelerator, devices=devices, strategy=cfg.strategy,
                          num_nodes=cfg.num_nodes, precision=cfg.precision,
                          accumulate_grad_batches=cfg.accumulate_grad_batches, gradient_clip_val=cfg.gradient_clip_val,
                          deterministic=cfg.deterministic, log_every_n_steps=cfg.log_every_n_steps, logger=False,
@@ -146,15 +148,15 @@ def make_trainer(cfg: TrainerConfig, device: str, callbacks: list, *, default_ro
         raise BadInput(" ".join(str(e).split())[:300], None, "device") from None
 
 
-def build_module(classes: list[str], model: ModelConfig, loss: LossConfig, optimizer: OptimizerConfig,
-                 scheduler: SchedulerConfig, class_weights: list[float] | None):
+def build_module(classes: list[str], model: ModelConfig, train: TrainArgs, loss: LossConfig,
+                 optimizer: OptimizerConfig, scheduler: SchedulerConfig, class_weights: list[float] | None):
     from wt_cls.model import ClassifierModule
 
     return ClassifierModule(
         classes, backbone=model.backbone, pretrained=model.pretrained or bool(model.weights), weights=model.weights,
-        freeze_backbone=model.freeze_backbone, hidden=model.hidden, dropout=model.dropout,
-        input_size=model.input_size, mean=model.mean, std=model.std, loss=loss.name, class_weights=class_weights,
-        label_smoothing=loss.label_smoothing, gamma=loss.gamma, optimizer=optimizer.name, lr=optimizer.lr,
+        freeze_backbone=bool(train.freeze), hidden=model.hidden, dropout=model.dropout,
+        input_size=train.imgsz, mean=model.mean, std=model.std, loss=loss.name, class_weights=class_weights,
+        label_smoothing=loss.label_smoothing, gamma=loss.gamma, optimizer=optimizer.name, lr=train.lr,
         weight_decay=optimizer.weight_decay, momentum=optimizer.momentum, scheduler=scheduler.name,
         warmup_epochs=scheduler.warmup_epochs, step_size=scheduler.step_size, step_gamma=scheduler.gamma)
 
@@ -165,15 +167,15 @@ def fit(
     out: str | None = None,
     overwrite: bool = False,
     resume: bool = False,
-    seed: int = 0,
     device: str = "auto",
+    train: TrainArgs = TRAIN,
+    select: SelectArgs = SELECT,
     model: ModelConfig = ModelConfig(),
     loss: LossConfig = LossConfig(),
     loader: LoaderConfig = LoaderConfig(),
     trainer: TrainerConfig = TrainerConfig(),
     optimizer: OptimizerConfig = OptimizerConfig(),
     scheduler: SchedulerConfig = SchedulerConfig(),
-    checkpoint: CheckpointConfig = CheckpointConfig(),
     experiment: str = "wt-cls",
     run_name: str | None = None,
 ) -> RunManifest:
@@ -188,41 +190,41 @@ def fit(
         out: Output directory (default runs/cls/fit/<id>).
         overwrite: Replace an existing output directory.
         resume: Continue the unfinished run in --out from its last checkpoint; only more epochs, the device,
-            loader workers, progress bar, logging interval and early-stopping patience may change.
-        seed: Seed for weights, augmentation, sampling and hold-out.
+            workers, progress bar, logging interval and early-stopping patience may change.
         device: cpu, gpu, mps, auto, or GPU indices such as 0 or 0,1 (several: Lightning's DDP).
+        train: What every trainer has (epochs, batch, workers, imgsz: the square input size, lr, seed, patience:
+            early stopping on the selection metric, freeze: any N > 0 trains only the head, the splits; without a
+            val split, loader.val_fraction of the train split is held out).
+        select: The metric that picks best.ckpt (val/f1_macro, val/acc, val/loss, ...) and its mode.
         model: The network.
         loss: The loss and class weighting.
-        loader: Loading, sampling and augmentation.
+        loader: Sampling and augmentation.
         trainer: Lightning Trainer settings.
         optimizer: The optimizer.
         scheduler: The learning-rate schedule.
-        checkpoint: Best-checkpoint metric and early stopping.
         experiment: MLflow experiment name.
         run_name: MLflow run name (default: the output directory's name).
     """
+    check_train(train)
     if model.weights and not Path(model.weights).expanduser().is_file():
         raise BadInput("weights file not found", model.weights, "model.weights")
-    check_accelerator(*lightning_device(device, trainer.devices), "device")
-    spec = replace(SPEC, select=Select(checkpoint.monitor, checkpoint.mode))
-    with Training(spec) as t:
+    with Training(SPEC, device, trainer.devices) as t:
+        t.choose(select.metric or SELECT.metric, select.mode)
         ds = read_classification(dataset)
-        train_items = ds.split(loader.train_split)
-        val_items = ds.splits.get(loader.val_split)
-        if val_items is None:
-            train_items, val_items = holdout(train_items, loader.val_fraction, seed)
-        check_images(train_items + val_items)
-        missing = [c for c, n in zip(ds.classes, _counts(train_items, len(ds.classes)), strict=True) if n == 0]
+        split, val_split = t.pick_splits(ds.manifest, train.split, train.val_split, val_names=("val",))
+        items = train_val_items(ds, split, val_split, loader.val_fraction, train.seed)
+        check_images(items.train + items.val)
+        missing = [c for c, n in zip(ds.classes, _counts(items.train, len(ds.classes)), strict=True) if n == 0]
         if missing:
             raise BadInput(f"no training images for class(es) {', '.join(missing)}", ds.manifest.path,
-                           f"splits.{loader.train_split}")
+                           f"splits.{split}")
         from wt_cls.backbones import check_backbone
 
         check_backbone(model.backbone)  # before Lightning's slow import
         t.open(ds.manifest, ds.classes, out=out, overwrite=overwrite, resume=resume, experiment=experiment,
                run_name=run_name)
-        t.log_preview(lambda path: contact_sheet(ds.manifest, path, splits=[loader.train_split]))
-        dm, module = _setup(ds, seed, model, loss, loader, optimizer, scheduler)
+        t.log_preview(lambda path: contact_sheet(ds.manifest, path, splits=[split]))
+        dm, module = _setup(ds, items, train, model, loss, loader, optimizer, scheduler)
         ckpt_dir = t.dir / CKPT_DIR
         last, best = ckpt_dir / "last.ckpt", ckpt_dir / "best.ckpt"
         if t.resumed and not last.exists():
@@ -230,24 +232,25 @@ def fit(
         counts = dm.train_counts()
         if t.rank == 0:
             log.info("training %s on %d images (%s), validating on %d (%s); per class %s", model.backbone,
-                     len(dm.train_items), loader.train_split, len(dm.val_items), dm.val_source,
+                     len(dm.train_items), split, len(dm.val_items), dm.val_source,
                      dict(zip(ds.classes, counts, strict=True)))
-        tr = make_trainer(trainer, device, [_epoch_callback(t, best), *_callbacks(ckpt_dir, checkpoint)],
-                          default_root_dir=t.dir)
+        callbacks = [_epoch_callback(t, best), *_callbacks(ckpt_dir, t.select, train.patience)]
+        tr = make_trainer(trainer, train.epochs, device, callbacks, default_root_dir=t.dir)
         with guarded(tr):
             tr.fit(module, dm, ckpt_path=str(last) if resume and last.exists() else None)
         if tr.interrupted:
             raise KeyboardInterrupt
         if t.rank == 0 and not best.exists():
-            raise BadInput(f"the monitored metric {checkpoint.monitor!r} was never logged "
-                           "(e.g. val/f1_macro, val/acc, val/loss)", None, "checkpoint.monitor")
+            raise BadInput(f"the selection metric {t.select.metric!r} was never logged "
+                           "(e.g. val/f1_macro, val/acc, val/loss)", None, "select.metric")
         shutil.rmtree(t.dir / "lightning_logs", ignore_errors=True)
-        return t.finish({"best": f"{CKPT_DIR}/best.ckpt", "last": f"{CKPT_DIR}/last.ckpt"}, imgsz=model.input_size,
-                        details={"backbone": model.backbone, "input_size": model.input_size,
+        return t.finish({"best": f"{CKPT_DIR}/best.ckpt", "last": f"{CKPT_DIR}/last.ckpt"}, imgsz=train.imgsz,
+                        details={"backbone": model.backbone, "input_size": train.imgsz,
                                  "mean": module.hparams["mean"], "std": module.hparams["std"],
+                                 "train_split": split, "val_split": val_split,
                                  "train_images": len(dm.train_items), "val_images": len(dm.val_items),
                                  "val_source": dm.val_source, "train_counts": counts,
-                                 "class_weights": module.hparams["class_weights"], "monitor": checkpoint.monitor,
+                                 "class_weights": module.hparams["class_weights"], "monitor": t.select.metric,
                                  "world_size": tr.world_size, "skipped": ds.skipped})
 
 
@@ -258,30 +261,29 @@ def _counts(items, n: int) -> list[int]:
     return out
 
 
-def _setup(ds, seed, model, loss, loader, optimizer, scheduler):
+def _setup(ds, items, train, model, loss, loader, optimizer, scheduler):
     import lightning as L
 
     from wt_cls.backbones import default_preprocessing
     from wt_cls.data import ClassificationDataModule
 
-    L.seed_everything(seed, workers=True, verbose=False)
+    L.seed_everything(train.seed, workers=True, verbose=False)
     d_mean, d_std = default_preprocessing(model.backbone)
     mean, std = model.mean or d_mean, model.std or d_std
-    dm = ClassificationDataModule(ds, input_size=model.input_size, mean=mean, std=std, batch_size=loader.batch_size,
-                                  num_workers=loader.num_workers, sampler=loader.sampler, augment=loader.augment,
+    dm = ClassificationDataModule(ds, input_size=train.imgsz, mean=mean, std=std, batch_size=int(train.batch),
+                                  num_workers=train.workers, sampler=loader.sampler, augment=loader.augment,
                                   scale_min=loader.scale_min, hflip=loader.hflip, color_jitter=loader.color_jitter,
-                                  train_split=loader.train_split, val_split=loader.val_split,
-                                  val_fraction=loader.val_fraction, seed=seed)
+                                  val_fraction=loader.val_fraction, seed=train.seed, items=items)
     weights = dm.class_weights(loss.class_weights, loss.beta)
-    module = build_module(ds.classes, ModelConfig(**{**asdict(model), "mean": mean, "std": std}), loss, optimizer,
-                          scheduler, weights)
+    module = build_module(ds.classes, ModelConfig(**{**asdict(model), "mean": mean, "std": std}), train, loss,
+                          optimizer, scheduler, weights)
     return dm, module
 
 
-def _callbacks(ckpt_dir: Path, checkpoint: CheckpointConfig):
+def _callbacks(ckpt_dir: Path, select: Select, patience: int):
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
     cbs = [ModelCheckpoint(dirpath=ckpt_dir, filename="last", save_top_k=1, monitor=None, enable_version_counter=False)]
-    if checkpoint.patience > 0:
-        cbs.append(EarlyStopping(monitor=checkpoint.monitor, mode=checkpoint.mode, patience=checkpoint.patience))
+    if patience > 0:
+        cbs.append(EarlyStopping(monitor=select.metric, mode=select.mode, patience=patience))
     return cbs

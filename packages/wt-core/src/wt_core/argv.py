@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 
+from wt_core.errors import BadInput
 from wt_core.parser import command_name, command_parser, flag_keys, list_keys, option_keys
 from wt_core.renames import new_spelling, renamed_config_file, renames_of
 
@@ -34,6 +35,7 @@ def normalize(tool: str, parser: object, argv: list[str]) -> list[str]:
     def config_file(path: str) -> str:
         return renamed_config_file(path, renames, known, warn) if renames else path
 
+    given = {a[2:].partition("=")[0].rstrip("+") for a in argv if a.startswith("--")}
     out: list[str] = []
     lists_at: dict[str, int] = {}  # a list option given again adds to its first value: --source a --source b
     i = 0
@@ -53,6 +55,9 @@ def normalize(tool: str, parser: object, argv: list[str]) -> list[str]:
         if "-" in key and key not in known and key.replace("-", "_") in known:
             key = key.replace("-", "_")
         if renames and (new := new_spelling(key, renames, known)) is not None:
+            if new.rstrip("+") in given:
+                raise BadInput(f"--{key.rstrip('+')} and --{new.rstrip('+')} are one option (--{key.rstrip('+')} "
+                               "is its old spelling): give it once", None, new.rstrip("+"))
             warn(key.rstrip("+"), new.rstrip("+"))
             key = new
         option = f"--{key}"

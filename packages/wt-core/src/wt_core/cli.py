@@ -68,7 +68,11 @@ def run_tool(tool: str, description: str, commands: Commands, argv: list[str] | 
         return EXIT_OK
     verbose = "--verbose" in argv or "--verbose=true" in argv
     parser = build_parser(tool, description, commands)
-    argv = normalize(tool, parser, argv)
+    try:
+        argv = normalize(tool, parser, argv)
+    except BadInput as e:  # an option given in its old and its new spelling
+        _error(e.line())
+        return EXIT_BAD_INPUT
     try:
         cfg = parser.parse_args(argv)
     except SystemExit as e:  # --help, --print_config

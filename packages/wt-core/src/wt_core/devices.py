@@ -1,4 +1,5 @@
-"""One check of a requested device, before any output directory is made.
+"""One check of a requested device, before any output directory is made (the training harness calls it in
+`Training.open`; other commands call `check_device`), and `--device` as Lightning reads it.
 
 `--ultralytics.device 0` on a machine without a GPU used to fail inside the
 framework (exit 1) and leave a `.partial` behind; `check_device` refuses it as
@@ -92,3 +93,26 @@ def check_accelerator(accelerator: str, devices: Any, field: str) -> None:
         check_device("cuda", field)
     else:
         check_device(devices, field)
+
+
+def lightning_device(device: str, devices: int | str = "auto") -> tuple[str, int | str | list[int]]:
+    """`--device` as Lightning's (accelerator, devices): 'cpu', 'gpu', 'cuda', 'mps', 'tpu', 'auto', or GPU indices
+    ('0', 'cuda:1', '0,1', which override `devices`, the count of a kind)."""
+    text = str(device).strip().lower().removeprefix("cuda:")
+    if text and all(part.strip().isdigit() for part in text.split(",")):
+        return "gpu", [int(part) for part in text.split(",")]
+    if text not in ("cpu", "gpu", "cuda", "mps", "auto", "tpu"):
+        raise BadInput(f"unknown device {device!r}: use cpu, gpu, mps, auto, or GPU indices such as 0 or 0,1",
+                       None, "device")
+    if isinstance(devices, str) and devices.isdigit():
+        devices = int(devices)
+    return ("gpu" if text == "cuda" else text), devices
+
+
+def check_fit_device(device: Any, devices: Any = None) -> None:
+    """The one device check of every fit: `device` as the framework reads it, or with Lightning's `devices`
+    count beside it (wt-cls), as Lightning's pair."""
+    if devices is None:
+        check_device(device, "device")
+    else:
+        check_accelerator(*lightning_device(device, devices), "device")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from wt_core import ranges
+from wt_core import offline, ranges
 from wt_core.errors import BadInput
 from wt_core.jsonable import to_jsonable
 
@@ -40,6 +40,8 @@ class Invocation:
     """What the command reads (manifest directories, source folders): no output may be, hold or lie in one."""
     outputs: list[Any] = field(default_factory=list)
     """The `Output`s the command is building (wt_core.outputs)."""
+    kept: list[Any] = field(default_factory=list)
+    """Outputs that hold trained work: a refusal after it abandons them no more (`keep_output`)."""
     warnings: list[str] = field(default_factory=list)
     """Choices the user should know of; `warn` logs them and the manifest records them (details.warnings)."""
 
@@ -101,6 +103,13 @@ def add_output(output: Any) -> None:
     current().outputs.append(output)
 
 
+def keep_output(output: Any) -> None:
+    """The output holds work worth a --resume (a model being trained): a later refusal keeps it."""
+    kept = current().kept
+    if output is not None and output not in kept:
+        kept.append(output)
+
+
 def done_output(output: Any) -> None:
     """The output is committed: what the command reads from it afterwards is its own work, not an input."""
     outs = current().outputs
@@ -145,6 +154,7 @@ def command(tool: str, name: str, version: str = "0.1.0") -> Callable[[F], F]:
                 for key, cls in sections.items():
                     if isinstance(bound.arguments.get(key), dict):
                         bound.arguments[key] = coerce(bound.arguments[key], cls, sig.parameters[key].default, key)
+            offline.apply()  # every command, called from the CLI or from Python: no library reaches the network
             config = {k: to_jsonable(v) for k, v in bound.arguments.items()}
             inv = Invocation(tool=tool, command=name, version=version,
                              argv=list(_cli_argv.get() or []), config=config)
@@ -153,7 +163,8 @@ def command(tool: str, name: str, version: str = "0.1.0") -> Callable[[F], F]:
                 return fn(*bound.args, **bound.kwargs)
             except BadInput:
                 for output in inv.outputs:  # refused: a fresh output directory is not left behind
-                    output.abandon()
+                    if output not in inv.kept:
+                        output.abandon()
                 raise
             except OSError as e:  # a full disk: say where it was being written (the output is kept)
                 if e.errno in (errno.ENOSPC, errno.EDQUOT) and e.filename is None and inv.outputs:

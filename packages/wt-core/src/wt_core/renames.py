@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wt_core.errors import BadInput
+
 Table = dict[str, dict[str, dict[str, str]]]  # tool -> command -> {old key: new key}
 
 
@@ -55,6 +57,38 @@ DEPRECATIONS: tuple[Deprecation, ...] = (
         "wt-registry": {
             "register": {"thresholds.conf": "conf", "thresholds.iou": "iou", "thresholds.max_det": "max_det",
                          "thresholds.imgsz": "imgsz"},
+        },
+    }),
+    Deprecation(deprecated_in="0.2.0", removed_in="0.4.0", renames={
+        # one training vocabulary (a shared --train.* section, --select.* in every trainer) and one way to
+        # name a registered model (--model name/VERSION or name@ALIAS)
+        "wt-yolo": {
+            "fit": {"ultralytics.epochs": "train.epochs", "ultralytics.batch": "train.batch",
+                    "ultralytics.workers": "train.workers", "ultralytics.imgsz": "train.imgsz",
+                    "ultralytics.lr0": "train.lr", "ultralytics.seed": "train.seed",
+                    "ultralytics.patience": "train.patience", "ultralytics.freeze": "train.freeze"},
+        },
+        "wt-mmdet": {
+            "fit": {"train_split": "train.split", "val_split": "train.val_split",
+                    "train.frozen_stages": "train.freeze", "train.optimizer": "mmdet.optimizer",
+                    "train.weight_decay": "mmdet.weight_decay", "train.momentum": "mmdet.momentum",
+                    "train.scheduler": "mmdet.scheduler", "train.warmup_iters": "mmdet.warmup_iters",
+                    "train.grad_clip": "mmdet.grad_clip", "train.amp": "mmdet.amp",
+                    "train.val_interval": "mmdet.val_interval"},
+        },
+        "wt-cls": {
+            "fit": {"trainer.max_epochs": "train.epochs",
+                    "loader.batch_size": "train.batch", "loader.num_workers": "train.workers",
+                    "loader.train_split": "train.split", "loader.val_split": "train.val_split",
+                    "data.batch_size": "train.batch", "data.num_workers": "train.workers",
+                    "data.train_split": "train.split", "data.val_split": "train.val_split",
+                    "model.input_size": "train.imgsz", "optimizer.lr": "train.lr", "seed": "train.seed",
+                    "model.freeze_backbone": "train.freeze", "checkpoint.patience": "train.patience",
+                    "checkpoint.monitor": "select.metric", "checkpoint.mode": "select.mode"},
+        },
+        "wt-registry": {
+            "alias": {"name": "model"},  # with --version: a deprecated option of its own (wt_registry.aliases)
+            "promote": {"name": "model"},
         },
     }),
 )
@@ -122,6 +156,9 @@ def rename_config(config: dict[str, Any], table: dict[str, str], known: set[str]
                 *parents, leaf = new.split(".")
                 for part in parents:
                     target = target.setdefault(part, {})
+                if leaf in target:
+                    raise BadInput(f"--{path} and --{new} are one option (--{path} is its old spelling): give it "
+                                   "once", None, new)
                 target[leaf] = value
                 done.append((path, new))
             elif isinstance(node[key], dict):

@@ -7,7 +7,7 @@ whole photo. `WholeImages.of_tiled` finds the whole images of the val split in
 the parent dataset; the trainer predicts them sliced (`wt_core.slicing`) with
 its current weights; `score` scores them with the one COCO evaluator
 (`wt_core.cocometrics`, as `wt-eval detect` does) and the count error; and
-the harness (`wt_core.training.Select`) keeps the best value of the metric the
+the harness (`wt_core.training.Training.choose`) keeps the best value of the metric the
 user picked. `WholeImageValidation` is that validation, framework-neutral: a
 trainer supplies only its forward pass on a batch of crops (wt-yolo: the EMA
 weights through Ultralytics' predictor; wt-mmdet: the Runner's model).
@@ -36,23 +36,22 @@ from wt_core.predictions import ImageRef, split_images
 from wt_core.ranges import UnitInterval, check_fields
 from wt_core.raster import ImageSource, open_image
 from wt_core.slicing import Detections, Slicing, predict_sliced
-from wt_core.training import Select
+from wt_core.train_args import SelectArgs
 
 CACHE_PIXELS = 400_000_000  # whole val images kept decoded in memory up to this many pixels
 Forward = Callable[[list[np.ndarray]], list[Detections]]
 
-LOWER_IS_BETTER = {"full/count_error"}
 WHOLE_METRICS = ("full/mAP50", "full/mAP50_95", "full/count_error")
 TILE_FITNESS = "fitness"
 
 
 @dataclass
-class SelectArgs:
-    """Which validation metric chooses best weights, and how often whole images are validated."""
+class DetectSelectArgs(SelectArgs):
+    """Which validation metric chooses best weights, and how often whole images are validated.
 
-    metric: str | None = None
-    """'full/mAP50', 'full/mAP50_95', 'full/count_error' (on the whole val images of a tiled dataset), or
+    metric: 'full/mAP50', 'full/mAP50_95', 'full/count_error' (on the whole val images of a tiled dataset), or
     'fitness' (the framework's own, on the tiles); default full/mAP50 when the val split is tiled."""
+
     every: int = 2
     """Validate on the whole images every N epochs (the last epoch always); one validation costs about 10-20 %
     of an epoch on a small tiled split, so every 2 adds under 10 %. 0: never (best weights by 'fitness')."""
@@ -134,11 +133,6 @@ def score(whole: WholeImages, detections: list[Detections], count_conf: float = 
             "full/count_true": float(total)}
 
 
-def select_of(metric: str) -> Select:
-    """The harness's selection for `metric` (count error: smaller is better)."""
-    return Select(metric, "min" if metric in LOWER_IS_BETTER else "max")
-
-
 def default_metric(whole: WholeImages | None, requested: str | None) -> str:
     """The metric that picks best weights: the user's, else whole-image mAP50 when the val split is tiled."""
     if requested is None:
@@ -156,7 +150,7 @@ class WholeImageValidation:
     returns nothing unless `due` (every `args.every` epochs, and the last), and otherwise
     `evaluate(forward)` with `forward` (BGR crops -> Detections) for the weights being trained."""
 
-    def __init__(self, whole: WholeImages, args: SelectArgs, tile: int, imgsz: int, tool: str):
+    def __init__(self, whole: WholeImages, args: DetectSelectArgs, tile: int, imgsz: int, tool: str):
         self.whole, self.args, self.imgsz = whole, args, imgsz
         self.slicing = Slicing(tile=tile, overlap=0.2)
         self.seconds = 0.0
@@ -198,7 +192,7 @@ def selection_record(validation: WholeImageValidation | None) -> dict[str, Any]:
     return validation.record() if validation is not None else {"whole_images": 0}
 
 
-def plan_selection(ds: DatasetManifest, val_split: str | None, args: SelectArgs, imgsz: int,
+def plan_selection(ds: DatasetManifest, val_split: str | None, args: DetectSelectArgs, imgsz: int,
                    tool: str) -> tuple[str, WholeImages | None, int]:
     """The selection metric of a fit, the whole val images when the val split was tiled, and the tile size."""
     whole = WholeImages.of_tiled(ds, val_split) if val_split and args.every else None

@@ -8,9 +8,11 @@ same whatever trained it.
 The shape of every fit:
 
     spec = TrainerSpec(tool="wt-yolo", framework="yolo", task="detect", standard=DETECT_NAMES_OF_YOLO,
-                       select=Select("fitness", "max"), may_change={"ultralytics.epochs": MORE, "device": ANY})
-    with Training(spec) as t:            # the MLflow helper process starts importing mlflow now
+                       select=Select("fitness", "max"), may_change={"train.epochs": MORE, "device": ANY})
+    with Training(spec, device) as t:    # the device is checked; the MLflow helper starts importing mlflow
         ds = read_dataset(dataset)       # check the inputs: a bad input here leaves nothing behind
+        split, val = t.pick_splits(ds, train.split, train.val_split)
+        t.choose(metric, select.mode)    # the selection metric, when not the spec's default
         t.open(ds, ds.classes, out=out, overwrite=overwrite, resume=resume, experiment=..., run_name=...)
         ...                              # build the framework's model and loop; its callback calls
         t.restart_after(done)            #   once, when training starts (done: epochs in the checkpoint)
@@ -19,9 +21,16 @@ The shape of every fit:
 
 What the harness owns:
 
+- **Options**: the fit's `--train.*` and `--select.*` sections are
+  `wt_core.train_args` (the same keys in every trainer); `Training(spec, device)`
+  checks the device first (`wt_core.devices.check_fit_device`), `pick_splits` picks
+  the train and val splits, `choose` the selection metric and its mode, and
+  `patience` stops a framework without early stopping of its own (`EpochRecord.stop`).
 - **Output**: `DIR.partial` (`t.dir`), renamed into place by `finish` after the
-  manifest is written last. A bad input raised before training started (no
-  `restart_after` yet) in a fresh run removes the partial directory again.
+  manifest is written last. A bad input raised before any epoch was trained in a
+  fresh run removes the partial directory again (`@command` abandons it); once an
+  epoch is trained the output is kept (`invocation.keep_output`), so a refusal
+  after training (a check of its results) never deletes a trained model.
 - **Resume state**: one file, `wt-state.json` in the partial directory: the
   MLflow run id, the dataset id and the resolved config of the interrupted
   run. On `--resume` the new config is compared with it key by key (dotted
@@ -40,7 +49,7 @@ What the harness owns:
   metrics, e.g. a full-image validation's `full/mAP50`). They take part in the
   selection like any other metric.
 - **Selection**: `Select(metric, mode)` names the metric that picks the best
-  weights. `t.epoch` answers `is_best` (strictly better than every earlier
+  weights (the spec's, or the one `choose` set). `t.epoch` answers `is_best` (strictly better than every earlier
   epoch, so the earliest of equal epochs wins, as in Ultralytics, Lightning and
   mmengine); the trainer's callback saves its best weights when it is true.
 - **MLflow**: exactly one run, logged from a helper process
@@ -79,12 +88,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from wt_core import console, invocation
+from wt_core.devices import check_fit_device
 from wt_core.errors import BadInput
 from wt_core.jsonable import to_jsonable
 from wt_core.manifest import ManifestBase, RunManifest
 from wt_core.manifest_io import build
 from wt_core.metrics_log import METRICS_FILE, MetricsLog, finite_metrics
 from wt_core.outputs import PARTIAL, Output
+from wt_core.train_args import mode_of
 
 log = console.get_logger("wt-core")
 STATE_FILE = "wt-state.json"
@@ -125,6 +136,8 @@ class EpochRecord:
     epoch: int
     row: dict[str, float]
     is_best: bool
+    stop: bool = False
+    """`patience` epochs have passed without a better selection metric: the trainer's loop should stop."""
 
 
 def rank() -> int:
@@ -153,8 +166,15 @@ def is_validation_key(key: str) -> bool:
 class Training:
     """One training command's harness (see the module docstring)."""
 
-    def __init__(self, spec: TrainerSpec):
+    def __init__(self, spec: TrainerSpec, device: Any = None, devices: Any = None):
+        """`device`: the fit's --device, checked first (a GPU this machine lacks is refused before any input is
+        read); `devices`: Lightning's device count beside it (wt-cls)."""
+        check_fit_device(device, devices)
         self.spec = spec
+        self.select = spec.select
+        self.patience = 0
+        """Epochs without improvement after which `epoch` answers stop (0: never); for a framework without
+        early stopping of its own (wt-mmdet)."""
         self.log = console.get_logger(spec.tool)
         self.rank = rank()
         self.run = None
@@ -169,7 +189,6 @@ class Training:
         self.dataset: ManifestBase | None = None
         self.classes: list[str] = []
         self.config: dict[str, Any] = {}
-        self.started_training = False
         self.hooks: list[Callable[[int, dict[str, float]], dict[str, float] | None]] = []
         self.rows: list[dict[str, Any]] = []
         self._best: dict[str, Any] | None = None
@@ -182,11 +201,35 @@ class Training:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is not None and issubclass(exc_type, BadInput) and self.output is not None \
-                and not self.resumed and not self.started_training:
-            self.output.discard()  # refused before any training: leave nothing behind
+        # A refusal before training leaves nothing behind (`@command` abandons the fresh output); once an epoch
+        # is trained the output is kept (`epoch`), so a later refusal never deletes a trained model.
         if self.run is not None:
             self.run.close_after(exc_type)
+
+    # ---- before opening ------------------------------------------------------------------------------------
+
+    def choose(self, metric: str, mode: str | None = None) -> Select:
+        """The metric that selects the best weights (mode: min for a loss or an error unless given)."""
+        self.select = Select(metric, mode_of(metric, mode))
+        return self.select
+
+    @staticmethod
+    def pick_splits(dataset: ManifestBase, split: str | None, val_split: str | None,
+                    val_names: tuple[str, ...] = ("val", "test")) -> tuple[str, str | None]:
+        """The split to train on (named, else 'train', else the only split) and the one to validate on (named,
+        else the first of `val_names` the dataset has, else None: each trainer says what it does without one)."""
+        names = list(getattr(dataset, "splits", None) or {})
+        for name, opt in ((split, "train.split"), (val_split, "train.val_split")):
+            if name is not None and name not in names:
+                raise BadInput(f"no split {name!r} (splits: {', '.join(names)})", dataset.path, opt)
+        if split is None:
+            split = "train" if "train" in names else (names[0] if len(names) == 1 else None)
+            if split is None:
+                raise BadInput(f"no 'train' split; name one with --train.split (splits: {', '.join(names)})",
+                               dataset.path, "splits")
+        if val_split is None:
+            val_split = next((s for s in val_names if s in names and s != split), None)
+        return split, val_split
 
     # ---- opening -------------------------------------------------------------------------------------------
 
@@ -285,7 +328,6 @@ class Training:
 
     def restart_after(self, done: int) -> None:
         """Training starts after `done` epochs (0: from scratch): keep those rows, log those MLflow lacks."""
-        self.started_training = True
         if self.rank > 0:
             return
         if self.metrics_log.path.exists():  # (the file appears with the first epoch's row)
@@ -326,13 +368,18 @@ class Training:
         self._epoch_started = now
         self.rows = [r for r in self.rows if int(r["epoch"]) < epoch]
         self.metrics_log.write(epoch, row)
+        invocation.keep_output(self.output)  # trained work: a later refusal must not delete it
         full = {"epoch": epoch, **row}
         self.rows.append(full)
         is_best = self._consider(full)
         self.run.log_metrics(row, step=epoch)
         shown = {k: round(v, 4) for k, v in row.items() if is_validation_key(k) and "." not in k}
         self.log.info("epoch %d: %s%s", epoch, shown, " (best)" if is_best else "")
-        return EpochRecord(epoch, row, is_best)
+        best_epoch = int(self._best["epoch"]) if self._best is not None else 0
+        stop = self.patience > 0 and epoch - best_epoch >= self.patience
+        if stop:
+            self.log.info("stopping early: no better %s in %d epochs", self.select.metric, self.patience)
+        return EpochRecord(epoch, row, is_best, stop)
 
     def backfill(self, rows: list[dict[str, Any]]) -> None:
         """Epoch rows the callback never saw (a framework's DDP children), e.g. read from its results file."""
@@ -345,10 +392,10 @@ class Training:
                            lr={k: v for k, v in r.items() if k.startswith("lr")})
 
     def _consider(self, row: dict[str, Any]) -> bool:
-        value = row.get(self.spec.select.metric)
+        value = row.get(self.select.metric)
         if value is None:
             return False
-        if self._best is None or self.spec.select.better(float(value), self._best[self.spec.select.metric]):
+        if self._best is None or self.select.better(float(value), self._best[self.select.metric]):
             self._best = row
             return True
         return False
@@ -360,7 +407,7 @@ class Training:
 
     @property
     def best_value(self) -> float | None:
-        return None if self._best is None else float(self._best[self.spec.select.metric])
+        return None if self._best is None else float(self._best[self.select.metric])
 
     # ---- finishing -----------------------------------------------------------------------------------------
 
@@ -385,7 +432,7 @@ class Training:
         best = self._best
         if best is None and self.rows:
             self.log.warning("no epoch has the selection metric %r: the run's metrics are its last epoch's",
-                        self.spec.select.metric)
+                        self.select.metric)
             best = self.rows[-1]
         metrics = {k: float(v) for k, v in (best or {}).items() if is_validation_key(k) and v is not None}
         if metrics:
@@ -394,8 +441,8 @@ class Training:
                          task=self.spec.task, classes=self.classes, dataset_id=self.dataset.id,
                          weights={role: role for role in weights}, imgsz=imgsz, metrics=metrics,
                          tracking=self.run.tracking,
-                         details={**details, "select": {"metric": self.spec.select.metric,
-                                                        "mode": self.spec.select.mode},
+                         details={**details, "select": {"metric": self.select.metric,
+                                                        "mode": self.select.mode},
                                   "best_epoch": None if best is None else int(best["epoch"]),
                                   "epochs": len(self.rows), "resumed": self.resumed,
                                   "changed_on_resume": self.changed})
@@ -406,6 +453,6 @@ class Training:
         for name in ("config", "metrics"):
             self.run.log_artifact(manifest.artifact_path(name))
         self.run.log_artifact(manifest.path)
-        best_line = f"{self.spec.select.metric} = {self.best_value:.4g} at epoch {best['epoch']}" if self._best else ""
+        best_line = f"{self.select.metric} = {self.best_value:.4g} at epoch {best['epoch']}" if self._best else ""
         self.log.info("finished %d epochs%s", len(self.rows), f"; best {best_line}" if best_line else "")
         return manifest

@@ -4,8 +4,10 @@ A model is a preset name (a config file shipped in `wt_mmdet/presets/`, built
 on MMDetection's own configs with a small backbone and no pretrained init) or
 the path of any MMDetection config file. WildTrain then sets what comes from
 the manifest and the command's options: the datasets (the cached COCO view,
-classes as `metainfo`), `num_classes` of every head, the schedule, optimizer,
-hooks and work directory. `cfg_options` (dotted keys, as mmdet's
+classes as `metainfo`), `num_classes` of every head, the shared `--train.*`
+section (epochs, batch, workers, imgsz, lr, seed, freeze as the backbone's
+frozen stages; `OWNED`), `--mmdet.*` (schedule, optimizer), hooks and work
+directory. `cfg_options` (dotted keys, as mmdet's
 `--cfg-options`) are merged last.
 """
 
@@ -13,34 +15,36 @@ from __future__ import annotations
 
 import difflib
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal
 
 from wt_core.errors import BadInput
+from wt_core.train_args import TrainArgs, refuse_owned
 
 PRESETS_DIR = Path(__file__).parent / "presets"
 CONFIG_SUFFIXES = (".py", ".yaml", ".yml", ".json")
 
 
-@dataclass
-class TrainArgs:
-    """Training options; None keeps the model config's own value."""
+TRAIN = TrainArgs(epochs=12, batch=2, workers=2, imgsz=640, lr=None, seed=0, patience=0, freeze=None)
+"""wt-mmdet's defaults of the shared `--train.*` section (lr, freeze None: the model config's own)."""
+OWNED = {"train_cfg.max_epochs": "train.epochs", "train_dataloader.batch_size": "train.batch",
+         "train_dataloader.num_workers": "train.workers", "val_dataloader.num_workers": "train.workers",
+         "optim_wrapper.optimizer.lr": "train.lr", "randomness.seed": "train.seed",
+         "model.backbone.frozen_stages": "train.freeze"}
+"""MMDetection config keys the shared section sets: refused in --cfg_options (one way to set each value)."""
 
-    epochs: int = 12
-    """Epochs to train."""
-    batch: int = 2
-    """Images per batch."""
-    imgsz: int = 640
-    """Images are resized to fit imgsz x imgsz (aspect ratio kept)."""
+
+@dataclass
+class MmdetArgs:
+    """MMDetection's own training options (the shared ones are --train.*); None keeps the model config's value."""
+
     optimizer: Literal["preset", "SGD", "AdamW"] = "preset"
     """The optimizer; 'preset' keeps the model config's."""
-    lr: float | None = None
-    """Learning rate (None: the config's, or 0.01 for SGD / 0.001 for AdamW when the optimizer is changed)."""
     weight_decay: float | None = None
     """Weight decay (None: the config's, or 1e-4 for SGD / 0.05 for AdamW)."""
     momentum: float = 0.9
-    """SGD momentum (when --train.optimizer SGD)."""
+    """SGD momentum (when --mmdet.optimizer SGD)."""
     scheduler: Literal["step", "cosine", "constant"] = "step"
     """After warmup: step (x0.1 at 2/3 and 11/12 of the epochs), cosine, or constant."""
     warmup_iters: int | None = None
@@ -49,19 +53,37 @@ class TrainArgs:
     """Clip the gradient norm to this (None: the config's; 0: no clipping)."""
     amp: bool = False
     """Mixed precision (needs a GPU)."""
-    frozen_stages: int | None = None
-    """Backbone stages kept frozen (-1: none; None: the config's)."""
     val_interval: int = 1
     """Validate (and keep the best checkpoint) every this many epochs."""
-    workers: int = 2
-    """Data loading worker processes (0: load in the main process)."""
-    seed: int = 0
-    """Random seed."""
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch", "imgsz", "val_interval"):
-            if getattr(self, name) < 1:
-                raise BadInput(f"must be at least 1, got {getattr(self, name)}", None, f"train.{name}")
+        if self.val_interval < 1:
+            raise BadInput(f"must be at least 1, got {self.val_interval}", None, "mmdet.val_interval")
+
+
+@dataclass
+class MmdetTrainArgs(MmdetArgs):
+    """Every training option a fit maps onto the Config: the shared section's and MMDetection's own."""
+
+    epochs: int = 12
+    batch: int = 2
+    imgsz: int = 640
+    lr: float | None = None
+    workers: int = 2
+    seed: int = 0
+    patience: int = 0
+    frozen_stages: int | None = None
+
+    @classmethod
+    def of(cls, train: TrainArgs, m: MmdetArgs) -> MmdetTrainArgs:
+        """The shared section and MMDetection's own as one set (freeze 0 is mmdet's frozen_stages -1)."""
+        if not isinstance(train.batch, int) or train.batch < 1:
+            raise BadInput(f"wt-mmdet trains on a whole number of images per batch, got {train.batch}", None,
+                           "train.batch")
+        frozen = None if train.freeze is None else (train.freeze or -1)
+        return cls(**{f.name: getattr(m, f.name) for f in fields(MmdetArgs)}, epochs=train.epochs,
+                   batch=train.batch, imgsz=train.imgsz, lr=train.lr, workers=train.workers, seed=train.seed,
+                   patience=train.patience, frozen_stages=frozen)
 
 
 def presets() -> list[str]:
@@ -104,7 +126,9 @@ def load_config(path: Path, field: str = "model"):
 
 
 def check_cfg_options(cfg, options: dict[str, Any] | None) -> None:
-    """Refuse an override whose parent key does not exist (mmengine would silently add it), with the closest name."""
+    """Refuse an override of a key the shared `--train.*` section sets, and one whose parent key does not exist
+    (mmengine would silently add it), with the closest name."""
+    refuse_owned("cfg_options", options or {}, OWNED)
     for key in options or {}:
         node, path = getattr(cfg, "_cfg_dict", cfg), []
         for part in str(key).split(".")[:-1]:
@@ -184,7 +208,7 @@ def user_pipeline(cfg, loader: str) -> list | None:
         return None
 
 
-def _optimizer(cfg, t: TrainArgs) -> None:
+def _optimizer(cfg, t: MmdetTrainArgs) -> None:
     ow = cfg.optim_wrapper
     if t.optimizer != "preset":
         opt: dict[str, Any] = dict(type=t.optimizer)
@@ -206,7 +230,7 @@ def _optimizer(cfg, t: TrainArgs) -> None:
         ow.loss_scale = "dynamic"
 
 
-def schedule(t: TrainArgs) -> list[dict]:
+def schedule(t: MmdetTrainArgs) -> list[dict]:
     out: list[dict] = []
     if (t.warmup_iters if t.warmup_iters is not None else 100) > 0:
         out.append(dict(type="LinearLR", start_factor=0.001, by_epoch=False, begin=0, end=t.warmup_iters if t.warmup_iters is not None else 100))
@@ -231,7 +255,7 @@ def own_visualizer(cfg, name: str) -> None:
 
 
 def fit_config(cfg, *, is_preset: bool, classes: list[str], train: tuple[Path, Path], val: tuple[Path, Path] | None,
-               t: TrainArgs, work_dir: Path, cfg_options: dict[str, Any] | None):
+               t: MmdetTrainArgs, work_dir: Path, cfg_options: dict[str, Any] | None):
     """The Config `fit` hands to the Runner (changed in place and returned)."""
     if set_num_classes(cfg.model, len(classes)) == 0:
         raise BadInput("the model config has no head with num_classes", cfg.filename, "model")
@@ -259,7 +283,7 @@ def fit_config(cfg, *, is_preset: bool, classes: list[str], train: tuple[Path, P
     hooks = dict(cfg.get("default_hooks") or {})
     hooks["checkpoint"] = dict(type="CheckpointHook", interval=1, max_keep_ckpts=2, by_epoch=True,
                                save_best="coco/bbox_mAP" if val is not None else None, rule="greater")
-    hooks["logger"] = dict(type="LoggerHook", interval=10)
+    hooks["logger"] = dict(type="LoggerHook", interval=10)  # (--train.patience: the harness, wt_mmdet.hooks)
     cfg.default_hooks = hooks
     if is_preset:
         cfg.custom_hooks = []  # RTMDet's EMA and pipeline switch belong to its 300-epoch COCO recipe

@@ -60,23 +60,10 @@ def split_source(ds: DatasetManifest, split: str) -> tuple[Path, Path]:
     return mmdet_view(ds) / f"{split}.json", ds.resolve(ds.splits[split].image_root).absolute()
 
 
-def pick_splits(ds: DatasetManifest, train: str | None, val: str | None) -> tuple[str, str | None]:
-    """The train split (named, else 'train', else the only one) and the validation split (named, else val/test)."""
-    names = list(ds.splits)
-    if train is None:
-        train = "train" if "train" in names else (names[0] if len(names) == 1 else None)
-        if train is None:
-            raise BadInput(f"no 'train' split; name one with --train_split (splits: {', '.join(names)})",
-                           ds.path, "splits")
-    elif train not in names:
-        raise BadInput(f"no split {train!r} (splits: {', '.join(names)})", ds.path, "splits")
-    if val is None:
-        val = next((s for s in ("val", "test") if s in names and s != train), None)
-    elif val not in names:
-        raise BadInput(f"no split {val!r} (splits: {', '.join(names)})", ds.path, "splits")
+def check_splits(ds: DatasetManifest, train: str, val: str | None) -> None:
+    """The train split (picked by the harness, `Training.pick_splits`) has images; without a val split, say so."""
     if ds.splits[train].images == 0:
         raise BadInput(f"split {train!r} has no images", ds.path, f"splits.{train}")
     if val is None:
         warn(f"the dataset has no val or test split besides {train!r}: nothing is validated, so the run has no "
              "validation metrics and its best weights are its last (make a val split with wt-data split)")
-    return train, val

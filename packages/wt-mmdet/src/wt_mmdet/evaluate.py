@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from wt_core import console, offline
+from wt_core import console
 from wt_core.errors import BadInput
 from wt_core.invocation import command
 from wt_core.manifest import PredictionsManifest
@@ -41,7 +41,6 @@ def test(run: str, dataset: str, split: str = "val", weights: Literal["best", "l
         out: The output directory (default runs/mmdet/test/<id>).
         overwrite: Replace an existing output directory.
     """
-    offline.apply()
     from wt_core.readers import read_detect_dataset
 
     from wt_mmdet.data import split_source

@@ -16,22 +16,30 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from wt_core import console, offline
+from wt_core import console
 from wt_core.errors import BadInput
 from wt_core.invocation import command
 from wt_core.manifest import RunManifest
 from wt_core.readers import read_detect_dataset
-from wt_core.selection import SelectArgs, select_of, selection_record
+from wt_core.selection import DetectSelectArgs, selection_record
+from wt_core.train_args import TrainArgs
 from wt_core.training import ANY, MORE, Select, TrainerSpec, Training
 from wt_data.preview import contact_sheet
 
 from wt_mmdet import checkpoints
-from wt_mmdet.config import TrainArgs, check_cfg_options, fit_config, load_config, resolve_model
-from wt_mmdet.data import pick_splits, split_source
+from wt_mmdet.config import (
+    TRAIN,
+    MmdetArgs,
+    MmdetTrainArgs,
+    check_cfg_options,
+    fit_config,
+    load_config,
+    resolve_model,
+)
+from wt_mmdet.data import check_splits, split_source
 from wt_mmdet.select import whole_image_validation
 from wt_mmdet.small_data import Defaults, apply_small_data_policy
 
@@ -55,7 +63,7 @@ def check_amp(amp: bool) -> None:
         import torch
 
         if not torch.cuda.is_available():
-            raise BadInput("mixed precision (AMP) needs a GPU; none is available", None, "train.amp")
+            raise BadInput("mixed precision (AMP) needs a GPU; none is available", None, "mmdet.amp")
 
 
 def finish_weights(work_dir: Path, out_dir: Path, epochs: int) -> dict[str, str]:
@@ -79,7 +87,7 @@ def finish_weights(work_dir: Path, out_dir: Path, epochs: int) -> dict[str, str]
 
 SPEC = TrainerSpec(tool="wt-mmdet", framework="mmdet", task="detect", select=Select("bbox_mAP", "max"),
                    standard={"mAP50": "bbox_mAP_50", "mAP50_95": "bbox_mAP"},
-                   may_change={"train.epochs": MORE, "device": ANY, "train.workers": ANY})
+                   may_change={"train.epochs": MORE, "device": ANY, "train.workers": ANY, "train.patience": ANY})
 
 
 def select_device(device: str) -> None:
@@ -97,11 +105,11 @@ def select_device(device: str) -> None:
 
 
 @command("wt-mmdet", "fit")
-def fit(dataset: str, model: str = "retinanet_r18_fpn", train: TrainArgs = TrainArgs(),
-        cfg_options: dict[str, Any] | None = None, load_from: Path | None = None, train_split: str | None = None,
-        val_split: str | None = None, device: str = "auto", out: Path | None = None, overwrite: bool = False,
-        resume: bool = False, experiment: str = "wt-mmdet", run_name: str | None = None,
-        defaults: Defaults = "wildtrain", select: SelectArgs = SelectArgs()) -> RunManifest:
+def fit(dataset: str, model: str = "retinanet_r18_fpn", train: TrainArgs = TRAIN, mmdet: MmdetArgs = MmdetArgs(),
+        cfg_options: dict[str, Any] | None = None, load_from: Path | None = None, device: str = "auto",
+        out: Path | None = None, overwrite: bool = False, resume: bool = False, experiment: str = "wt-mmdet",
+        run_name: str | None = None, defaults: Defaults = "wildtrain",
+        select: DetectSelectArgs = DetectSelectArgs()) -> RunManifest:
     """Train an MMDetection detector on a detection dataset manifest.
 
     One MLflow run records the config as params, the metrics of every epoch (also in metrics.jsonl),
@@ -111,17 +119,17 @@ def fit(dataset: str, model: str = "retinanet_r18_fpn", train: TrainArgs = Train
         dataset: The detection dataset manifest (file, directory, or '-' to read its path from stdin).
         model: A preset (retinanet_r18_fpn, fcos_r18_fpn, faster_rcnn_r18_fpn, rtmdet_tiny) or the path of
             any MMDetection config file (.py, .yaml, .json).
-        train: Training options (epochs, batch, optimizer, schedule ...).
+        train: What every trainer has (epochs, batch, workers, imgsz, lr, seed, patience, freeze: the backbone's
+            frozen stages, the splits; without a val or test split nothing is validated).
+        mmdet: MMDetection's own training options (optimizer, schedule, warmup, AMP ...).
         cfg_options: MMDetection config overrides as dotted keys, e.g. '{"model.bbox_head.loss_cls.gamma": 1.5}',
-            merged last (mmdet's --cfg-options).
+            merged last (mmdet's --cfg-options); keys the --train.* options set are refused.
         load_from: Initial weights (a plain state_dict, or a checkpoint of a wt-mmdet run); nothing is downloaded.
-        train_split: The split to train on (default 'train', or the only split).
-        val_split: The split to validate on (default 'val', else 'test', else no validation).
         device: cpu, auto (a GPU when there is one) or one GPU index such as 0.
         out: The output directory (default runs/mmdet/fit/<id>).
         overwrite: Replace an existing output directory.
-        resume: Continue an interrupted run (same --out) from its newest checkpoint; only more epochs, the device
-            and workers may change.
+        resume: Continue an interrupted run (same --out) from its newest checkpoint; only more epochs, the device,
+            workers and patience may change.
         experiment: The MLflow experiment name.
         run_name: The MLflow run name (default: the output directory's name).
         defaults: 'wildtrain': the warm-up kept to 10 % of a short run's iterations (printed, and recorded in
@@ -130,19 +138,20 @@ def fit(dataset: str, model: str = "retinanet_r18_fpn", train: TrainArgs = Train
             made by `wt-data tile`; 'fitness': mmdet's bbox_mAP on the tiles), and how often whole images are
             validated.
     """
-    offline.apply()
     select_device(device)
-    with Training(SPEC) as t:  # the MLflow helper imports mlflow in its own process while MMDetection is imported
+    with Training(SPEC, device) as t:  # the MLflow helper imports mlflow in its own process while MMDetection is imported
         ds = read_detect_dataset(dataset)
-        tr, va = pick_splits(ds, train_split, val_split)
-        train, small_data = apply_small_data_policy(train, ds.splits[tr].images, defaults)  # wt_mmdet.small_data
-        metric, whole = whole_image_validation(ds, va, select, train.imgsz)
+        tr, va = t.pick_splits(ds, train.split, train.val_split)
+        check_splits(ds, tr, va)
+        args, small_data = apply_small_data_policy(MmdetTrainArgs.of(train, mmdet), ds.splits[tr].images, defaults)
+        metric, whole = whole_image_validation(ds, va, select, args.imgsz)
         if metric is not None:
-            t.spec = replace(SPEC, select=select_of(metric))
+            t.choose(metric, select.mode)
+        t.patience = args.patience
         cfg_path, is_preset = resolve_model(model)
         if load_from is not None:
             checkpoints.check_loadable(load_from)
-        check_amp(train.amp)
+        check_amp(args.amp)
         cfg = load_config(cfg_path)
         check_cfg_options(cfg, cfg_options)
         from wt_mmdet.compat import prepare
@@ -152,7 +161,7 @@ def fit(dataset: str, model: str = "retinanet_r18_fpn", train: TrainArgs = Train
         t.log_preview(lambda path: contact_sheet(ds, path, splits=[tr]))
         work_dir = t.dir / WORK_DIR
         cfg = fit_config(cfg, is_preset=is_preset, classes=list(ds.classes), train=split_source(ds, tr),
-                         val=split_source(ds, va) if va else None, t=train, work_dir=work_dir, cfg_options=cfg_options)
+                         val=split_source(ds, va) if va else None, t=args, work_dir=work_dir, cfg_options=cfg_options)
         if metric is not None:  # the harness selects; the hook keeps that epoch's checkpoint
             cfg.default_hooks.checkpoint.save_best = None
         resume_from = latest_checkpoint(work_dir) if t.resumed else None
@@ -175,9 +184,9 @@ def fit(dataset: str, model: str = "retinanet_r18_fpn", train: TrainArgs = Train
                 whole.runner = runner
                 t.add_epoch_hook(whole)
             runner.train()
-        weights = finish_weights(work_dir, t.dir, train.epochs)
+        weights = finish_weights(work_dir, t.dir, runner.epoch)
         cfg.dump(str(t.dir / "mmdet_config.py"))
-        return t.finish(weights, imgsz=train.imgsz, artifacts={"mmdet_config": "mmdet_config.py"},
+        return t.finish(weights, imgsz=args.imgsz, artifacts={"mmdet_config": "mmdet_config.py"},
                         details={"model": model, "small_data": small_data.record(),
                                  "selection": selection_record(whole),
                                  "preset": is_preset, "model_type": cfg.model.get("type"),

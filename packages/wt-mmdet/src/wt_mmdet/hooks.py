@@ -38,7 +38,10 @@ class WildTrainHook(Hook):
         self.lr: float | None = None
         self.pending: dict[str, float] | None = None
 
+    runner = None
+
     def before_train(self, runner) -> None:
+        self.runner = runner
         self.t.restart_after(runner.epoch)  # the epochs a resumed checkpoint holds
 
     def before_train_epoch(self, runner) -> None:
@@ -83,6 +86,8 @@ class WildTrainHook(Hook):
         record = self.t.epoch(epoch, finite_metrics(metrics, clean_key), train=train, lr=self.lr)
         if self.keep_best and record.is_best:
             self._keep_best(epoch)
+        if record.stop and self.runner is not None:  # --train.patience
+            self.runner.train_loop.stop_training = True
 
     def _keep_best(self, epoch: int) -> None:
         """The epoch's checkpoint, hard-linked (atomically) as BEST and recorded in the ledger."""

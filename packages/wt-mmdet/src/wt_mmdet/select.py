@@ -11,7 +11,7 @@ that selects is a whole-image one, mmengine's `save_best` is off and
 from __future__ import annotations
 
 from wt_core.manifest import DatasetManifest
-from wt_core.selection import TILE_FITNESS, SelectArgs, WholeImageValidation, plan_selection
+from wt_core.selection import TILE_FITNESS, DetectSelectArgs, WholeImageValidation, plan_selection
 
 from wt_mmdet.infer import crops_forward
 
@@ -36,7 +36,7 @@ class MmdetWholeImages(WholeImageValidation):
             model.train(was_training)
 
 
-def whole_image_validation(ds: DatasetManifest, val_split: str | None, args: SelectArgs,
+def whole_image_validation(ds: DatasetManifest, val_split: str | None, args: DetectSelectArgs,
                            imgsz: int) -> tuple[str | None, MmdetWholeImages | None]:
     """The whole-image metric that selects best weights (None: mmdet's own bbox_mAP on the tiles, as
     mmengine's save_best), and the whole-image validation when the val split was tiled."""

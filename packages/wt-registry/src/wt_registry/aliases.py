@@ -1,6 +1,7 @@
 """`wt-registry alias` and `wt-registry promote`: aliases only (MLflow's stages are deprecated).
 
-`alias` sets, moves or deletes an alias. `promote --if-better EVAL` attaches the
+Every wt-registry command names a registered model one way: `--model name`, `name/VERSION` or
+`name@ALIAS` (`wt_registry.store.parse_ref`). `alias` sets, moves or deletes an alias. `promote --if-better EVAL` attaches the
 evaluation to the version and moves the alias only when the version's metric
 beats the current holder's on the same dataset split, and says which way it went.
 """
@@ -8,6 +9,7 @@ beats the current holder's on the same dataset split, and says which way it went
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any, Literal
 
 from wt_core import console
@@ -34,11 +36,20 @@ log = console.get_logger("wt-registry")
 PREFERRED_METRICS = ("mAP50", "mAP", "map50", "map", "f1_macro", "acc", "accuracy", "f1")
 
 
-def _model_name(name: str) -> str:
-    ref = parse_ref(name, "name")
-    if ref.alias or ref.version:
-        raise BadInput(f"a model name, not a version: {name!r}", None, "name")
-    return ref.name
+def model_version(model: str, version: str | None, *, need: bool) -> tuple[str, str | None]:
+    """(name, version or alias) of `--model` (name, name/VERSION or name@ALIAS); `version` is the deprecated
+    `--version` (the old spelling of `--model NAME/VERSION`), refused when `--model` names a version too."""
+    ref = parse_ref(model, "model")
+    given = ref.version or ref.alias
+    if version is not None:
+        if given is not None:
+            raise BadInput(f"--model {model} names a version already; drop --version", None, "version")
+        sys.stderr.write(f"warning: --version is deprecated, use --model {ref.name}/{version} (or "
+                         f"{ref.name}@ALIAS)\n")
+        given = version
+    if need and given is None:
+        raise BadInput(f"name the version: --model {ref.name}/VERSION or {ref.name}@ALIAS", None, "model")
+    return ref.name, given
 
 
 def _say(result: dict[str, Any], json_out: bool) -> dict[str, Any] | None:
@@ -47,18 +58,19 @@ def _say(result: dict[str, Any], json_out: bool) -> dict[str, Any] | None:
 
 
 @command("wt-registry", "alias", __version__)
-def alias(name: str, alias: str, version: str | None = None, delete: bool = False,
-          json: bool = False) -> dict[str, Any] | None:
+def alias(model: str, alias: str, delete: bool = False, json: bool = False,
+          version: str | None = None) -> dict[str, Any] | None:
     """Set, move or delete an alias of a registered model (champion, challenger ...).
 
     Args:
-        name: The registered model.
+        model: The version the alias should point at, as every wt-registry command names one: name/VERSION or
+            name@ALIAS (another alias: set and move); with --delete, the model's name.
         alias: The alias.
-        version: The version it should point at: a number, or another alias (set and move).
         delete: Delete the alias instead.
         json: Print what changed as JSON on stdout.
+        version: Deprecated: the version, now given in --model (name/VERSION).
     """
-    model = _model_name(name)
+    model, version = model_version(model, version, need=not delete)
     if not alias or alias.isdigit() or alias.lower() == "latest":
         raise BadInput(f"an alias is a name that is not a number nor 'latest', got {alias!r}", None, "alias")
     client = connect()
@@ -66,7 +78,7 @@ def alias(name: str, alias: str, version: str | None = None, delete: bool = Fals
     before = current.get(alias)
     if delete:
         if version is not None:
-            raise BadInput("give --version or --delete, not both", None, "delete")
+            raise BadInput("give a version in --model or --delete, not both", None, "delete")
         if before is None:
             known = ", ".join(sorted(current)) or "none"
             raise BadInput(f"unknown alias {alias!r} of model {model!r} (aliases: {known})", None, "alias")
@@ -74,9 +86,7 @@ def alias(name: str, alias: str, version: str | None = None, delete: bool = Fals
             client.delete_registered_model_alias(model, alias)
         return _say({"model": model, "alias": alias, "action": "deleted", "from": before, "to": None,
                      "message": f"{model}: alias {alias} deleted (was version {before})"}, json)
-    if version is None:
-        raise BadInput("give --version (a number or an alias) or --delete", None, "version")
-    target = resolve(client, version_ref(version, model), "version")
+    target = resolve(client, version_ref(version, model), "model")
     with mlflow_errors(f"cannot set alias {alias!r}", "alias"):
         client.set_registered_model_alias(model, alias, target.version)
     action = "set" if before is None else ("unchanged" if before == str(target.version) else "moved")
@@ -111,8 +121,9 @@ def _check_belongs(ev: EvaluationManifest, run_ids: list[str], version: str) -> 
 
 
 @command("wt-registry", "promote", __version__)
-def promote(name: str, version: str, alias: str = "champion", if_better: str | None = None, metric: str | None = None,
-            mode: Literal["max", "min"] = "max", json: bool = False) -> dict[str, Any] | None:
+def promote(model: str, alias: str = "champion", if_better: str | None = None, metric: str | None = None,
+            mode: Literal["max", "min"] = "max", json: bool = False,
+            version: str | None = None) -> dict[str, Any] | None:
     """Point an alias at a version; with --if-better EVAL only when it beats the current holder.
 
     The evaluation (a wt-eval manifest of this version) is attached to the version; the alias moves
@@ -120,17 +131,17 @@ def promote(name: str, version: str, alias: str = "champion", if_better: str | N
     (attached at register --evaluation or an earlier promote). Says which way it went.
 
     Args:
-        name: The registered model.
-        version: The candidate version: a number or an alias (e.g. challenger).
+        model: The candidate version: name/VERSION or name@ALIAS (e.g. aerial@challenger).
         alias: The alias to move.
         if_better: The candidate's evaluation manifest; without it the alias moves unconditionally.
         metric: The metric to compare (default: mAP50 for detection, f1_macro or acc for classification).
         mode: Whether a larger (max) or smaller (min) metric is better.
         json: Print the decision as JSON on stdout.
+        version: Deprecated: the version, now given in --model (name/VERSION).
     """
-    model = _model_name(name)
+    model, version = model_version(model, version, need=True)
     client = connect()
-    cand = resolve(client, version_ref(version, model), "version")
+    cand = resolve(client, version_ref(version, model), "model")
     if if_better is None:
         return alias_(model, alias, str(cand.version), json)
     ev = read_evaluation(if_better)
@@ -154,8 +165,8 @@ def promote(name: str, version: str, alias: str = "champion", if_better: str | N
     theirs = evaluations(dict(held.tags)).get((ev.dataset_id, ev.split))
     if theirs is None or key not in theirs.get("metrics", {}):
         raise BadInput(f"version {holder} (holding {alias}) has no {key} on dataset {ev.dataset_id} split "
-                       f"{ev.split} to compare with: attach its evaluation first (wt-registry promote {model} "
-                       f"--version {holder} --alias {alias} --if-better EVAL)", ev.path, "dataset_id")
+                       f"{ev.split} to compare with: attach its evaluation first (wt-registry promote --model "
+                       f"{model}/{holder} --alias {alias} --if-better EVAL)", ev.path, "dataset_id")
     old = float(theirs["metrics"][key])
     better = new > old if mode == "max" else new < old
     if better:
@@ -170,7 +181,7 @@ def promote(name: str, version: str, alias: str = "champion", if_better: str | N
 
 
 def alias_(model: str, name: str, version: str, json_out: bool) -> dict[str, Any] | None:
-    return alias.__wrapped__(model, name, version=version, json=json_out)  # type: ignore[attr-defined]
+    return alias.__wrapped__(f"{model}/{version}", name, json=json_out)  # type: ignore[attr-defined]
 
 
 def _json_dumps(data: Any) -> str:

@@ -1,6 +1,9 @@
-"""The options of wt-yolo's commands: Ultralytics' own train arguments, and slicing.
+"""The options of wt-yolo fit: the shared `--train.*` section mapped onto Ultralytics, and Ultralytics' own.
 
-`UltralyticsArgs` lists Ultralytics' train arguments under their own names with
+What every trainer has (epochs, batch, workers, imgsz, lr, seed, patience,
+freeze) is the shared `--train.*` section (`wt_core.train_args.TrainArgs`,
+mapped here by `SHARED`). `UltralyticsArgs` lists the rest of Ultralytics'
+train arguments under their own names with
 Ultralytics' defaults (a test keeps them equal to `ultralytics/cfg/default.yaml`),
 so `--print_config` shows every value a run will use and a mistyped key is
 refused with the closest name. The few that wildtrain's small-data defaults may
@@ -11,35 +14,31 @@ project, name, resume, save, exist_ok) are not listed.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
+
+from wt_core.train_args import TrainArgs
+
+TRAIN = TrainArgs(epochs=100, batch=16, workers=8, imgsz=640, lr=0.01, seed=0, patience=100, freeze=None)
+"""wt-yolo's defaults of the shared `--train.*` section: Ultralytics' own (a test keeps them equal)."""
+SHARED = {"epochs": "epochs", "batch": "batch", "workers": "workers", "imgsz": "imgsz", "lr0": "lr", "seed": "seed",
+          "patience": "patience", "freeze": "freeze"}
+"""Ultralytics' train argument -> the shared `--train.*` key that sets it."""
 
 
 @dataclass
 class UltralyticsArgs:
     """Ultralytics train arguments (https://docs.ultralytics.com/modes/train/#train-settings)."""
 
-    epochs: int = 100
-    """Number of epochs to train for."""
     time: float | None = None
     """Maximum hours to train; overrides epochs when set."""
-    patience: int = 100
-    """Stop early after this many epochs without improvement of the validation fitness."""
-    batch: int | float = 16
-    """Batch size; -1 for AutoBatch, or a fraction in (0, 1) of GPU memory."""
-    imgsz: int = 640
-    """Training and validation image size in pixels (square)."""
     save_period: int = -1
     """Also save a checkpoint every N epochs (disabled below 1)."""
     cache: bool | str = False
     """Cache images in RAM (true or 'ram') or on 'disk'."""
-    workers: int = 8
-    """Data loader workers (per rank under DDP)."""
     pretrained: bool | str = True
     """Start from pretrained weights (when the model has them), or load weights from this path."""
     optimizer: str = "auto"
     """SGD, MuSGD, Adam, Adamax, AdamW, NAdam, RAdam, RMSProp or auto."""
-    seed: int = 0
-    """Random seed."""
     deterministic: bool = True
     """Deterministic operations (reproducible, may be slower)."""
     single_cls: bool = False
@@ -56,8 +55,6 @@ class UltralyticsArgs:
     """Fraction of the training images to use."""
     profile: bool = False
     """Profile ONNX/TensorRT speeds during training."""
-    freeze: int | list[int] | None = None
-    """Freeze the first N layers, or the layers with these indices."""
     multi_scale: float = 0.0
     """Multi-scale training range, as a fraction of imgsz."""
     compile: bool | str = False
@@ -70,8 +67,6 @@ class UltralyticsArgs:
     """IoU threshold of the NMS used in validation during training."""
     max_det: int = 300
     """Maximum detections per image in validation during training."""
-    lr0: float = 0.01
-    """Initial learning rate."""
     lrf: float = 0.01
     """Final learning rate as a fraction of lr0."""
     momentum: float = 0.937
@@ -128,3 +123,27 @@ class UltralyticsArgs:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
+
+
+@dataclass
+class YoloTrainArgs(UltralyticsArgs):
+    """Every train argument a fit hands Ultralytics: the shared section's under Ultralytics' names, and the rest."""
+
+    epochs: int = 100
+    patience: int = 100
+    batch: int | float = 16
+    imgsz: int = 640
+    workers: int = 8
+    seed: int = 0
+    freeze: int | None = None
+    lr0: float = 0.01
+
+    @classmethod
+    def of(cls, train: TrainArgs, u: UltralyticsArgs) -> YoloTrainArgs:
+        """The shared section and the pass-through as one set of Ultralytics arguments."""
+        shared = {k: getattr(train, v) for k, v in SHARED.items()}
+        if shared["freeze"] == 0:
+            shared["freeze"] = None
+        if shared["lr0"] is None:
+            shared["lr0"] = TRAIN.lr
+        return cls(**{f.name: getattr(u, f.name) for f in fields(UltralyticsArgs)}, **shared)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from wt_core import console, offline
+from wt_core import console
 from wt_core.invocation import command
 from wt_core.manifest import RunManifest
 from wt_core.manifest_io import build
@@ -86,7 +86,6 @@ def export(run: str, format: Literal["onnx", "torchscript"] = "onnx", imgsz: int
         out: The output directory (default runs/yolo/export/<id>).
         overwrite: Replace an existing output directory.
     """
-    offline.apply()
     r = read_run(run, "yolo")
     size = imgsz or r.imgsz or 640
     samples = []

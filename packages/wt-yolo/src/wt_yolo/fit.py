@@ -13,21 +13,19 @@ Ultralytics' own `fitness`. On a small training split the small-data policy
 from __future__ import annotations
 
 import csv
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from wt_core import offline
-from wt_core.devices import check_device
 from wt_core.invocation import command
 from wt_core.manifest import RunManifest
 from wt_core.metrics_log import finite_metrics
 from wt_core.readers import read_detect_dataset
-from wt_core.selection import SelectArgs, select_of, selection_record
+from wt_core.selection import DetectSelectArgs, selection_record
+from wt_core.train_args import TrainArgs
 from wt_core.training import ANY, MORE, Select, TrainerSpec, Training
 from wt_data.preview import contact_sheet
 
-from wt_yolo.args import UltralyticsArgs
+from wt_yolo.args import TRAIN, UltralyticsArgs, YoloTrainArgs
 from wt_yolo.data import check_trainable, yolo_data_yaml
 from wt_yolo.model import resolve_model
 from wt_yolo.select import YoloWholeImages, whole_image_validation
@@ -38,7 +36,7 @@ TRAIN_DIR = "train"  # Ultralytics' save_dir inside the partial output
 SPEC = TrainerSpec(
     tool="wt-yolo", framework="yolo", task="detect", select=Select("fitness", "max"),
     standard={"mAP50": "mAP50", "mAP50_95": "mAP50-95", "precision": "precision", "recall": "recall"},
-    may_change={"ultralytics.epochs": MORE, "device": ANY, "ultralytics.workers": ANY, "ultralytics.patience": ANY,
+    may_change={"train.epochs": MORE, "device": ANY, "train.workers": ANY, "train.patience": ANY,
                 "ultralytics.plots": ANY, "ultralytics.save_period": ANY})
 
 
@@ -80,7 +78,7 @@ class EpochCallback:
             if metrics is None or self.pending is None:
                 return metrics, fitness
             rec = self._record(trainer, {**finite(metrics), "fitness": float(fitness)})
-            select = self.t.spec.select
+            select = self.t.select
             sign = 1.0 if select.mode == "max" else -1.0
             best, value = self.t.best_value, rec.row.get(select.metric)
             trainer.best_fitness = sign * best if best is not None else None
@@ -120,7 +118,7 @@ def results_csv_rows(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def _train(t: Training, model_spec: str, data_yaml: Path, u: UltralyticsArgs, device: str | None,
+def _train(t: Training, model_spec: str, data_yaml: Path, u: YoloTrainArgs, device: str | None,
            whole: YoloWholeImages | None) -> Any:
     """Start Ultralytics' training, or continue it from last.pt when resuming."""
     from ultralytics import YOLO
@@ -145,10 +143,10 @@ def _train(t: Training, model_spec: str, data_yaml: Path, u: UltralyticsArgs, de
 
 
 @command("wt-yolo", "fit")
-def fit(dataset: str, model: str = "yolo11n.yaml", ultralytics: UltralyticsArgs = UltralyticsArgs(),
-        device: str | None = None, out: Path | None = None, overwrite: bool = False, resume: bool = False,
-        experiment: str = "wt-yolo", run_name: str | None = None, defaults: Defaults = "wildtrain",
-        select: SelectArgs = SelectArgs()) -> RunManifest:
+def fit(dataset: str, model: str = "yolo11n.yaml", train: TrainArgs = TRAIN,
+        ultralytics: UltralyticsArgs = UltralyticsArgs(), device: str | None = None, out: Path | None = None,
+        overwrite: bool = False, resume: bool = False, experiment: str = "wt-yolo", run_name: str | None = None,
+        defaults: Defaults = "wildtrain", select: DetectSelectArgs = DetectSelectArgs()) -> RunManifest:
     """Train an Ultralytics YOLO detector on a detection dataset manifest.
 
     One MLflow run records the config as params, the metrics of every epoch, best.pt, the config and
@@ -159,7 +157,8 @@ def fit(dataset: str, model: str = "yolo11n.yaml", ultralytics: UltralyticsArgs 
         model: A model yaml (`yolo11n.yaml`: from scratch), a weights file, a pretrained name
             (`yolo11n.pt`) found in the current directory or WT_HOME/weights (nothing is downloaded), or a
             run manifest (its best weights: a second stage).
-        ultralytics: Ultralytics' train arguments, passed through unchanged.
+        train: What every trainer has (Ultralytics' epochs, batch, workers, imgsz, lr0, seed, patience, freeze).
+        ultralytics: The rest of Ultralytics' train arguments, passed through unchanged.
         device: 'cpu', '0', '0,1' (several GPUs through Ultralytics' DDP), 'mps'; default: Ultralytics picks.
         out: The output directory (default runs/yolo/fit/<id>).
         overwrite: Replace an existing output directory.
@@ -171,23 +170,24 @@ def fit(dataset: str, model: str = "yolo11n.yaml", ultralytics: UltralyticsArgs 
             updates (printed, and recorded in the manifest's details.small_data); 'ultralytics': Ultralytics'
             own defaults. A value set explicitly always wins.
         select: The metric best.pt is chosen by (default: mAP50 on the whole val images when the dataset was
-            made by `wt-data tile`), and how often whole images are validated.
+            made by `wt-data tile`, else Ultralytics' fitness), and how often whole images are validated.
     """
-    offline.apply()
-    with Training(SPEC) as t:  # the MLflow helper imports mlflow in its own process while the inputs are checked
+    with Training(SPEC, device) as t:  # the MLflow helper imports mlflow in its own process while the inputs are checked
         ds = read_detect_dataset(dataset)
-        train_split, val_split = check_trainable(ds)
-        ultralytics, small_data = apply_small_data_policy(ultralytics, ds.splits[train_split].images, defaults)
-        metric, whole = whole_image_validation(ds, val_split, select, ultralytics.imgsz)
-        t.spec = replace(SPEC, select=select_of(metric))
+        train_split, val_split = check_trainable(ds, *t.pick_splits(ds, train.split, train.val_split))
+        args, small_data = apply_small_data_policy(YoloTrainArgs.of(train, ultralytics),
+                                                   ds.splits[train_split].images, defaults)
+        metric, whole = whole_image_validation(ds, val_split, select, args.imgsz)
+        t.choose(metric, select.mode)
         start, start_run = start_from(model, ds)  # --model RUN: that run's best weights, a second stage
         model_spec = resolve_model(start)
-        check_device(device, "device")
-        t.open(ds, ds.classes, out=out, overwrite=overwrite, resume=resume, experiment=experiment, run_name=run_name)
+        t.open(ds, ds.classes, out=out, overwrite=overwrite, resume=resume, experiment=experiment,
+               run_name=run_name)
         t.log_preview(lambda path: contact_sheet(ds, path, splits=[train_split]))
         if whole is not None:
             t.add_epoch_hook(whole)
-        trainer = _train(t, model_spec, yolo_data_yaml(ds), ultralytics, device, whole)
+        data_yaml = yolo_data_yaml(ds, train_split, val_split, t.dir)
+        trainer = _train(t, model_spec, data_yaml, args, device, whole)
         if not t.rows:  # Ultralytics' DDP trained in child processes our callbacks never saw
             t.backfill(results_csv_rows(Path(trainer.csv)))
         weights = f"{TRAIN_DIR}/weights"

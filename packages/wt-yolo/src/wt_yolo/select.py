@@ -14,7 +14,7 @@ validation is no candidate.
 from __future__ import annotations
 
 from wt_core.manifest import DatasetManifest
-from wt_core.selection import SelectArgs, WholeImageValidation, plan_selection
+from wt_core.selection import DetectSelectArgs, WholeImageValidation, plan_selection
 from wt_core.slicing import Detections
 
 from wt_yolo.slicing import detections_of
@@ -52,7 +52,7 @@ class YoloWholeImages(WholeImageValidation):
         return self.evaluate(forward)
 
 
-def whole_image_validation(ds: DatasetManifest, val_split: str, args: SelectArgs,
+def whole_image_validation(ds: DatasetManifest, val_split: str, args: DetectSelectArgs,
                            imgsz: int) -> tuple[str, YoloWholeImages | None]:
     """The selection metric of a fit, and the whole-image validation when the val split was tiled."""
     metric, whole, tile = plan_selection(ds, val_split, args, imgsz, "wt-yolo")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from wt_core import console, offline
+from wt_core import console
 from wt_core.errors import BadInput
 from wt_core.invocation import command
 from wt_core.manifest import DatasetManifest, RunManifest
@@ -84,7 +84,6 @@ def mine(run: str, dataset: str, split: str = "train", conf: PositiveUnit = 0.25
         out: The output directory (default runs/yolo/mine/<id>).
         overwrite: Replace an existing output directory.
     """
-    offline.apply()
     from wt_data.hardneg import (
         cut_background,
         empty_images,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wt_core import console, offline
+from wt_core import console
 from wt_core.devices import check_device
 from wt_core.errors import BadInput
 from wt_core.invocation import command
@@ -58,7 +58,6 @@ def val(run: str, dataset: str, split: str = "val", conf: UnitInterval = 0.001, 
         out: The output directory (default runs/yolo/val/<id>).
         overwrite: Replace an existing output directory.
     """
-    offline.apply()
     check_device(device, "device")
     r = read_run(run, "yolo")
     ds = read_detect_dataset(dataset)
