@@ -66,7 +66,13 @@ def camtrap(tmp_path_factory) -> Path:
 
 
 # Fixtures that train a model or start a server: a test that uses one is `slow` (left out of `just test-fast`).
-SLOW_FIXTURES = {"trained", "run_dir", "retina", "runs", "mmdet_run", "mlflow_server", "untrained_run"}
+SLOW_FIXTURES = {"trained", "run_dir", "retina", "runs", "mmdet_run", "mlflow_server", "untrained_run", "imbalanced"}
+# Tests that train, start a server or run the demo themselves (node ids below tests/, or a file's prefix).
+SLOW_TESTS = (
+    "cls/test_ddp.py", "cls/test_resume.py", "mmdet/test_whole_images.py", "e2e/", "tune/test_postgres.py",
+    "data/test_labelstudio_live.py", "yolo/test_fit.py", "mmdet/test_presets.py::test_preset_fit_test_predict",
+    "mmdet/test_cli.py::test_preset_loads_and_trains_from_scratch", "yolo/test_quiet_choices.py::test_train_only",
+)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -80,5 +86,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         parts = Path(str(item.path)).relative_to(tests).parts
         item.add_marker(pytest.mark.xdist_group(parts[0] if len(parts) > 1 else "root"))
-        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        node = item.nodeid.removeprefix("tests/")
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())) or node.startswith(SLOW_TESTS):
             item.add_marker(pytest.mark.slow)

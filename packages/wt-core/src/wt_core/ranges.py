@@ -13,7 +13,9 @@ To a type checker each range is a plain float (so `conf: UnitInterval = 0.25` ty
 
 from __future__ import annotations
 
+import functools
 import math
+import numbers
 import typing
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -119,7 +121,7 @@ def check(value: Any, hint: Any, field: str) -> None:
     """Refuse a value (or any item of a list value) outside the range `hint` declares."""
     for cls in ranges_in(hint)[:1]:
         for v in _values(value):
-            if isinstance(v, bool) or not isinstance(v, int | float) or not cls.holds(float(v)):
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not cls.holds(float(v)):
                 raise BadInput(f"--{field} {cls.refusal(v)}", None, field)
 
 
@@ -130,6 +132,7 @@ def _hints(obj: Any) -> dict[str, Any]:
         return {}
 
 
+@functools.cache
 def ranged(obj: Callable[..., Any] | type) -> dict[str, Any]:
     """The parameters (or dataclass fields) of `obj` that declare a range, to their annotation."""
     return {k: h for k, h in _hints(obj).items() if k != "return" and ranges_in(h)}
@@ -145,5 +148,5 @@ def check_arguments(declared: dict[str, Any], arguments: dict[str, Any]) -> None
 def check_fields(section: Any, prefix: str = "") -> None:
     """Check a dataclass section's fields that declare a range (call from its `__post_init__`); `prefix`:
     the section's option name (`slicing` for `--slicing.overlap`; none for fields given as top-level options)."""
-    for name, hint in ranged(type(section)).items():
+    for name, hint in ranged(section.__class__).items():
         check(getattr(section, name), hint, f"{prefix}.{name}" if prefix else name)
