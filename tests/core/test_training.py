@@ -10,7 +10,7 @@ from wt_core.invocation import command
 from wt_core.manifest import DatasetManifest
 from wt_core.manifest_io import build, read_manifest, write_manifest
 from wt_core.metrics_log import read_metrics
-from wt_core.training import ANY, MORE, Select, TrainerSpec, Training
+from wt_core.training import ANY, MORE, Select, TrainerSpec, Training, pick_splits
 
 SPEC = TrainerSpec(tool="wt-toy", framework="mmdet", task="detect", select=Select("bbox_mAP", "max"),
                    standard={"mAP50_95": "bbox_mAP", "mAP50": "bbox_mAP_50"},
@@ -160,9 +160,9 @@ def test_the_splits_are_picked_in_one_place(tmp_path):
     ds = build(DatasetManifest, id="ds-2", task="detect", classes=["zebra"],
                splits={s: {"images": 1, "annotations": f"{s}.json", "image_root": "."} for s in ("train", "test")})
     ds._path = tmp_path / "manifest.json"  # (as read from disk: a refusal names the file)
-    assert Training.pick_splits(ds, None, None) == ("train", "test")
-    assert Training.pick_splits(ds, None, None, val_names=("val",)) == ("train", None)
-    assert Training.pick_splits(ds, "test", "train") == ("test", "train")
+    assert pick_splits(ds, None, None) == ("train", "test")
+    assert pick_splits(ds, None, None, val_names=("val",)) == ("train", None)
+    assert pick_splits(ds, "test", "train") == ("test", "train")
     with pytest.raises(BadInput, match="no split 'valid'") as e:
-        Training.pick_splits(ds, None, "valid")
+        pick_splits(ds, None, "valid")
     assert e.value.field == "train.val_split"

@@ -22,7 +22,6 @@ from wt_core.invocation import command
 from wt_core.manifest import RunManifest
 from wt_core.train_args import SelectArgs, TrainArgs
 from wt_core.training import ANY, MORE, Select, TrainerSpec, Training
-from wt_data.preview import contact_sheet
 
 from wt_cls import __version__
 from wt_cls.config import (
@@ -223,7 +222,6 @@ def fit(
         check_backbone(model.backbone)  # before Lightning's slow import
         t.open(ds.manifest, ds.classes, out=out, overwrite=overwrite, resume=resume, experiment=experiment,
                run_name=run_name)
-        t.log_preview(lambda path: contact_sheet(ds.manifest, path, splits=[split]))
         dm, module = _setup(ds, items, train, model, loss, loader, optimizer, scheduler)
         ckpt_dir = t.dir / CKPT_DIR
         last, best = ckpt_dir / "last.ckpt", ckpt_dir / "best.ckpt"

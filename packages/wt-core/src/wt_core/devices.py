@@ -116,3 +116,18 @@ def check_fit_device(device: Any, devices: Any = None) -> None:
         check_device(device, "device")
     else:
         check_accelerator(*lightning_device(device, devices), "device")
+
+
+def one_device(device: str, several: str) -> None:
+    """A framework that trains on one device (the first it sees): `--device` as CUDA_VISIBLE_DEVICES, set before
+    torch looks at the GPUs ('cpu': none, '0' or 'cuda:1': that GPU, 'auto'/'cuda'/'gpu': the framework's pick);
+    several GPUs are refused with `several` (how to train on them instead)."""
+    text = str(device).strip().lower().removeprefix("cuda:")
+    if text == "cpu":
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""
+    elif text.isdigit():
+        os.environ["CUDA_VISIBLE_DEVICES"] = text
+    elif "," in text:
+        raise BadInput(several, None, "device")
+    elif text not in ("auto", "cuda", "gpu"):
+        raise BadInput(f"unknown device {device!r}: use cpu, auto or a GPU index such as 0", None, "device")

@@ -59,9 +59,9 @@ What the harness owns:
   metrics at step `epoch`; the best epoch's metrics as `best/<name>`; the
   best weights, `config.yaml`, `metrics.jsonl` and the run manifest as
   artifacts. A kill -9 leaves the run KILLED; `--resume` reopens it.
-- **Preview**: `t.log_preview(draw)` keeps `preview.png`, a contact sheet of
-  the training data (`wt_data.preview.contact_sheet`), as an artifact and logs
-  it to the MLflow run: a first look at what the model trains on.
+- **Preview**: `open` keeps `preview.png`, a contact sheet of the split
+  `pick_splits` chose to train on (`wt_core.contact_sheet`), as an artifact and
+  logs it to the MLflow run: a first look at what the model trains on.
 - **Config artifact**: `config.yaml`, the resolved config exactly as
   `--config` takes it back.
 - **Run manifest**: `metrics` is the validation of the weights the run
@@ -163,6 +163,24 @@ def is_validation_key(key: str) -> bool:
     return not (key == "epoch" or key == "epoch_s" or key.startswith(("train/", "lr")))
 
 
+def pick_splits(dataset: ManifestBase, split: str | None, val_split: str | None,
+                val_names: tuple[str, ...] = ("val", "test")) -> tuple[str, str | None]:
+    """The split to train on (named, else 'train', else the only split) and the one to validate on (named,
+    else the first of `val_names` the dataset has, else None: each trainer says what it does without one)."""
+    names = list(getattr(dataset, "splits", None) or {})
+    for name, opt in ((split, "train.split"), (val_split, "train.val_split")):
+        if name is not None and name not in names:
+            raise BadInput(f"no split {name!r} (splits: {', '.join(names)})", dataset.path, opt)
+    if split is None:
+        split = "train" if "train" in names else (names[0] if len(names) == 1 else None)
+        if split is None:
+            raise BadInput(f"no 'train' split; name one with --train.split (splits: {', '.join(names)})",
+                           dataset.path, "splits")
+    if val_split is None:
+        val_split = next((s for s in val_names if s in names and s != split), None)
+    return split, val_split
+
+
 class Training:
     """One training command's harness (see the module docstring)."""
 
@@ -172,6 +190,7 @@ class Training:
         check_fit_device(device, devices)
         self.spec = spec
         self.select = spec.select
+        self.train_split: str | None = None
         self.patience = 0
         """Epochs without improvement after which `epoch` answers stop (0: never); for a framework without
         early stopping of its own (wt-mmdet)."""
@@ -213,22 +232,11 @@ class Training:
         self.select = Select(metric, mode_of(metric, mode))
         return self.select
 
-    @staticmethod
-    def pick_splits(dataset: ManifestBase, split: str | None, val_split: str | None,
+    def pick_splits(self, dataset: ManifestBase, split: str | None, val_split: str | None,
                     val_names: tuple[str, ...] = ("val", "test")) -> tuple[str, str | None]:
-        """The split to train on (named, else 'train', else the only split) and the one to validate on (named,
-        else the first of `val_names` the dataset has, else None: each trainer says what it does without one)."""
-        names = list(getattr(dataset, "splits", None) or {})
-        for name, opt in ((split, "train.split"), (val_split, "train.val_split")):
-            if name is not None and name not in names:
-                raise BadInput(f"no split {name!r} (splits: {', '.join(names)})", dataset.path, opt)
-        if split is None:
-            split = "train" if "train" in names else (names[0] if len(names) == 1 else None)
-            if split is None:
-                raise BadInput(f"no 'train' split; name one with --train.split (splits: {', '.join(names)})",
-                               dataset.path, "splits")
-        if val_split is None:
-            val_split = next((s for s in val_names if s in names and s != split), None)
+        """`pick_splits` of the fit's dataset; the preview (`open`) shows the split to train on."""
+        split, val_split = pick_splits(dataset, split, val_split, val_names)
+        self.train_split = split
         return split, val_split
 
     # ---- opening -------------------------------------------------------------------------------------------
@@ -258,6 +266,8 @@ class Training:
                 "wt.task": self.spec.task, "wt.dataset_id": dataset.id, "wt.output": str(self.output.final)}
         self.run.start(experiment, run_name or self.output.final.name, params=self.config, tags=tags,
                        run_id=state.get("mlflow_run_id"))
+        if self.train_split is not None:
+            self._preview()
         return self.dir
 
     @property
@@ -309,14 +319,14 @@ class Training:
                      ", ".join(f"{k} {v['from']!r} -> {v['to']!r}" for k, v in changed.items()))
         return changed
 
-    def log_preview(self, draw: Callable[[Path], Any]) -> None:
-        """A first look at what the model trains on: `draw(path)` writes a PNG (e.g. `wt_data.preview.contact_sheet`
-        of the training split), kept as the artifact `preview` and logged to the MLflow run (rank 0, once a run)."""
-        if self.rank > 0:
-            return
+    def _preview(self) -> None:
+        """A first look at what the model trains on: a contact sheet of the training split
+        (`wt_core.contact_sheet`), kept as the artifact `preview` and logged to the MLflow run (once a run)."""
+        from wt_core.contact_sheet import contact_sheet
+
         path = self.dir / PREVIEW_FILE
         if not path.exists():
-            draw(path)
+            contact_sheet(self.dataset, path, splits=[self.train_split])
             self.run.log_artifact(path)
         self.output.add("preview", PREVIEW_FILE)
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from wt_core import console
+from wt_core.devices import one_device
 from wt_core.errors import BadInput
 from wt_core.invocation import command
 from wt_core.manifest import RunManifest
@@ -27,7 +28,6 @@ from wt_core.readers import read_detect_dataset
 from wt_core.selection import DetectSelectArgs, selection_record
 from wt_core.train_args import TrainArgs
 from wt_core.training import ANY, MORE, Select, TrainerSpec, Training
-from wt_data.preview import contact_sheet
 
 from wt_mmdet import checkpoints
 from wt_mmdet.config import (
@@ -90,20 +90,6 @@ SPEC = TrainerSpec(tool="wt-mmdet", framework="mmdet", task="detect", select=Sel
                    may_change={"train.epochs": MORE, "device": ANY, "train.workers": ANY, "train.patience": ANY})
 
 
-def select_device(device: str) -> None:
-    """`--device` before torch looks at the GPUs: 'cpu', 'auto', or one GPU index ('0')."""
-    text = str(device).strip().lower().removeprefix("cuda:")
-    if text == "cpu":
-        os.environ["CUDA_VISIBLE_DEVICES"] = ""
-    elif text.isdigit():
-        os.environ["CUDA_VISIBLE_DEVICES"] = text
-    elif "," in text:
-        raise BadInput("wt-mmdet fit trains on one device; for several GPUs launch MMDetection's own "
-                       "dist_train.sh with the run's mmdet_config.py", None, "device")
-    elif text not in ("auto", "cuda", "gpu"):
-        raise BadInput(f"unknown device {device!r}: use cpu, auto or a GPU index such as 0", None, "device")
-
-
 @command("wt-mmdet", "fit")
 def fit(dataset: str, model: str = "retinanet_r18_fpn", train: TrainArgs = TRAIN, mmdet: MmdetArgs = MmdetArgs(),
         cfg_options: dict[str, Any] | None = None, load_from: Path | None = None, device: str = "auto",
@@ -138,7 +124,8 @@ def fit(dataset: str, model: str = "retinanet_r18_fpn", train: TrainArgs = TRAIN
             made by `wt-data tile`; 'fitness': mmdet's bbox_mAP on the tiles), and how often whole images are
             validated.
     """
-    select_device(device)
+    one_device(device, "wt-mmdet fit trains on one device; for several GPUs launch MMDetection's own "
+               "dist_train.sh with the run's mmdet_config.py")
     with Training(SPEC, device) as t:  # the MLflow helper imports mlflow in its own process while MMDetection is imported
         ds = read_detect_dataset(dataset)
         tr, va = t.pick_splits(ds, train.split, train.val_split)
@@ -158,7 +145,6 @@ def fit(dataset: str, model: str = "retinanet_r18_fpn", train: TrainArgs = TRAIN
 
         backend = prepare()
         t.open(ds, ds.classes, out=out, overwrite=overwrite, resume=resume, experiment=experiment, run_name=run_name)
-        t.log_preview(lambda path: contact_sheet(ds, path, splits=[tr]))
         work_dir = t.dir / WORK_DIR
         cfg = fit_config(cfg, is_preset=is_preset, classes=list(ds.classes), train=split_source(ds, tr),
                          val=split_source(ds, va) if va else None, t=args, work_dir=work_dir, cfg_options=cfg_options)

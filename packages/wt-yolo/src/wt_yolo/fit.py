@@ -23,7 +23,6 @@ from wt_core.readers import read_detect_dataset
 from wt_core.selection import DetectSelectArgs, selection_record
 from wt_core.train_args import TrainArgs
 from wt_core.training import ANY, MORE, Select, TrainerSpec, Training
-from wt_data.preview import contact_sheet
 
 from wt_yolo.args import TRAIN, UltralyticsArgs, YoloTrainArgs
 from wt_yolo.data import check_trainable, yolo_data_yaml
@@ -183,7 +182,6 @@ def fit(dataset: str, model: str = "yolo11n.yaml", train: TrainArgs = TRAIN,
         model_spec = resolve_model(start)
         t.open(ds, ds.classes, out=out, overwrite=overwrite, resume=resume, experiment=experiment,
                run_name=run_name)
-        t.log_preview(lambda path: contact_sheet(ds, path, splits=[train_split]))
         if whole is not None:
             t.add_epoch_hook(whole)
         data_yaml = yolo_data_yaml(ds, train_split, val_split, t.dir)
