@@ -23,7 +23,7 @@ from wt_core import offline
 from wt_core.errors import BadInput
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
-_RESERVED = ("config", "verbose", "__path__", "print_config")
+_RESERVED = ("config", "verbose", "quiet", "__path__", "print_config")
 
 
 def _error(line: str) -> None:
@@ -61,6 +61,7 @@ def build_parser(tool: str, description: str, commands: Commands):
         sub.add_argument("--config", action=ActionConfigFile, help="A YAML or JSON config file (see --print_config).")
         sub.add_function_arguments(fn, fail_untyped=True, sub_configs=True)
         sub.add_argument("--verbose", type=bool, default=False, help="Show tracebacks and debug logs.")
+        sub.add_argument("--quiet", type=bool, default=False, help="Show warnings and errors only, no progress.")
         subs.add_subcommand(name, sub, help=doc.split("\n")[0])
     return parser
 
@@ -362,7 +363,7 @@ def run_tool(tool: str, description: str, commands: Commands,
         return EXIT_BAD_INPUT
     kwargs = {k: v for k, v in dict(init[name]).items() if k not in _RESERVED}
     verbose = bool(init[name].get("verbose", verbose))
-    console.setup(verbose)
+    console.setup(verbose, bool(init[name].get("quiet", False)))
     signal.signal(signal.SIGTERM, _interrupt)
     token = invocation.set_cli_argv([name, *argv[1:]] if argv and argv[0] == name else argv)
     with _StdoutToStderr() as out:
