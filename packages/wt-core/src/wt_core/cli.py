@@ -19,7 +19,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from wt_core import offline
+from wt_core import library_logs, offline
 from wt_core.errors import BadInput
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -339,6 +339,7 @@ def run_tool(tool: str, description: str, commands: Commands,
 
     argv = list(sys.argv[1:] if argv is None else argv)
     offline.apply()
+    library_logs.silence()  # before the parser imports the command's module (and with it the libraries)
     if (text := cached_help(tool, description, commands, argv)) is not None:
         sys.stdout.write(text)
         return EXIT_OK
