@@ -15,6 +15,7 @@ from wt_core.outputs import Output
 from wt_core.predictions import commit_predictions, file_records, predict_job
 from wt_core.readers import read_detect_dataset, read_run, run_weights
 from wt_core.slicing import Slicing
+from wt_core.streaming import Shard
 
 from wt_yolo.data import folder_images, split_images
 from wt_yolo.slicing import SlicedPredictor
@@ -60,6 +61,7 @@ def predict(run: str, dataset: str | None = None, split: str = "val", images: Pa
     todo = split_images(ds, split) if ds is not None else folder_images(images, sizes=False)
     key = split if ds is not None else "images"
     _check_conf(conf, iou)
+    Shard.parse(shard)  # refused before any output directory is made
     output = Output("wt-yolo", "predict", out, overwrite=overwrite, resume=resume)
     loader = Loader(str(run_weights(r)), imgsz=imgsz or r.imgsz or 640, conf=conf, iou=iou, max_det=max_det,
                     slicing=slicing, device=device)
