@@ -1,10 +1,11 @@
-"""`wt-cls fit --resume` after SIGKILL: refused when an option changed that may not, continued with more epochs."""
+"""`wt-cls fit --resume` while a fit runs: refused; after SIGKILL: refused when an option changed that may not, continued with more epochs."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 
@@ -27,7 +28,14 @@ def test_kill_9_then_resume_checks_options_and_finishes_more_epochs(tmp_path):
             break
         time.sleep(0.05)
     assert proc.poll() is None, "fit ended before it could be killed"
-    os.kill(proc.pid, signal.SIGKILL)
+    os.kill(proc.pid, signal.SIGSTOP)  # alive and holding its output: a second fit of it is refused, whatever flags
+    try:
+        for flags in (["--resume"], ["--overwrite"]):
+            second = fit(sep_ds, out, "--trainer.max_epochs", "3", *flags, check=False)
+            assert_bad_input(second, f"being written by PID {proc.pid} on host {socket.gethostname()}")
+        assert (partial / "checkpoints" / "last.ckpt").is_file()
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
     proc.communicate()
     assert not out.exists() and [r["epoch"] for r in read_metrics(partial)][:1] == [1]
     state = json.loads((partial / "wt-state.json").read_text())

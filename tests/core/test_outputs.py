@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import signal
 import subprocess
 import sys
@@ -82,3 +83,43 @@ def test_pipe_reads_manifest_path_from_stdin(tmp_path, slow, slow_script):
     assert run.stdout.strip() == f"got:{tmp_path / 'p' / 'manifest.json'}"
     empty = slow("read", "--data", "-", stdin="")
     assert empty.returncode == 2 and "standard input" in empty.stderr
+
+
+def _start_writer(slow_script, out, parts=600, delay=0.2):
+    """A slowtool writer of `out`, returned once it provably holds the output (a part is written)."""
+    p = subprocess.Popen([sys.executable, str(slow_script), "write", "--out", str(out), "--parts", str(parts),
+                          "--delay", str(delay)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    partial = out.with_name(out.name + ".partial")
+    deadline = time.time() + 30
+    while time.time() < deadline and not list((partial / "parts").glob("*.txt")):
+        time.sleep(0.05)
+    assert p.poll() is None, "the first writer ended before the second started"
+    return p
+
+
+def test_a_live_writer_locks_its_output_against_every_second_writer(tmp_path, slow, slow_script):
+    out = tmp_path / "o"
+    first = _start_writer(slow_script, out)
+    try:
+        for flags in ([], ["--resume"], ["--overwrite"], ["--resume", "--overwrite"]):
+            second = slow("write", "--out", out, "--parts", 2, *flags)
+            assert second.returncode == 2, (flags, second.stderr)
+            assert second.stderr.count("\n") == 1 and second.stderr.startswith("error: ")
+            assert f"PID {first.pid} on host {socket.gethostname()}" in second.stderr, second.stderr
+            assert first.poll() is None  # the live writer is untouched ...
+        assert len(list(out.with_name("o.partial").glob("parts/*.txt"))) >= 1  # ... and so are its files
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    resumed = slow("write", "--out", out, "--parts", 3, "--resume")  # the kernel dropped the lock: nothing stale
+    assert resumed.returncode == 0, resumed.stderr
+    assert (out / "manifest.json").is_file() and not out.with_name("o.partial").exists()
+    assert not out.with_name("o.partial.lock").exists()
+
+
+def test_a_refused_or_failed_command_lets_go_of_its_lock(tmp_path, slow_here):
+    out = tmp_path / "o"
+    proc = slow_here("write", "--out", out, "--parts", 1, "--resume")  # nothing to resume: refused in-process
+    assert proc.returncode == 2 and "nothing to resume" in proc.stderr
+    assert not out.with_name("o.partial.lock").exists()
+    assert slow_here("write", "--out", out, "--parts", 1).returncode == 0  # the same process may write it now

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import signal
+import socket
+import subprocess
+import time
 
 import numpy as np
 from data_helpers import coco_of, imported, wt_data
-from helpers import manifest_of
+from helpers import assert_bad_input, manifest_of, run_cli, tool_path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -107,3 +111,30 @@ def test_tile_parallel_equals_serial(small_aerial, tmp_path):
     two, d2 = imported("tile", "--dataset", tmp_path / "src", "--size", "200", "--workers", "2", "--out", tmp_path / "b")
     assert coco_of(d1) == coco_of(d2)
     assert json.dumps(one["report"]) == json.dumps(two["report"])
+
+
+def test_a_second_tile_of_a_live_output_is_refused_and_resume_after_kill_9_finishes(small_aerial, tmp_path):
+    """The issue's reproduction: `tile --out t &` then `tile --out t --resume` while the first still runs."""
+    imported("import", "--source", small_aerial / "coco.json", "--out", tmp_path / "src")
+    args = ["tile", "--dataset", tmp_path / "src", "--size", "32", "--workers", "1", "--out", tmp_path / "t"]
+    first = subprocess.Popen([tool_path("wt-data"), *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    progress = tmp_path / "t.partial" / ".progress" / "all"
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and first.poll() is None and not (progress.is_dir() and any(progress.iterdir())):
+            time.sleep(0.01)
+        first.send_signal(signal.SIGSTOP)  # provably alive, and holding its lock, while the others try
+        assert first.poll() is None, "the first tile ended before the second started"
+        done = sorted(progress.iterdir())
+        for flags in (["--resume"], [], ["--overwrite"]):
+            proc = run_cli("wt-data", *args, *flags, timeout=120)
+            assert_bad_input(proc, f"being written by PID {first.pid} on host {socket.gethostname()}")
+            assert sorted(progress.iterdir()) == done  # the live writer's files are untouched
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    resumed = run_cli("wt-data", *args, "--resume", timeout=300, check=True)
+    m = manifest_of(resumed)
+    fresh, _ = imported(*args[:-1], tmp_path / "fresh")
+    assert m["splits"] == fresh["splits"] and m["report"] == fresh["report"]
+    assert not (tmp_path / "t.partial").exists() and not (tmp_path / "t.partial.lock").exists()

@@ -150,9 +150,12 @@ def command(tool: str, name: str, version: str = "0.1.0") -> Callable[[F], F]:
                 for output in inv.outputs:  # refused: a fresh output directory is not left behind
                     output.abandon()
                 raise
-            except OSError as e:  # a full disk: say where it was being written (the output is kept)
-                if e.errno in (errno.ENOSPC, errno.EDQUOT) and e.filename is None and inv.outputs:
+            except BaseException as e:  # failed: the outputs are kept for --resume, their locks let go
+                if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT) and e.filename is None \
+                        and inv.outputs:  # a full disk: say where it was being written
                     e.filename = str(inv.outputs[-1].dir)
+                for output in inv.outputs:
+                    output.release()
                 raise
             finally:
                 _current.reset(token)

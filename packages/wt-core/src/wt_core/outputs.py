@@ -3,6 +3,10 @@
 An output `DIR` is built as `DIR.partial` and renamed into place when complete;
 `manifest.json` is the last file written. An existing `DIR` is never replaced
 without `--overwrite`; a left-over `DIR.partial` is continued with `--resume`.
+While a process builds `DIR` it holds an OS lock on `DIR.partial.lock`
+(`wt_core.output_lock`): a second writer of the same output is refused (exit 2)
+naming the live writer's PID and host, with or without `--resume`/`--overwrite`;
+the kernel drops the lock when the writer dies, so `--resume` after kill -9 works.
 
 An input is never destroyed by its own command: every manifest the command
 reads (and its parents) and every source folder it scans is recorded in the
@@ -23,6 +27,7 @@ from wt_core import invocation
 from wt_core.errors import BadInput
 from wt_core.manifest import Artifact, ManifestBase
 from wt_core.manifest_io import MANIFEST, check_relative, make_artifact, new_id, write_manifest
+from wt_core.output_lock import OutputLock
 
 M = TypeVar("M", bound=ManifestBase)
 PARTIAL = ".partial"
@@ -48,6 +53,15 @@ class Output:
         self.resumed = False
         self.artifacts: dict[str, Artifact] = {}
         invocation.check_output(self.final)  # before --overwrite removes anything
+        self.lock = OutputLock(self.dir)  # before anything is read or removed: a live writer's files are its own
+        try:
+            self._open(overwrite, resume)
+        except BaseException:
+            self.lock.release()
+            raise
+        invocation.add_output(self)
+
+    def _open(self, overwrite: bool, resume: bool) -> None:
         if self.final.exists() and not overwrite:
             raise BadInput("output directory exists; pass --overwrite to replace it", self.final)
         if self.dir.exists():
@@ -64,7 +78,6 @@ class Output:
             raise BadInput("nothing to resume: no unfinished output", self.dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         (self.dir / ".wt-id").write_text(self.id)
-        invocation.add_output(self)
 
     def path(self, rel: str | Path) -> Path:
         """An absolute path inside the partial directory, parents created."""
@@ -96,6 +109,7 @@ class Output:
         os.replace(self.dir, self.final)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+        self.lock.release()
         manifest._path = self.final / MANIFEST
         invocation.done_output(self)
         return manifest
@@ -103,6 +117,7 @@ class Output:
     def discard(self) -> None:
         """Remove the partial directory (a command refused its input before any work)."""
         shutil.rmtree(self.dir, ignore_errors=True)
+        self.lock.release()
 
     def abandon(self) -> None:
         """The command was refused (BadInput): remove the partial directory unless it was resumed.
@@ -112,3 +127,8 @@ class Output:
         """
         if not self.resumed:
             self.discard()
+        self.lock.release()
+
+    def release(self) -> None:
+        """Let go of the lock (the command failed; the partial directory is kept for --resume)."""
+        self.lock.release()
