@@ -115,6 +115,25 @@ def _voc_sets(root: Path) -> list:
     return ["--source", root, "--format", "voc"]
 
 
+def _coco_per_split(root: Path) -> list:
+    """train.json and val.json both list im1, val.json by another spelling of the same path."""
+    doc = tiny_coco(root)
+    (root / "train.json").write_text(json.dumps(doc))
+    doc["images"] = doc["images"][1:]
+    doc["images"][0]["file_name"] = "./im1.jpg"
+    doc["annotations"] = doc["annotations"][1:]
+    (root / "val.json").write_text(json.dumps(doc))
+    return ["--source", f"train={root / 'train.json'}", "--source", f"val={root / 'val.json'}",
+            "--images", root / "images"]
+
+
+def _voc_sets_twice(root: Path) -> list:
+    _voc_sets(root)
+    (root / "ImageSets" / "Main" / "train.txt").write_text("im0\nim1\n")
+    (root / "ImageSets" / "Main" / "val.txt").write_text("im2\nim1\n")
+    return ["--source", root, "--format", "voc"]
+
+
 def _ls_task(mutate):
     def make(root: Path) -> list:
         _labelstudio(root)
@@ -196,6 +215,10 @@ CASES = [
     ("a COCO RLE mask without a bbox", coco_case(lambda d, r: d["annotations"][2].update(
         bbox=None, segmentation={"size": [80, 100], "counts": "abc"})),
      ["an RLE mask without a bbox", "coco.json", "annotations[2].segmentation"], "skipped_mask_without_box"),
+    ("an image two COCO files (one per split) list", _coco_per_split,
+     ["images/im1.jpg is listed in both splits train and val", "val.json", "images[0]"], None),
+    ("an image two VOC ImageSets list", _voc_sets_twice,
+     ["JPEGImages/im1.jpg is listed in both splits train and val", "val.txt", "im1.xml"], "skipped_image_in_two_splits"),
     ("a CSV with only its header", _points_csv("", "image_path,xmin,ymin,xmax,ymax,label"),
      ["empty dataset: the source lists no images", "a.csv"], None),
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -200,6 +201,7 @@ def canonicalize(raw: RawDataset, problems: Problems, *, cmap: ClassMap | None =
     metas = MetaSource(meta or Metadata())
     gps = bool(meta and meta.exif_gps)
     out: dict[str, tuple[dict, Path]] = {}
+    split_of: dict[str, str] = {}  # each image's real path (normalised) -> the fixed split that lists it first
     for split, rs in raw.splits.items():
         root = absolute_root(Path(rs.image_root), rs.images)
         kept: list[RawImage] = []
@@ -213,6 +215,11 @@ def canonicalize(raw: RawDataset, problems: Problems, *, cmap: ClassMap | None =
                 continue
             if im.file_name in names:
                 problems.skip("duplicate_image", f"image {im.file_name!r} is listed twice", rs.file, im.where)
+                continue
+            real = os.path.realpath(root / im.file_name)
+            if split_of.setdefault(real, split) != split:  # every importer: no image leaks between fixed splits
+                problems.skip("image_in_two_splits", f"image {real} is listed in both splits {split_of[real]} and "
+                              f"{split}", rs.file, im.where)
                 continue
             names.add(im.file_name)
             kept.append(im)
