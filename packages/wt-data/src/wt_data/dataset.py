@@ -85,6 +85,11 @@ def split_counts(coco: dict, n_classes: int, task: str) -> dict[str, Any]:
             **({"points": points} if points else {})}
 
 
+def counts_line(name: str, s: DatasetSplit, unit: str = "images") -> str:
+    """One split's counts for the log: boxes and points side by side (a points dataset never reads "0 boxes")."""
+    return f"{name}: {s.images} {unit}, {s.boxes} boxes, {s.points} points, {s.empty_images} empty"
+
+
 def relative_root(root: Path, out_dir: Path) -> str:
     """A split's image root as recorded: relative when inside the output, else absolute."""
     root = Path(root).absolute()

@@ -13,7 +13,7 @@ from wt_core.manifest import DatasetManifest
 from wt_core.outputs import Output
 
 from wt_data.canon import ClassMap, Metadata, canonicalize
-from wt_data.dataset import write_dataset
+from wt_data.dataset import counts_line, write_dataset
 from wt_data.formats.common import split_name
 from wt_data.imaging import Check
 from wt_data.problems import OnInvalid, Problems
@@ -134,5 +134,5 @@ def import_(source: Path | list[str], format: Format = "coco", images: Path | No
                       details={"format": format, "source": ", ".join(
                           f"{n}={p.absolute()}" if n else str(p.absolute()) for n, p in parse_sources(source))})
     for name, s in m.splits.items():
-        log.info("%s: %d images, %d boxes, %d points, %d empty", name, s.images, s.boxes, s.points, s.empty_images)
+        log.info("%s", counts_line(name, s))
     return m

@@ -35,6 +35,7 @@ from wt_core.raster import is_raster, open_image, read_windows
 from wt_data.dataset import (
     annotations_by_image,
     assemble,
+    counts_line,
     load_split,
     read_dataset,
     selected_splits,
@@ -255,5 +256,5 @@ def tile(dataset: str, size: int = 640, overlap: float = 0.2, stride: int | None
     m = write_dataset(output, task="detect", classes=ds.classes, splits=result, report={**ds.report, **report},
                       parents=[ds], details={"tiling": {k: v for k, v in options.items() if k != "dataset"}})
     for name, s in m.splits.items():
-        log.info("%s: %d tiles, %d boxes, %d empty", name, s.images, s.boxes, s.empty_images)
+        log.info("%s", counts_line(name, s, "tiles"))
     return m
