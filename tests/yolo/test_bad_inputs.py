@@ -85,6 +85,10 @@ CASES = {
     "mine with a background folder that does not exist": (
         lambda b: ["mine", "--run", b.run, "--dataset", b.tiles, "--background", b.tiles.parent / "no-such-folder"],
         ["the background photo folder does not exist", "no-such-folder, background)"]),
+    "a deleted run directory as --model": (lambda b: ["fit", "--dataset", b.tiles, "--model", b.base / "deleted-run"],
+                                           ["run not found", "deleted-run", "model"]),
+    "mine on an untiled dataset": (lambda b: ["mine", "--run", b.run, "--dataset", b.full],
+                                   ["holds whole images, not tiles", "wt-data tile --dataset", "splits"]),
     "whole-image selection on an untiled dataset": (lambda b: ["fit", "--dataset", b.full, "--select.metric", "full/mAP50"],
                                                     ["needs a val split made by `wt-data tile`", "select.metric"]),
     "whole-image selection with no whole-image validation": (
@@ -105,3 +109,9 @@ def test_readme_lists_every_case():
     readme = (Path(__file__).parents[2] / "packages" / "wt-yolo" / "README.md").read_text()
     for case in CASES:
         assert f"| {case} |" in readme, case
+
+
+def test_a_bad_model_is_refused_before_any_policy_line(bad, tmp_path):
+    proc = wt_yolo("fit", "--dataset", bad.tiles, "--model", bad.base / "deleted-run", cwd=tmp_path)
+    assert_bad_input(proc, "run not found")
+    assert "training defaults" not in proc.stderr and "weight updates" not in proc.stderr, proc.stderr

@@ -42,6 +42,9 @@ def resolve_model(spec: str) -> str:
             raise BadInput("unknown model yaml: neither a file nor an Ultralytics architecture "
                            "(e.g. yolo11n.yaml, yolov8s.yaml)", text, "model") from None
         return text
+    if (suffix == "" and len(path.parts) > 1 and not path.with_suffix(".pt").exists()) or suffix == ".json":
+        raise BadInput("run not found: no run directory (holding a manifest.json) or weights file there", path,
+                       "model")  # a path, not a pretrained name: a run moved or deleted
     if suffix == "":
         path = path.with_suffix(".pt")
     if path.exists():

@@ -102,6 +102,9 @@ def mine(run: str, dataset: str, split: str = "train", conf: float = 0.25, ratio
     from wt_data.dataset import load_split
 
     coco, root = load_split(ds, split)
+    if coco["images"] and not any("offset" in im for im in coco["images"]):  # tile writes source_image and offset
+        raise BadInput(f"the {split} split holds whole images, not tiles: mine would predict each photo as one tile; "
+                       "tile it first with `wt-data tile --dataset DATASET --empty_ratio null`", ds.path, "splits")
     if background is not None and not Path(background).expanduser().is_dir():
         raise BadInput("the background photo folder does not exist", background, "background")
     photos = folder_images(background) if background is not None else []
