@@ -61,6 +61,8 @@ def test_fit_refuses(case, small_ds, files, classify_ds, request):
     proc = run_cli("wt-mmdet", "fit", *base, *args, "--out", files / "never", timeout=300)
     assert_bad_input(proc, *fragments)
     assert not (files / "never").exists() and not (files / "never.partial").exists()
+    if "--model" in args:  # the model is refused before any policy line is printed
+        assert "training defaults" not in proc.stderr, proc.stderr
 
 
 def test_predict_needs_exactly_one_source(small_ds, tmp_path):
