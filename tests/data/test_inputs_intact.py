@@ -143,3 +143,22 @@ def test_parents_root_finds_a_parent_moved_apart(project, tmp_path):
     m = manifest_of(wt_data("tile", "--dataset", project / "split", "--size", "64", "--out", tmp_path / "t1",
                             env=env, check=True))
     assert m["parents"][0]["relpath"] == "../proj/split/manifest.json"
+
+
+def test_out_under_the_image_root_is_allowed_but_not_the_root_itself(tmp_path):
+    """--images is read by file name, never scanned: `--images /` works (the root holds every --out)."""
+    coco = tiny_coco(tmp_path / "src")
+    doc = json.loads(coco.read_text())
+    for im in doc["images"]:
+        im["file_name"] = str(coco.parent / im["file_name"])  # absolute names under the root /
+    coco.unlink()
+    coco = tmp_path / "a.json"
+    coco.write_text(json.dumps(doc))
+    m = manifest_of(wt_data("import", "--source", coco, "--images", "/", "--out", tmp_path / "ds", check=True))
+    assert m["splits"]["all"]["images"] == 6
+    images = tmp_path / "src" / "images"
+    proc = wt_data("import", "--source", coco, "--images", images, "--out", images, "--overwrite")
+    assert_bad_input(proc, "--out is the image folder")
+    proc = wt_data("import", "--source", coco, "--images", images, "--out", tmp_path / "src", "--overwrite")
+    assert_bad_input(proc, "--out holds the image folder")
+    assert len(list(images.iterdir())) == 6

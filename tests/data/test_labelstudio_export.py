@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from data_helpers import imported, tiny_coco, wt_data
-from helpers import assert_bad_input
+from helpers import assert_bad_input, written
 
 
 def test_image_references_local_files_or_url_prefix(tmp_path):
@@ -38,3 +38,14 @@ def test_an_image_outside_the_local_files_root_is_refused(tmp_path):
                    "--out", tmp_path / "x")
     assert_bad_input(proc, "is not under the local-files root", "--local_files_root")
     assert not (tmp_path / "x").exists() and not (tmp_path / "x.partial").exists()
+
+
+def test_a_relative_local_files_root_with_dots_is_normalised(tmp_path):
+    doc = tiny_coco(tmp_path / "survey")
+    (tmp_path / "survey" / "coco.json").write_text(json.dumps(doc))
+    _, d = imported("import", "--source", tmp_path / "survey" / "coco.json", "--out", tmp_path / "ds")
+    (tmp_path / "elsewhere").mkdir()
+    _, x = written(wt_data("export", "--dataset", d, "--format", "labelstudio", "--local_files_root", "../survey",
+                           "--out", tmp_path / "x", cwd=tmp_path / "elsewhere", check=True))
+    tasks = json.loads((x / "tasks.json").read_text())
+    assert [t["data"]["image"] for t in tasks] == [f"/data/local-files/?d=images/im{i}.jpg" for i in range(3)]

@@ -68,3 +68,12 @@ def test_cli_writes_the_png_and_refuses_what_it_cannot(small_ds, tmp_path):
     assert_bad_input(wt_data("preview", "--dataset", small_ds, "--classes", "[lion]", "--out", tmp_path / "q.png"),
                      "unknown classes")
     assert not (tmp_path / "q.png").exists()
+
+
+def test_preview_never_writes_over_or_into_its_input(small_ds, tmp_path):
+    manifest = small_ds / "manifest.json"
+    before = manifest.read_bytes()
+    proc = wt_data("preview", "--dataset", small_ds, "--out", manifest, "--overwrite")
+    assert_bad_input(proc, "--out lies inside the input dataset's directory", "out")
+    assert_bad_input(wt_data("preview", "--dataset", small_ds, "--out", small_ds / "images" / "p.png"), "lies inside")
+    assert manifest.read_bytes() == before

@@ -108,7 +108,7 @@ def import_(source: Path | list[str], format: Format = "coco", images: Path | No
         folder = Path(path).expanduser().is_dir()
         add_input(path, "source folder" if folder else "source file", folder=folder)
     if images is not None:
-        add_input(images, "image folder")
+        add_input(images, "image folder", folder=False)  # read by name, never scanned: --out may lie in it
     if meta.csv is not None:
         add_input(meta.csv, "metadata CSV", folder=False)
     problems = Problems(on_invalid)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from wt_core.console import get_logger
 from wt_core.errors import BadInput
-from wt_core.invocation import command
+from wt_core.invocation import check_output, command
 from wt_core.manifest import DatasetManifest
 
 from wt_data.dataset import annotations_by_image, load_split, read_dataset, selected_splits
@@ -168,6 +168,7 @@ def preview(dataset: str, n: int = 16, seed: int = 0, splits: list[str] | None =
     """
     ds = read_dataset(dataset)
     target = Path(out) if out else Path.cwd() / "runs" / "data" / "preview" / f"{ds.id}-{seed}.png"
+    check_output(target)  # a file output too: never the input's manifest, nor anything inside the dataset
     if target.exists() and not overwrite:
         raise BadInput("the preview exists; pass --overwrite to replace it", target)
     result = contact_sheet(ds, target, n=n, seed=seed, splits=splits, classes=classes, empty=empty, size=size)
