@@ -34,7 +34,7 @@ def class_colour(k: int) -> tuple[int, int, int]:
     return PALETTE[k % len(PALETTE)]
 
 
-def font(size: int = 12):
+def font(size: int = 12) -> Any:
     from PIL import ImageFont
 
     try:
@@ -44,7 +44,7 @@ def font(size: int = 12):
 
 
 def sample_images(ds: DatasetManifest, n: int, seed: int, splits: list[str] | None = None,
-                  classes: list[str] | None = None, empty: bool = False) -> list[tuple[str, dict, list[dict], Path]]:
+                  classes: list[str] | None = None, empty: bool = False) -> list[tuple[str, dict[str, Any], list[dict[str, Any]], Path]]:
     """A seeded sample of (split, COCO image, its annotations, image root), after the filters."""
     unknown = [c for c in classes or [] if c not in ds.classes]
     if unknown:
@@ -55,7 +55,7 @@ def sample_images(ds: DatasetManifest, n: int, seed: int, splits: list[str] | No
         s = ds.splits[split]
         coco = json.loads(ds.artifact_path(s.annotations).read_text(encoding="utf-8"))
         root = ds.resolve(s.image_root).absolute()
-        by_image: dict[Any, list[dict]] = {}
+        by_image: dict[Any, list[dict[str, Any]]] = {}
         for a in coco["annotations"]:
             by_image.setdefault(a["image_id"], []).append(a)
         for im in coco["images"]:
@@ -69,8 +69,8 @@ def sample_images(ds: DatasetManifest, n: int, seed: int, splits: list[str] | No
     return rng.sample(pool, min(n, len(pool)))
 
 
-def draw_cell(sheet, draw, origin: tuple[int, int], size: int, image: np.ndarray, scale: float,
-              anns: list[dict], classes: list[str], caption: str, detect: bool) -> dict[str, Any]:
+def draw_cell(sheet: Any, draw: Any, origin: tuple[int, int], size: int, image: np.ndarray, scale: float,
+              anns: list[dict[str, Any]], classes: list[str], caption: str, detect: bool) -> dict[str, Any]:
     """One image scaled into a size x size cell at `origin`, annotations drawn; where it went."""
     from PIL import Image
 

@@ -85,13 +85,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from wt_core import console, invocation
 from wt_core.devices import check_fit_device
 from wt_core.errors import BadInput
 from wt_core.jsonable import to_jsonable
-from wt_core.manifest import ManifestBase, RunManifest
+from wt_core.manifest import DatasetManifest, ManifestBase, RunManifest
 from wt_core.manifest_io import build
 from wt_core.metrics_log import METRICS_FILE, MetricsLog, finite_metrics
 from wt_core.outputs import PARTIAL, Output
@@ -326,7 +326,7 @@ class Training:
 
         path = self.dir / PREVIEW_FILE
         if not path.exists():
-            contact_sheet(self.dataset, path, splits=[self.train_split])
+            contact_sheet(cast(DatasetManifest, self.dataset), path, splits=[self.train_split])
             self.run.log_artifact(path)
         self.output.add("preview", PREVIEW_FILE)
 
