@@ -22,6 +22,7 @@ from wt_core.console import get_logger
 from wt_core.errors import BadInput
 from wt_core.invocation import command
 from wt_core.manifest import DatasetManifest
+from wt_core.outputs import output_file
 
 from wt_data.dataset import annotations_by_image, load_split, read_dataset, selected_splits
 
@@ -167,9 +168,7 @@ def preview(dataset: str, n: int = 16, seed: int = 0, splits: list[str] | None =
         json: Print {path, cells} as JSON on stdout (else the path is logged on stderr).
     """
     ds = read_dataset(dataset)
-    target = Path(out) if out else Path.cwd() / "runs" / "data" / "preview" / f"{ds.id}-{seed}.png"
-    if target.exists() and not overwrite:
-        raise BadInput("the preview exists; pass --overwrite to replace it", target)
+    target = output_file(out or Path.cwd() / "runs" / "data" / "preview" / f"{ds.id}-{seed}.png", overwrite)
     result = contact_sheet(ds, target, n=n, seed=seed, splits=splits, classes=classes, empty=empty, size=size)
     log.info("preview of %d images: %s", len(result["cells"]), result["path"])
     return result if json else None
