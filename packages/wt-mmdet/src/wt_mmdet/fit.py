@@ -135,13 +135,13 @@ def fit(dataset: str, model: str = "retinanet_r18_fpn", train: TrainArgs = Train
     with Training(SPEC) as t:  # the MLflow helper imports mlflow in its own process while MMDetection is imported
         ds = read_detect_dataset(dataset)
         tr, va = pick_splits(ds, train_split, val_split)
+        cfg_path, is_preset = resolve_model(model)  # every input checked before the first policy line
+        if load_from is not None:
+            checkpoints.check_loadable(load_from)
         train, small_data = apply_small_data_policy(train, ds.splits[tr].images, defaults)  # wt_mmdet.small_data
         metric, whole = whole_image_validation(ds, va, select, train.imgsz)
         if metric is not None:
             t.spec = replace(SPEC, select=select_of(metric))
-        cfg_path, is_preset = resolve_model(model)
-        if load_from is not None:
-            checkpoints.check_loadable(load_from)
         check_amp(train.amp)
         cfg = load_config(cfg_path)
         check_cfg_options(cfg, cfg_options)

@@ -177,12 +177,12 @@ def fit(dataset: str, model: str = "yolo11n.yaml", ultralytics: UltralyticsArgs 
     with Training(SPEC) as t:  # the MLflow helper imports mlflow in its own process while the inputs are checked
         ds = read_detect_dataset(dataset)
         train_split, val_split = check_trainable(ds)
+        start, start_run = start_from(model, ds)  # --model RUN: that run's best weights, a second stage
+        model_spec = resolve_model(start)  # every input checked before the first policy line
+        check_device(device, "device")
         ultralytics, small_data = apply_small_data_policy(ultralytics, ds.splits[train_split].images, defaults)
         metric, whole = whole_image_validation(ds, val_split, select, ultralytics.imgsz)
         t.spec = replace(SPEC, select=select_of(metric))
-        start, start_run = start_from(model, ds)  # --model RUN: that run's best weights, a second stage
-        model_spec = resolve_model(start)
-        check_device(device, "device")
         t.open(ds, ds.classes, out=out, overwrite=overwrite, resume=resume, experiment=experiment, run_name=run_name)
         t.log_preview(lambda path: contact_sheet(ds, path, splits=[train_split]))
         if whole is not None:
