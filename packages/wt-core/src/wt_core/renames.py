@@ -59,7 +59,7 @@ DEPRECATIONS: tuple[Deprecation, ...] = (
                          "thresholds.imgsz": "imgsz"},
         },
     }),
-    Deprecation(deprecated_in="0.2.0", removed_in="0.4.0", renames={
+    Deprecation(deprecated_in="0.1.0", removed_in="0.3.0", renames={
         # one training vocabulary (a shared --train.* section, --select.* in every trainer) and one way to
         # name a registered model (--model name/VERSION or name@ALIAS)
         "wt-yolo": {

@@ -15,7 +15,7 @@ from wt_core.ranges import PositiveUnit, UnitInterval
 from wt_core.readers import read_detect_dataset, read_run, run_weights
 from wt_core.slicing import Slicing
 
-from wt_yolo.data import split_images, yolo_data_yaml
+from wt_yolo.data import split_images
 from wt_yolo.fit import finite
 from wt_yolo.slicing import SlicedPredictor
 
@@ -68,7 +68,9 @@ def val(run: str, dataset: str, split: str = "val", conf: UnitInterval = 0.001, 
     from ultralytics import YOLO
 
     kwargs = {"device": device} if device else {}
-    data_yaml = yolo_data_yaml(ds)
+    from wt_data.views import yolo_view
+
+    data_yaml = Path(yolo_view(ds))
     metrics = YOLO(str(weights), task="detect").val(
         data=str(data_yaml), split=ultralytics_split(data_yaml, split), imgsz=size, batch=batch, conf=conf, iou=iou, max_det=max_det,
         plots=False, project=str(output.dir), name="ultralytics", exist_ok=True, verbose=False, **kwargs)
