@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 import sys
 
-from wt_core.errors import BadInput
 from wt_core.parser import command_name, command_parser, flag_keys, list_keys, option_keys
-from wt_core.renames import new_spelling, renamed_config_file, renames_of
+from wt_core.renames import given_twice, new_spelling, renamed_config_file, renames_of
 
 BOOL_WORDS = ("true", "false", "yes", "no", "0", "1")
 
@@ -56,8 +55,7 @@ def normalize(tool: str, parser: object, argv: list[str]) -> list[str]:
             key = key.replace("-", "_")
         if renames and (new := new_spelling(key, renames, known)) is not None:
             if new.rstrip("+") in given:
-                raise BadInput(f"--{key.rstrip('+')} and --{new.rstrip('+')} are one option (--{key.rstrip('+')} "
-                               "is its old spelling): give it once", None, new.rstrip("+"))
+                raise given_twice(key.rstrip("+"), new.rstrip("+"))
             warn(key.rstrip("+"), new.rstrip("+"))
             key = new
         option = f"--{key}"

@@ -122,6 +122,11 @@ def overdue(version: str) -> list[str]:
             for tool, commands in d.renames.items() for command, renames in commands.items() for old in renames]
 
 
+def given_twice(old: str, new: str) -> BadInput:
+    """The refusal of one option given in its old spelling and its new one."""
+    return BadInput(f"--{old} and --{new} are one option (--{old} is its old spelling): give it once", None, new)
+
+
 def renames_of(tool: str, command: str | None) -> dict[str, str]:
     return RENAMED.get(tool, {}).get(command or "", {})
 
@@ -157,8 +162,7 @@ def rename_config(config: dict[str, Any], table: dict[str, str], known: set[str]
                 for part in parents:
                     target = target.setdefault(part, {})
                 if leaf in target:
-                    raise BadInput(f"--{path} and --{new} are one option (--{path} is its old spelling): give it "
-                                   "once", None, new)
+                    raise given_twice(path, new)
                 target[leaf] = value
                 done.append((path, new))
             elif isinstance(node[key], dict):
