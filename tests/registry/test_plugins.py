@@ -9,6 +9,8 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+import pytest
+import toy_plugin
 from helpers import manifest_of
 from registry_helpers import cli
 
@@ -71,77 +73,42 @@ def test_mmdet_run_registers_loads_by_alias_and_predicts_as_wt_mmdet_does(mmdet_
 
 
 
-TOY = '''
-"""A trainer the registry has never heard of: its detector finds one box, the middle quarter of the image."""
-import shutil
-from pathlib import Path
-
+REGISTER_TOY = toy_plugin.REGISTER + r"""
+import json
 import numpy as np
-from wt_core.readers import run_weights
-from wt_core.slicing import Detections
-
-
-class ToyDetector:
-    def __init__(self, score):
-        self.conf, self.score = 0.0, score
-
-    def predict_arrays(self, images):
-        for img in images:
-            h, w = img.shape[:2]
-            yield Detections(np.array([[w / 4, h / 4, 3 * w / 4, 3 * h / 4]]), np.array([self.score]),
-                             np.array([0]))
-
-
-class ToyPlugin:
-    task = "detect"
-    requirements = ("numpy",)
-
-    def stage(self, run, weights, directory, role):
-        shutil.copyfile(run_weights(run, weights), Path(directory) / f"{role}.toy")
-        return [f"{role}.toy"]
-
-    def load(self, files, spec, device=None):
-        return ToyDetector(float(Path(files[0]).read_text()))
-
-
-plugin = ToyPlugin()
-'''
-
-REGISTER_TOY = r"""
-import json, sys
-import numpy as np
-from wt_core.manifest import RunManifest
-from wt_core.manifest_io import build
-from wt_core.outputs import Output
 import wt_registry
+from wt_core.errors import BadInput
 
 base = sys.argv[1]
-out = Output("wt-toy", "fit", f"{base}/run")
-out.path("best.toy").write_text("0.75")
-out.add("best", "best.toy")
-run = out.commit(build(RunManifest, id=out.id, framework="toy", task="detect", classes=["zebra"],
-                       dataset_id="d", weights={"best": "best"}))
-m = wt_registry.register(name="toy-det", detector=str(run.path), alias="champion", out=f"{base}/m")
+m = wt_registry.register(name="toy-det", detector=str(toy_run(base).path), alias="champion", out=f"{base}/m")
 model = wt_registry.load("models:/toy-det@champion")
 dets = model.predict([np.zeros((40, 80, 3), np.uint8)])[0]
+wt_registry.register(name="oldtoy-det", detector=str(toy_run(base, "oldtoy").path), out=f"{base}/m-old")
+try:
+    wt_registry.load("models:/oldtoy-det/1")
+    refused = None
+except BadInput as e:
+    refused = e.line()
 print(json.dumps({"framework": m.framework, "boxes": [d.box for d in dets], "scores": [d.score for d in dets],
-                  "names": [d.class_name for d in dets]}))
+                  "names": [d.class_name for d in dets], "refused": refused}))
 """
 
 
 def test_a_future_trainer_registers_and_predicts_through_its_entry_point_alone(tmp_path):
     """A trainer installed after wt-registry was written (a module and its dist-info on the path) is found,
-    registered, loaded by alias and predicts: nothing in wt-registry knows its name."""
+    registered, loaded by alias and predicts: nothing in wt-registry knows its name. One that keeps the
+    older protocol (a settable threshold, none per call) is refused in one line when loaded."""
     from registry_helpers import python
 
-    site = tmp_path / "site"
-    (site / "toy_trainer-0.1.dist-info").mkdir(parents=True)
-    (site / "toy_trainer.py").write_text(TOY)
-    (site / "toy_trainer-0.1.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: toy-trainer\n"
-                                                                  "Version: 0.1\n")
-    (site / "toy_trainer-0.1.dist-info" / "entry_points.txt").write_text(
-        "[wildtrain.predictors]\ntoy = toy_trainer:plugin\n")
+    site = toy_plugin.install(tmp_path / "site")
     proc = python(REGISTER_TOY, str(tmp_path), env={"PYTHONPATH": str(site)})
     assert proc.returncode == 0, proc.stderr[-3000:]
     got = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert got == {"framework": "toy", "boxes": [[20.0, 10.0, 60.0, 30.0]], "scores": [0.75], "names": ["zebra"]}
+    assert got["refused"] == ("error: the oldtoy predictor does not keep the predictor protocol of wt_core.predictor: "
+                              "it lacks a per-call 'conf' argument of predict_arrays, a per-call 'max_det' argument "
+                              "of predict_arrays; update the trainer that provides it (framework)")
+    del got["refused"]
+    # registered with the default threshold 0.25: the boxes scoring 0.75 and 0.45, not the one at 0.15
+    assert got["scores"] == pytest.approx([0.75, 0.45])
+    assert {k: got[k] for k in ("framework", "boxes", "names")} == {
+        "framework": "toy", "boxes": [[20.0, 10.0, 60.0, 30.0], [20.0, 10.0, 40.0, 20.0]], "names": ["zebra", "zebra"]}

@@ -105,8 +105,8 @@ class CropClassifier:
 
 
 class ClsPredictor:
-    """wt-cls's predictor plugin (entry-point group `wildtrain.predictors`; the protocol is in
-    `wt_registry.plugins`): a registered model keeps the run's checkpoint unchanged."""
+    """wt-cls's predictor plugin (entry-point group `wildtrain.predictors`; the protocol is
+    `wt_core.predictor`): a registered model keeps the run's checkpoint unchanged."""
 
     task = "classify"
     requirements = ("wt-cls", "torch", "torchvision", "timm", "lightning", "torchmetrics")

@@ -7,12 +7,15 @@ MMDetection forward pass plugged into it.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 from wt_core.manifest import RunManifest
-from wt_core.raster import open_image
+from wt_core.raster import ImageSource, open_image
 from wt_core.readers import read_run, run_weights
 from wt_core.slicing import Detections, Slicing, predict_sliced
 
@@ -49,10 +52,14 @@ def predict_config(config_file: Path, size: int):
     return cfg
 
 
-def crops_forward(model, size: int, conf: float) -> Callable[[list[np.ndarray]], list[Detections]]:
+def crops_forward(model, size: int, conf: float = 0.0,
+                  lock: threading.Lock | None = None) -> Callable[..., list[Detections]]:
     """The forward pass of an MMDetection model (in eval mode) on BGR crops: their detections scoring >= conf.
 
-    The test pipeline is `wt_mmdet.config.test_pipeline` at `size`, as `wt-mmdet predict` and validation resize."""
+    The returned function takes the crops and, optionally, its own `conf` for that call (`conf` here is
+    the default): the threshold is an argument, never state, so concurrent calls each get theirs. With a
+    `lock`, forward passes take turns. The test pipeline is `wt_mmdet.config.test_pipeline` at `size`, as
+    `wt-mmdet predict` and validation resize."""
     import torch
     from mmengine.dataset import Compose, pseudo_collate
 
@@ -61,15 +68,17 @@ def crops_forward(model, size: int, conf: float) -> Callable[[list[np.ndarray]],
     steps = test_pipeline(size, with_annotations=False)
     steps[0] = dict(type="mmdet.LoadImageFromNDArray")
     pipeline = Compose(steps)
+    default = conf
 
-    def forward(crops: list[np.ndarray]) -> list[Detections]:
+    def forward(crops: list[np.ndarray], conf: float | None = None) -> list[Detections]:
+        threshold = default if conf is None else conf
         batch = pseudo_collate([pipeline(dict(img=c, img_id=i)) for i, c in enumerate(crops)])
-        with torch.no_grad():
+        with lock or nullcontext(), torch.no_grad():
             results = model.test_step(batch)
         out = []
         for r in results:
             p = r.pred_instances
-            keep = p.scores >= conf
+            keep = p.scores >= threshold
             out.append(Detections(p.bboxes[keep].cpu().numpy().astype(np.float64),
                                   p.scores[keep].cpu().numpy().astype(np.float64),
                                   p.labels[keep].cpu().numpy().astype(np.int64)))
@@ -79,7 +88,13 @@ def crops_forward(model, size: int, conf: float) -> Callable[[list[np.ndarray]],
 
 
 class Detector:
-    """An MMDetection model of a wt-mmdet run, in eval mode, predicting BGR arrays in batches."""
+    """An MMDetection model of a wt-mmdet run, in eval mode, predicting BGR arrays in batches.
+
+    Keeps `wt_core.predictor.DetectorPredictor`: `conf` and `max_det` are the defaults of each call, which may
+    give its own (the model scores boxes from its `test_cfg.score_thr` up; a call keeps those at or above its
+    `conf`). Forward passes take turns behind a lock: one model, one forward pass at a time, each call's
+    threshold applied to its own results.
+    """
 
     def __init__(self, run: RunManifest | str | Path, *, weights: str = "best", checkpoint: Path | None = None,
                  imgsz: int | None = None, conf: float = 0.25, max_det: int = 300, slicing: Slicing | None = None,
@@ -120,16 +135,21 @@ class Detector:
             load_checkpoint(self.model, str(self.ckpt), map_location="cpu", logger="silent")
         self.model.dataset_meta = {"classes": tuple(classes)}
         self.model.to(self.device).eval()
-        self._forward = crops_forward(self.model, size, conf)
+        self._forward = crops_forward(self.model, size, conf, threading.Lock())
         self.conf, self.max_det = conf, max_det
         self.slicing = slicing or default_slicing()
 
-    def predict_arrays(self, images: Iterable[np.ndarray]) -> Iterator[Detections]:
-        """Detections of each image (BGR arrays), tiles of consecutive images batched together."""
-        return predict_sliced(images, self._forward, self.slicing, self.max_det)
+    def predict_arrays(self, images: Iterable[np.ndarray | ImageSource], *, conf: float | None = None,
+                       max_det: int | None = None) -> Iterator[Detections]:
+        """Detections of each image (BGR arrays), tiles of consecutive images batched together, scoring at
+        least `conf`, the best `max_det` of each image (None: the defaults)."""
+        forward = partial(self._forward, conf=self.conf if conf is None else conf)
+        return predict_sliced(images, forward, self.slicing, self.max_det if max_det is None else max_det)
 
-    def predict_files(self, paths: Iterable[str | Path]) -> Iterator[Detections]:
-        return self.predict_arrays(open_image(p) for p in paths)  # a raster read window by window
+    def predict_files(self, paths: Iterable[str | Path], *, conf: float | None = None,
+                      max_det: int | None = None) -> Iterator[Detections]:
+        """Detections of each image file, in order (a raster read window by window)."""
+        return self.predict_arrays((open_image(p) for p in paths), conf=conf, max_det=max_det)
 
     def record(self) -> dict:
         """Thresholds and slicing, as the predictions manifest records them."""

@@ -1,7 +1,7 @@
 """wt-mmdet's predictor plugin: how wt-registry stores and loads a wt-mmdet run's detector.
 
 Declared in wt-mmdet's pyproject.toml under the entry-point group `wildtrain.predictors`
-(the protocol is written in `wt_registry.plugins`). A registered model holds two files:
+(the protocol is `wt_core.predictor`). A registered model holds two files:
 
 - `<role>.pth`: the model weights alone (`{"state_dict": ...}`, tensors only), taken from
   the run's verified checkpoint. It loads with `torch.load(weights_only=True)`, so loading

@@ -5,19 +5,13 @@ A trainer declares, in its pyproject.toml,
     [project.entry-points."wildtrain.predictors"]
     yolo = "wt_yolo.predictor:plugin"
 
-The name is the framework its run manifests record; the object is a plugin with
-
-- `task`: "detect" or "classify", the runs it predicts for;
-- `requirements`: the distributions predicting needs (pinned in the registered model);
-- `stage(run, weights, directory, role) -> list[str]`: write into `directory` the files a
-  registered model needs, named after `role` ("detector", "classifier"), and return
-  their names, the weights first. `weights` is the role of the run's weights (best, last);
-  a missing one is a BadInput;
-- `load(files, spec, device)`: the predictor of the staged files (paths, in that order).
-  `spec` is the role's part of model.json (classes, imgsz, conf, iou, max_det, slicing
-  for a detector). A detector has a settable `conf` and `predict_arrays(BGR arrays)`, an
-  iterator of `wt_core.slicing.Detections` in full-image pixels; a classifier has
-  `classes` and `probabilities(RGB arrays, batch)`, an (N, classes) array.
+The name is the framework its run manifests record; the object keeps the protocol
+written as code in `wt_core.predictor`: a `PredictorPlugin` (task, requirements,
+stage, load) whose `load` returns a `DetectorPredictor` (per-call `conf` and
+`max_det`, safe from several threads) or a `ClassifierPredictor`. A loaded
+predictor that lacks part of the protocol (e.g. a detector of the older protocol,
+whose threshold was a settable attribute) is refused with one line naming what
+is missing.
 
 The registry names no framework: a run of any installed trainer that declares a
 predictor can be registered, loaded and served.
@@ -25,11 +19,14 @@ predictor can be registered, loaded and served.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib import metadata
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 from wt_core.errors import BadInput
+from wt_core.predictor import ClassifierPredictor, DetectorPredictor, PredictorPlugin, protocol_gaps
 
 GROUP = "wildtrain.predictors"
 
@@ -40,11 +37,35 @@ def _entry_points() -> dict[str, metadata.EntryPoint]:
 
 
 @cache
-def plugin(framework: str) -> Any:
+def plugin(framework: str) -> PredictorPlugin:
     """The predictor plugin of `framework`; one that is not installed is a BadInput naming those that are."""
     ep = _entry_points().get(framework)
     if ep is None:
         have = ", ".join(sorted(_entry_points())) or "none"
         raise BadInput(f"no predictor for {framework} runs is installed (installed: {have}); install the trainer "
                        f"that made the run (e.g. pip install wt-{framework})", None, "framework")
-    return ep.load()
+    found = ep.load()
+    if not isinstance(found, PredictorPlugin):
+        raise BadInput(f"the {framework} predictor plugin ({ep.value}) lacks task, requirements, stage or load "
+                       f"(see wt_core.predictor)", None, "framework")
+    return found
+
+
+def load_detector(part: Mapping[str, Any], files: Sequence[Path], device: str | None) -> DetectorPredictor:
+    """The detector of the `detector` part of model.json, checked against the protocol."""
+    return cast(DetectorPredictor, _load(part, files, device, "detect"))
+
+
+def load_classifier(part: Mapping[str, Any], files: Sequence[Path], device: str | None) -> ClassifierPredictor:
+    """The classifier of the `classifier` part of model.json, checked against the protocol."""
+    return cast(ClassifierPredictor, _load(part, files, device, "classify"))
+
+
+def _load(part: Mapping[str, Any], files: Sequence[Path], device: str | None, task: str) -> object:
+    framework = part["framework"]
+    predictor = plugin(framework).load(list(files), part, device)
+    gaps = protocol_gaps(predictor, task)
+    if gaps:
+        raise BadInput(f"the {framework} predictor does not keep the predictor protocol of wt_core.predictor: it "
+                       f"lacks {', '.join(gaps)}; update the trainer that provides it", None, "framework")
+    return predictor

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 from wt_core.errors import BadInput
+from wt_core.predictor import ClassifierPredictor, DetectorPredictor
 
 from wt_registry import plugins
 
@@ -155,15 +156,13 @@ class Predictor:
         self.uri: str | None = None
         self.version: str | None = None
         self.device = device
-        self.detector = None
-        self.classifier = None
+        self.detector: DetectorPredictor | None = None
+        self.classifier: ClassifierPredictor | None = None
         det, cls = config.get("detector"), config.get("classifier")
         if det:
-            self.detector = plugins.plugin(det["framework"]).load(
-                [Path(files[n]) for n in part_files(det)], det, device)
+            self.detector = plugins.load_detector(det, [Path(files[n]) for n in part_files(det)], device)
         if cls:
-            self.classifier = plugins.plugin(cls["framework"]).load(
-                [Path(files[n]) for n in part_files(cls)], cls, device)
+            self.classifier = plugins.load_classifier(cls, [Path(files[n]) for n in part_files(cls)], device)
 
     @classmethod
     def from_dir(cls, directory: str | Path, device: str | None = None) -> Predictor:
@@ -175,7 +174,10 @@ class Predictor:
 
     def predict(self, images: Iterable[Any] | Any, conf: float | None = None,
                 paths: str | Path | None = ANY) -> list[list[Detection]]:
-        """Detections of each image (see `decode_image` for what an image may be, and `paths`)."""
+        """Detections of each image (see `decode_image` for what an image may be, and `paths`).
+
+        `conf` is this call's score threshold (None: the registered one); it is an argument of the
+        detector's forward pass, never state, so concurrent calls (a server's threads) each get their own."""
         return self._predict(self._decode(images, paths), conf)
 
     def _decode(self, images: Iterable[Any] | Any, paths: str | Path | None) -> list[tuple[np.ndarray, str | None]]:
@@ -196,12 +198,9 @@ class Predictor:
         if self.detector is None:
             return [self._classify_whole(bgr) for bgr in decoded]
         det_cfg = self.config["detector"]
-        if conf is not None:
-            self.detector.conf = float(conf)
-        try:
-            raw = list(self.detector.predict_arrays(decoded))
-        finally:
-            self.detector.conf = float(det_cfg["conf"])
+        if conf is not None and not 0 <= conf <= 1:
+            raise BadInput(f"conf must be in [0, 1], got {conf}", None, "conf")
+        raw = list(self.detector.predict_arrays(decoded, conf=conf))
         post = det_cfg.get("post_nms")
         if post:
             raw = [_post_nms(d, post) for d in raw]

@@ -1,7 +1,7 @@
 """wt-yolo's predictor plugin: how wt-registry stores and loads a yolo run's detector.
 
 Declared in wt-yolo's pyproject.toml under the entry-point group `wildtrain.predictors`
-(the protocol is written in `wt_registry.plugins`). The registered model keeps the run's
+(the protocol is `wt_core.predictor`). The registered model keeps the run's
 weights file unchanged and predicts through `SlicedPredictor`, as `wt-yolo predict` does.
 """
 

@@ -6,18 +6,26 @@ here is the Ultralytics forward pass plugged into them.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator
+from functools import partial
 from pathlib import Path
 
 import numpy as np
-from wt_core.raster import open_image
+from wt_core.raster import ImageSource, open_image
 from wt_core.slicing import Detections, Forward, Slicing, predict_sliced, stitch, windows
 
 __all__ = ["Detections", "Forward", "SlicedPredictor", "detections_of", "predict_sliced", "stitch", "windows"]
 
 
 class SlicedPredictor:
-    """An Ultralytics detector (.pt, .onnx, .torchscript) that predicts large images tile by tile."""
+    """An Ultralytics detector (.pt, .onnx, .torchscript) that predicts large images tile by tile.
+
+    Keeps `wt_core.predictor.DetectorPredictor`: `conf`, `iou` and `max_det` given at construction are the
+    defaults of each call, which may give its own. An Ultralytics model is not safe to call from two threads
+    at once (its predictor object holds the arguments of the call under way), so forward passes take turns
+    behind a lock; each passes its own thresholds.
+    """
 
     def __init__(self, weights: str | Path, *, imgsz: int, conf: float = 0.25, iou: float = 0.7,
                  max_det: int = 300, slicing: Slicing | None = None, device: str | None = None):
@@ -28,21 +36,31 @@ class SlicedPredictor:
         self.imgsz, self.conf, self.iou, self.max_det = imgsz, conf, iou, max_det
         self.slicing = slicing or Slicing()
         self.device = device
+        self._lock = threading.Lock()
 
-    def forward(self, crops: list[np.ndarray]) -> list[Detections]:
-        """Ultralytics' prediction (letterbox to imgsz, NMS within each crop) of a batch of BGR crops."""
+    def forward(self, crops: list[np.ndarray], conf: float | None = None, iou: float | None = None,
+                max_det: int | None = None) -> list[Detections]:
+        """Ultralytics' prediction (letterbox to imgsz, NMS within each crop) of a batch of BGR crops, with this
+        call's thresholds (None: the defaults)."""
         kwargs = {"device": self.device} if self.device else {}
-        results = self.model.predict(crops, imgsz=self.imgsz, conf=self.conf, iou=self.iou, max_det=self.max_det,
-                                     verbose=False, save=False, **kwargs)
-        return detections_of(results)
+        with self._lock:
+            results = self.model.predict(crops, imgsz=self.imgsz, conf=self.conf if conf is None else conf,
+                                         iou=self.iou if iou is None else iou,
+                                         max_det=self.max_det if max_det is None else max_det,
+                                         verbose=False, save=False, **kwargs)
+            return detections_of(results)
 
-    def predict_arrays(self, images: Iterable[np.ndarray]) -> Iterator[Detections]:
-        """Detections of each image (BGR arrays, as OpenCV reads them), in full-image pixels."""
-        return predict_sliced(images, self.forward, self.slicing, self.max_det)
+    def predict_arrays(self, images: Iterable[np.ndarray | ImageSource], *, conf: float | None = None,
+                       max_det: int | None = None, iou: float | None = None) -> Iterator[Detections]:
+        """Detections of each image (BGR arrays, as OpenCV reads them), in full-image pixels, scoring at least
+        `conf`, the best `max_det`, NMS at `iou` within a tile (None: the defaults)."""
+        top = self.max_det if max_det is None else max_det
+        return predict_sliced(images, partial(self.forward, conf=conf, iou=iou, max_det=top), self.slicing, top)
 
-    def predict_files(self, paths: Iterable[str | Path]) -> Iterator[Detections]:
+    def predict_files(self, paths: Iterable[str | Path], *, conf: float | None = None,
+                      max_det: int | None = None) -> Iterator[Detections]:
         """Detections of each image file, in order (a raster read window by window, never whole)."""
-        return self.predict_arrays(open_image(p) for p in paths)
+        return self.predict_arrays((open_image(p) for p in paths), conf=conf, max_det=max_det)
 
     def record(self) -> dict:
         """The thresholds and slicing, as a predictions manifest records them."""
