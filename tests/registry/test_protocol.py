@@ -268,4 +268,7 @@ def test_plugin_registry_and_served_model_give_the_same_boxes(case, table, tmp_p
             assert len(plugin_rows) > 0
             assert same(registry_answer(case, image, conf), plugin_rows), f"conf {conf}: registry != plugin"
             assert same(served, plugin_rows), f"conf {conf}: served != plugin"
+        if case.task != "classify":
+            status, body = server.invoke([payload], {"conf": 1.5})
+            assert status == 400 and "conf must be in [0, 1], got 1.5 (conf)" in body, body[:2000]
     record(case.name, "same", "pass" + ("" if case.task == "classify" else " (2 conf)"))
