@@ -224,26 +224,18 @@ def test_per_call_conf_changes_the_boxes_as_a_threshold_must(case, table):
     record(case.name, "conf", f"pass ({len(s_low)}>{len(s_high)} boxes)")
 
 
+@pytest.mark.parametrize("through", ["threads", "threads-registry"])
 @pytest.mark.parametrize("case", PLUGINS, indirect=True)
-def test_two_threads_each_get_the_answer_they_asked_for(case, table):
-    record(case.name, "threads", "FAIL")
+def test_two_threads_each_get_the_answer_they_asked_for(case, through, table):
+    """Through the plugin's predictor, and through the registry's `Predictor` (what a server's threads call)."""
+    record(case.name, through, "FAIL")
+    call = answer if through == "threads" else registry_answer
     inputs = thread_inputs(case)
-    alone = [answer(case, *args) for args in inputs]
+    alone = [call(case, *args) for args in inputs]
     assert not same(alone[0], alone[1]), "the two calls must ask for different answers"
-    for i, answers in enumerate(interleaved([(answer, (case, *args)) for args in inputs])):
+    for i, answers in enumerate(interleaved([(call, (case, *args)) for args in inputs])):
         assert all(same(a, alone[i]) for a in answers), f"thread {i} got another call's answer"
-    record(case.name, "threads", f"pass (2x{ROUNDS} calls)")
-
-
-@pytest.mark.parametrize("case", PLUGINS, indirect=True)
-def test_two_threads_through_the_registry_predictor_each_get_their_answer(case, table):
-    record(case.name, "threads-registry", "FAIL")
-    inputs = thread_inputs(case)
-    alone = [registry_answer(case, *args) for args in inputs]
-    assert not same(alone[0], alone[1]), "the two calls must ask for different answers"
-    for i, answers in enumerate(interleaved([(registry_answer, (case, *args)) for args in inputs])):
-        assert all(same(a, alone[i]) for a in answers), f"thread {i} got another call's answer"
-    record(case.name, "threads-registry", f"pass (2x{ROUNDS} calls)")
+    record(case.name, through, f"pass (2x{ROUNDS} calls)")
 
 
 @pytest.mark.parametrize("case", PLUGINS, indirect=True)
