@@ -13,6 +13,11 @@ accepts: ...`, HTTP 400): no stack trace, no server path, and nothing that tells
 whether a file exists. Any other failure is logged on the server and answered
 with one line (HTTP 500).
 
+`mlflow models serve` (MLflow 3: FastAPI under uvicorn) calls `predict` of one loaded model from
+several threads at once, one per request in flight (`asyncio.to_thread`); `--workers N` starts N
+processes, each loading its own model. `params={"conf": ...}` is therefore passed down as an argument
+of the forward pass (`wt_core.predictor`), never set on the shared model.
+
 `unwrap_python_model().predictor` is the `wt_registry.predictor.Predictor`, which Python
 code uses directly (`wt_registry.load`): it also takes arrays and any local path.
 """
