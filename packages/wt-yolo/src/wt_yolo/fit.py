@@ -28,7 +28,7 @@ from wt_yolo.args import TRAIN, UltralyticsArgs, YoloTrainArgs
 from wt_yolo.data import check_trainable, yolo_data_yaml
 from wt_yolo.model import resolve_model
 from wt_yolo.select import YoloWholeImages, whole_image_validation
-from wt_yolo.small_data import Defaults, apply_small_data_policy
+from wt_yolo.small_data import Defaults, apply_small_data_policy, measure_size
 from wt_yolo.stages import start_from
 
 TRAIN_DIR = "train"  # Ultralytics' save_dir inside the partial output
@@ -176,6 +176,7 @@ def fit(dataset: str, model: str = "yolo11n.yaml", train: TrainArgs = TRAIN,
         train_split, val_split = check_trainable(ds, *t.pick_splits(ds, train.split, train.val_split))
         args, small_data = apply_small_data_policy(YoloTrainArgs.of(train, ultralytics),
                                                    ds.splits[train_split].images, defaults)
+        measure_size(small_data, ds, train_split, args.imgsz, model)
         metric, whole = whole_image_validation(ds, val_split, select, args.imgsz)
         t.choose(metric, select.mode)
         start, start_run = start_from(model, ds)  # --model RUN: that run's best weights, a second stage
