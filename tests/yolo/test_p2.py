@@ -36,8 +36,8 @@ def test_p2_model_trains_an_epoch_and_the_fit_records_why(small_tiles):
     record says so; the fit trains one epoch and writes best.pt."""
     base, tiles = small_tiles
     m, d = written(call_cli("wt-yolo", "fit", "--dataset", tiles, "--model", "yolo11n-p2.yaml",
-                            "--ultralytics.epochs", "1", "--ultralytics.imgsz", "160", "--ultralytics.batch", "8",
-                            "--ultralytics.workers", "0", "--device", "cpu", "--ultralytics.plots", "false",
+                            "--train.epochs", "1", "--train.imgsz", "160", "--train.batch", "8",
+                            "--train.workers", "0", "--device", "cpu", "--ultralytics.plots", "false",
                             "--out", base / "run"))
     size = m["details"]["small_data"]["size"]
     assert size["small_object_head"] is True and size["model"] == "yolo11n-p2.yaml"
@@ -49,12 +49,12 @@ def test_a_default_model_on_small_objects_is_told_about_the_p2_head(small_tiles)
     """The same animals at 64 px input are about 5-12 px: the record recommends the stride-4 head."""
     from wt_core.manifest_io import read_manifest
     from wt_core.small_data import head_at_input, sides_at_input
-    from wt_yolo.args import UltralyticsArgs
+    from wt_yolo.args import YoloTrainArgs
     from wt_yolo.small_data import apply_small_data_policy, measure_size
 
     _, tiles = small_tiles
     ds = read_manifest(tiles / "manifest.json", "dataset")
-    _, plan = apply_small_data_policy(UltralyticsArgs(batch=8, epochs=10, imgsz=64), ds.splits["train"].images)
+    _, plan = apply_small_data_policy(YoloTrainArgs(batch=8, epochs=10, imgsz=64), ds.splits["train"].images)
     measure_size(plan, ds, "train", 64, "yolo11n.yaml")
     assert plan.size["recommend_small_object_head"] is True and "yolo11n-p2.yaml" in plan.size["why"]
     assert plan.record()["size"] == plan.size

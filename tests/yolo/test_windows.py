@@ -67,8 +67,8 @@ def test_fit_samples_windows_and_records_them(tmp_path):
     _, ds = written(call_cli("wt-data", "import", "--source", tmp_path / "svy" / "wildata", "--format", "wildata",
                              "--out", tmp_path / "ds"))
     _, tiles = written(call_cli("wt-data", "tile", "--dataset", ds, "--size", "320", "--out", tmp_path / "tiles"))
-    common = ["--ultralytics.epochs", "1", "--ultralytics.imgsz", "160", "--ultralytics.batch", "8",
-              "--ultralytics.workers", "0", "--device", "cpu", "--ultralytics.plots", "false", "--sample", "windows"]
+    common = ["--train.epochs", "1", "--train.imgsz", "160", "--train.batch", "8",
+              "--train.workers", "0", "--device", "cpu", "--ultralytics.plots", "false", "--sample", "windows"]
     proc = call_cli("wt-yolo", "fit", "--dataset", tiles, *common, "--out", tmp_path / "run")
     m, d = written(proc)
     assert "windows: " in proc.stderr + proc.stdout  # Ultralytics built its training dataset as our WindowDataset

@@ -185,28 +185,28 @@ def realistic(a: argparse.Namespace) -> None:
                "MLFLOW_DISABLE_TELEMETRY": "true", "YOLO_OFFLINE": "1"}
         clock = Clock(env, work)
         ds, tiles, truth = realistic_tiles(work, env, tile, seed, width, height)
-        common = ["--ultralytics.batch", 8, "--ultralytics.workers", 0, "--device", "cpu",
-                  "--ultralytics.plots", "false", "--ultralytics.seed", seed, "--select.every", 1]
+        common = ["--train.batch", 8, "--train.workers", 0, "--device", "cpu",
+                  "--ultralytics.plots", "false", "--train.seed", seed, "--select.every", 1]
         arms: dict[str, tuple[Path, int, int, list]] = {  # name: tiles, tile, imgsz, fit options
-            "a40": (tiles, tile, tile, ["--ultralytics.epochs", short, *ARMS["a"][1], "--select.metric", "fitness"]),
-            "a160": (tiles, tile, tile, ["--ultralytics.epochs", long_, *ARMS["a"][1], "--select.metric", "fitness"]),
-            "b40": (tiles, tile, tile, ["--ultralytics.epochs", short]),
-            "b160": (tiles, tile, tile, ["--ultralytics.epochs", long_]),
-            "b40+windows": (tiles, tile, tile, ["--ultralytics.epochs", short, "--sample", "windows"]),
-            "b40+p2": (tiles, tile, tile, ["--ultralytics.epochs", short, "--model", "yolo11n-p2.yaml"]),
+            "a40": (tiles, tile, tile, ["--train.epochs", short, *ARMS["a"][1], "--select.metric", "fitness"]),
+            "a160": (tiles, tile, tile, ["--train.epochs", long_, *ARMS["a"][1], "--select.metric", "fitness"]),
+            "b40": (tiles, tile, tile, ["--train.epochs", short]),
+            "b160": (tiles, tile, tile, ["--train.epochs", long_]),
+            "b40+windows": (tiles, tile, tile, ["--train.epochs", short, "--sample", "windows"]),
+            "b40+p2": (tiles, tile, tile, ["--train.epochs", short, "--model", "yolo11n-p2.yaml"]),
         }
         if "b40+auto" in a.rows or a.rows == ["all"]:
             auto, _, _ = clock("wt-data", "tile", "--dataset", ds, "--size", "auto", "--empty_ratio", 0.5,
                                "--splits", "[train, val]", "--out", "tiles-auto")
             sa = json.loads(auto.read_text())["details"]["tiling"]["size_auto"]
-            arms["b40+auto"] = (auto, sa["tile"]["value"], sa["imgsz"]["value"], ["--ultralytics.epochs", short])
+            arms["b40+auto"] = (auto, sa["tile"]["value"], sa["imgsz"]["value"], ["--train.epochs", short])
         chosen = list(arms) if a.rows == ["all"] else [r for r in a.rows if r in arms]
         rows: dict[str, dict] = {}
         for name in chosen:
             tl, t, sz, opts = arms[name]
             model = [] if "--model" in opts else ["--model", "yolo11n.yaml"]
             print(f"seed {seed}: {name}", file=sys.stderr)
-            run, wall, _ = clock("wt-yolo", "fit", "--dataset", tl, *model, "--ultralytics.imgsz", sz, *common, *opts,
+            run, wall, _ = clock("wt-yolo", "fit", "--dataset", tl, *model, "--train.imgsz", sz, *common, *opts,
                                  "--out", f"run-{name}")
             rows[name] = realistic_row(clock, run, ds, sz, t, name, wall)
         rows_all[seed] = rows

@@ -75,9 +75,9 @@ def realistic_tiles(work: Path, env: dict[str, str], tile: int | str, seed: int,
 
 
 def fit_cmd(tiles: Path, out: str, epochs: int, imgsz: int, seed: int, extra: list[str]) -> list[str]:
-    return ["wt-yolo", "fit", "--dataset", str(tiles), "--model", "yolo11n.yaml", "--ultralytics.epochs", str(epochs),
-            "--ultralytics.imgsz", str(imgsz), "--ultralytics.batch", "8", "--ultralytics.workers", "0",
-            "--device", "cpu", "--ultralytics.plots", "false", "--ultralytics.seed", str(seed),
+    return ["wt-yolo", "fit", "--dataset", str(tiles), "--model", "yolo11n.yaml", "--train.epochs", str(epochs),
+            "--train.imgsz", str(imgsz), "--train.batch", "8", "--train.workers", "0",
+            "--device", "cpu", "--ultralytics.plots", "false", "--train.seed", str(seed),
             "--select.every", "1", *extra, "--out", out]
 
 
