@@ -37,8 +37,9 @@ class UltralyticsArgs:
     """Cache images in RAM (true or 'ram') or on 'disk'."""
     pretrained: bool | str = True
     """Start from pretrained weights (when the model has them), or load weights from this path."""
-    optimizer: str = "auto"
-    """SGD, MuSGD, Adam, Adamax, AdamW, NAdam, RAdam, RMSProp or auto."""
+    optimizer: str | None = None
+    """SGD, MuSGD, Adam, Adamax, AdamW, NAdam, RAdam, RMSProp or auto (unset: auto, or SGD for a model trained
+    from scratch on a small split)."""
     deterministic: bool = True
     """Deterministic operations (reproducible, may be slower)."""
     single_cls: bool = False

@@ -181,7 +181,8 @@ def fit(dataset: str, model: str = "yolo11n.yaml", train: TrainArgs = TRAIN,
         ds = read_detect_dataset(dataset)
         train_split, val_split = check_trainable(ds, *t.pick_splits(ds, train.split, train.val_split))
         args, small_data = apply_small_data_policy(YoloTrainArgs.of(train, ultralytics),
-                                                   ds.splits[train_split].images, defaults)
+                                                   ds.splits[train_split].images, defaults,
+                                                   from_scratch=str(model).endswith((".yaml", ".yml")))
         measure_size(small_data, ds, train_split, args.imgsz, model)
         metric, whole = whole_image_validation(ds, val_split, select, args.imgsz)
         t.choose(metric, select.mode)
