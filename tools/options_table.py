@@ -53,6 +53,10 @@ MEANINGS = {
     "out": "the output directory (default runs/<tool>/<command>/<id>)",
     "overwrite": "replace an existing output directory",
     "resume": "continue the unfinished output at --out",
+    "shard": "`i/N`: predict share i of N (0-based) of the images, for an array job (joined by `wt-eval merge`)",
+    "part_size": "images per committed part of streamed results (a kill loses at most one part)",
+    "dask": "run the job's shards as Dask tasks: `scheduler` (address) or `cluster` (a dask-jobqueue spec "
+            "file), `tasks`, `gpus`",
 }
 
 
