@@ -78,6 +78,8 @@ CASES = {
     "overlap of 1 or more": (lambda b: ["predict", "--run", b.run, "--dataset", b.full, "--slicing.overlap", "1.2"],
                              ["--slicing.overlap must be in [0, 1); got 1.2", "slicing.overlap)"]),
     "conf above 1": (lambda b: ["predict", "--run", b.run, "--dataset", b.full, "--conf", "2"], ["--conf must be in [0, 1]; got 2", "conf)"]),
+    "shard index not below the count": (lambda b: ["predict", "--run", b.run, "--dataset", b.full, "--shard", "4/4"],
+                                        ["a shard is 'i/N' with 0 <= i < N", "shard"]),
     "unknown export format": (lambda b: ["export", "--run", b.run, "--format", "tflite"], ["format"]),
     "val on a classify dataset": (lambda b: ["val", "--run", b.run, "--dataset", b.classify], ["classify dataset"]),
     "mine with a conf above 1": (lambda b: ["mine", "--run", b.run, "--dataset", b.tiles, "--conf", "2"],

@@ -18,8 +18,17 @@ from pathlib import Path
 import pytest
 from helpers import call_cli, free_port, read_json, tool_path, written
 
-# tiles of 160 px on 320-700 px photos: a few forward passes per image, so a kill lands mid-job
-PREDICT = ["--conf", "0.001", "--slicing.tile", "160", "--slicing.batch", "4", "--device", "cpu"]
+# small parts (`--part_size`), so that a kill after the first one lands mid-job
+PREDICT = ["--conf", "0.001", "--slicing.tile", "0", "--device", "cpu"]
+N = 16
+
+
+@pytest.fixture(scope="module")
+def yolo_run(request) -> Path:
+    """The session's trained run; WT_YOLO_TEST_RUN names one made earlier by the same fixture (a developer's
+    shortcut while iterating on these tests)."""
+    reuse = os.environ.get("WT_YOLO_TEST_RUN")
+    return Path(reuse) if reuse else request.getfixturevalue("run_dir")
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +36,7 @@ def survey(tmp_path_factory) -> Path:
     import synth
 
     base = tmp_path_factory.mktemp("survey")
-    synth.make_aerial(base / "raw", images=36, seed=11, width=320, height=240, sites=3, empty_every=5)
+    synth.make_aerial(base / "raw", images=N, seed=11, width=320, height=240, sites=3, empty_every=5)
     return base / "raw" / "images"
 
 
@@ -37,13 +46,13 @@ def _results(out: Path) -> tuple[dict, list[dict]]:
 
 
 @pytest.fixture(scope="module")
-def baseline(run_dir, survey, tmp_path_factory) -> tuple[dict, list[dict], Path]:
+def baseline(yolo_run, survey, tmp_path_factory) -> tuple[dict, list[dict], Path]:
     out = tmp_path_factory.mktemp("baseline") / "pred"
-    proc = call_cli("wt-yolo", "predict", "--run", run_dir, "--images", survey, *PREDICT, "--out", out)
+    proc = call_cli("wt-yolo", "predict", "--run", yolo_run, "--images", survey, *PREDICT, "--out", out)
     written(proc)
     m, results = _results(out)
-    assert len(results) > 36, "a 3-epoch model at conf 0.001 finds boxes on most photos"
-    assert m["details"]["images"] == {"images": 36} and m["details"]["failures"] == {"images": 0}
+    assert len(results) > N, "a 3-epoch model at conf 0.001 finds boxes on most photos"
+    assert m["details"]["images"] == {"images": N} and m["details"]["failures"] == {"images": 0}
     return m, results, out
 
 
@@ -62,50 +71,50 @@ def _wait_for_part(parts: Path, proc: subprocess.Popen, timeout: float = 300) ->
     raise AssertionError(f"no part was committed (exit {proc.poll()})")
 
 
-def test_killed_and_resumed_is_exact(run_dir, survey, baseline, tmp_path):
+def test_killed_and_resumed_is_exact(yolo_run, survey, baseline, tmp_path):
     out = tmp_path / "pred"
     parts = tmp_path / "pred.partial" / "parts" / "images"
-    first = _popen("predict", "--run", run_dir, "--images", survey, *PREDICT, "--part_size", "2", "--out", out,
+    first = _popen("predict", "--run", yolo_run, "--images", survey, *PREDICT, "--part_size", "2", "--out", out,
                    log=tmp_path / "first.log")
     _wait_for_part(parts, first)
     first.send_signal(signal.SIGKILL)
     first.wait(60)
     assert first.returncode == -signal.SIGKILL
     held = [json.loads(line) for p in parts.glob("s*.jsonl") for line in p.read_text().splitlines()]
-    assert 0 < len(held) < 36, "killed mid-job: some images committed, not all"
-    again = subprocess.run([tool_path("wt-yolo"), "predict", "--run", str(run_dir), "--images", str(survey), *PREDICT,
+    assert 0 < len(held) < N, "killed mid-job: some images committed, not all"
+    again = subprocess.run([tool_path("wt-yolo"), "predict", "--run", str(yolo_run), "--images", str(survey), *PREDICT,
                             "--part_size", "2", "--out", str(out), "--resume"], capture_output=True, text=True)
     m, d = written(again)
     assert f"{len({r['pos'] for r in held})} images already predicted" in again.stderr
     records = [json.loads(line) for line in (d / "records" / "images.jsonl").read_text().splitlines()]
-    assert [r["pos"] for r in records] == list(range(36)), "every image exactly once, in the job's order"
+    assert [r["pos"] for r in records] == list(range(N)), "every image exactly once, in the job's order"
     assert _results(d)[1] == baseline[1]
-    assert m["details"]["images"] == {"images": 36}
+    assert m["details"]["images"] == {"images": N}
     assert read_json(d / "images.json") == read_json(baseline[2] / "images.json")
     assert not (d / "parts").exists(), "the parts are folded into the artifacts"
 
 
-def test_a_corrupt_photo_is_one_failure_record(run_dir, survey, baseline, tmp_path):
+def test_a_corrupt_photo_is_one_failure_record(yolo_run, survey, baseline, tmp_path):
     folder = tmp_path / "photos"
     shutil.copytree(survey, folder)
     (folder / "survey_999.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not a JPEG")
-    proc = call_cli("wt-yolo", "predict", "--run", run_dir, "--images", folder, *PREDICT, "--out", tmp_path / "p")
+    proc = call_cli("wt-yolo", "predict", "--run", yolo_run, "--images", folder, *PREDICT, "--out", tmp_path / "p")
     m, d = written(proc)
-    assert m["details"]["images"] == {"images": 37} and m["details"]["failures"] == {"images": 1}
+    assert m["details"]["images"] == {"images": N + 1} and m["details"]["failures"] == {"images": 1}
     failures = [json.loads(line) for line in (d / "failures" / "images.jsonl").read_text().splitlines()]
     assert len(failures) == 1 and failures[0]["path"] == str(folder / "survey_999.jpg") and failures[0]["reason"]
     assert "survey_999.jpg" in proc.stderr
-    assert _results(d)[1] == baseline[1], "the other 36 photos are predicted as without it"
-    assert len(read_json(d / "images.json")) == 36
+    assert _results(d)[1] == baseline[1], "the other photos are predicted as without it"
+    assert len(read_json(d / "images.json")) == N
 
 
-def test_four_shards_merged_equal_the_unsharded_run(run_dir, survey, baseline, tmp_path):
+def test_four_shards_merged_equal_the_unsharded_run(yolo_run, survey, baseline, tmp_path):
     outs = []
     for i in range(4):
-        proc = call_cli("wt-yolo", "predict", "--run", run_dir, "--images", survey, *PREDICT, "--shard", f"{i}/4",
+        proc = call_cli("wt-yolo", "predict", "--run", yolo_run, "--images", survey, *PREDICT, "--shard", f"{i}/4",
                         "--out", tmp_path / f"shard-{i}")
         m, d = written(proc)
-        assert m["details"]["shard"]["index"] == i and m["details"]["images"] == {"images": 9}
+        assert m["details"]["shard"]["index"] == i and m["details"]["images"] == {"images": N // 4}
         outs.append(d)
     short = call_cli("wt-eval", "merge", "--shards", json.dumps([str(o) for o in outs[:3]]), "--out", tmp_path / "bad")
     assert short.returncode == 2 and "missing [3]" in short.stderr
@@ -116,8 +125,8 @@ def test_four_shards_merged_equal_the_unsharded_run(run_dir, survey, baseline, t
                     "--out", tmp_path / "merged")
     m, d = written(proc)
     assert _results(d)[1] == baseline[1]
-    assert m["details"]["images"] == {"images": 36} and {p["kind"] for p in m["parents"]} == {"run"}
-    assert len(read_json(d / "images.json")) == 36
+    assert m["details"]["images"] == {"images": N} and {p["kind"] for p in m["parents"]} == {"run"}
+    assert len(read_json(d / "images.json")) == N
 
 
 def _dask(*args: str, log: Path) -> subprocess.Popen:
@@ -125,7 +134,7 @@ def _dask(*args: str, log: Path) -> subprocess.Popen:
     return subprocess.Popen([str(exe), *args], stdout=subprocess.DEVNULL, stderr=open(log, "w"))
 
 
-def test_dask_cluster_loses_a_worker_mid_job_and_is_exact(run_dir, survey, baseline, tmp_path):
+def test_dask_cluster_loses_a_worker_mid_job_and_is_exact(yolo_run, survey, baseline, tmp_path):
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
     procs = [_dask("scheduler", "--host", "127.0.0.1", "--port", str(port), "--dashboard-address", ":0",
@@ -140,7 +149,7 @@ def test_dask_cluster_loses_a_worker_mid_job_and_is_exact(run_dir, survey, basel
             workers.append(w)
         out = tmp_path / "pred"
         parts = tmp_path / "pred.partial" / "parts" / "images"
-        job = _popen("predict", "--run", run_dir, "--images", survey, *PREDICT, "--part_size", "2",
+        job = _popen("predict", "--run", yolo_run, "--images", survey, *PREDICT, "--part_size", "1",
                      "--dask.scheduler", address, "--dask.tasks", "2", "--out", out, log=tmp_path / "job.log")
         procs.append(job)
         found = _wait_for_part(parts, job)
@@ -149,12 +158,12 @@ def test_dask_cluster_loses_a_worker_mid_job_and_is_exact(run_dir, survey, basel
         victim.send_signal(signal.SIGKILL)
         victim.wait(30)
         done = sum(len(p.read_text().splitlines()) for p in parts.glob("s*.jsonl"))
-        assert done < 36, "the worker was killed before the job was done"
+        assert done < N, "the worker was killed before the job was done"
         job.wait(600)
         m, d = written(subprocess.CompletedProcess(job.args, job.returncode, job.stdout.read(),
                                                    (tmp_path / "job.log").read_text()))
         assert _results(d)[1] == baseline[1]
-        assert m["details"]["images"] == {"images": 36}
+        assert m["details"]["images"] == {"images": N}
     finally:
         for p in reversed(procs):
             if p.poll() is None:

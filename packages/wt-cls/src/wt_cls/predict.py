@@ -21,7 +21,7 @@ from wt_core.manifest import PredictionsManifest
 from wt_core.manifest_io import build
 from wt_core.outputs import Output
 from wt_core.predictions import predict_job
-from wt_core.streaming import ImageAt, failure_reason, read_lines
+from wt_core.streaming import ImageAt, read_batches, read_lines
 
 from wt_cls import __version__
 from wt_cls.dataset import read_classification, split_records
@@ -136,15 +136,8 @@ class Loader:
         predictor = Predictor(load_module(self.checkpoint, self.device))
 
         def records(items: Iterable[ImageAt]) -> Iterator[dict]:
-            chunk: list[tuple[ImageAt, object]] = []
-            for it in [*items, None]:
-                if it is not None:
-                    try:
-                        chunk.append((it, load_rgb(str(it.path))))
-                    except Exception as e:  # an unreadable image is recorded, never fatal
-                        yield it.failure(failure_reason(e))
-                    if len(chunk) < self.batch:
-                        continue
+            for chunk, failed in read_batches(items, lambda it: load_rgb(str(it.path)), self.batch):
+                yield from failed
                 if not chunk:
                     continue
                 for (at, im), pred in zip(chunk, predictor.predict([im for _, im in chunk], self.batch), strict=True):
@@ -152,6 +145,5 @@ class Loader:
                     if at.image.true is not None and at.image.true >= 0:
                         row["true_category_id"] = at.image.true
                     yield at.result([row], *im.size)
-                chunk = []
 
         return records

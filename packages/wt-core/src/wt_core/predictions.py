@@ -126,6 +126,8 @@ def predict_job(output: Output, key: str, images: list[ImageRef], loader: Callab
     if folder is not None:
         details.update(write_image_index(output, fin.indexed, folder))
     shutil.rmtree(root / "parts" / key, ignore_errors=True)
+    if (root / "parts").is_dir() and not any((root / "parts").iterdir()):
+        (root / "parts").rmdir()
     return fin.predictions, details
 
 

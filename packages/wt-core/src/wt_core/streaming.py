@@ -223,6 +223,24 @@ def failure_reason(err: BaseException) -> str:
     return " ".join(str(text).split())[:300]
 
 
+def read_batches(items: Iterable[ImageAt], read: Callable[[ImageAt], Any], size: int
+                 ) -> Iterator[tuple[list[tuple[ImageAt, Any]], list[Record]]]:
+    """Images read `size` at a time for a batched predictor: (the readable ones with what `read` gave,
+    failure records of those that could not be read)."""
+    chunk: list[tuple[ImageAt, Any]] = []
+    failed: list[Record] = []
+    for it in items:
+        try:
+            chunk.append((it, read(it)))
+        except Exception as e:  # an unreadable image is recorded, never fatal
+            failed.append(it.failure(failure_reason(e)))
+        if len(chunk) >= size:
+            yield chunk, failed
+            chunk, failed = [], []
+    if chunk or failed:
+        yield chunk, failed
+
+
 def merged_records(streams: list[Iterable[Record]]) -> Iterator[Record]:
     """Records of several streams (each in position order) in position order, a position's repeats dropped."""
     last = None

@@ -22,7 +22,7 @@ from wt_core.manifest_io import build
 from wt_core.outputs import Output
 from wt_core.predictions import folder_images, predict_job, split_images
 from wt_core.ranges import UnitInterval
-from wt_core.streaming import ImageAt, failure_reason
+from wt_core.streaming import ImageAt, read_batches
 
 from wt_registry import __version__
 
@@ -47,8 +47,7 @@ def predict(model: str, dataset: str | None = None, split: str = "val", images: 
         out: The output directory (default runs/registry/predict/<id>).
         overwrite: Replace an existing output directory.
         resume: Continue the unfinished output of the same command (same --out) after a crash or kill.
-        shard: 'i/N': predict only share i of N (0-based) of the images, for an array job; merge the N
-            outputs with `wt-eval merge`.
+        shard: 'i/N': predict share i of N (0-based) of the images, for an array job (then `wt-eval merge`).
         part_size: Images per committed part of the results (a kill loses at most one part).
         dask: Run the job's shards as Dask tasks on a cluster (scheduler address or dask-jobqueue spec).
     """
@@ -100,24 +99,19 @@ class Loader:
 
         predictor = load(self.model, device=self.device)
 
+        def rgb(it: ImageAt) -> np.ndarray:
+            return decode_image(str(it.path))[0][..., ::-1]  # RGB, as predict takes arrays
+
         def records(items: Iterable[ImageAt]) -> Iterator[dict]:
-            chunk: list[tuple[ImageAt, np.ndarray]] = []
-            for it in [*items, None]:
-                if it is not None:
-                    try:
-                        chunk.append((it, decode_image(str(it.path))[0][..., ::-1]))  # RGB, as predict takes arrays
-                    except Exception as e:  # an unreadable image is recorded, never fatal
-                        yield it.failure(failure_reason(e))
-                    if len(chunk) < self.batch:
-                        continue
+            for chunk, failed in read_batches(items, rgb, self.batch):
+                yield from failed
                 if not chunk:
                     continue
-                found = predictor.predict([rgb for _, rgb in chunk], conf=self.conf)
-                for (at, rgb), dets in zip(chunk, found, strict=True):
+                found = predictor.predict([a for _, a in chunk], conf=self.conf)
+                for (at, a), dets in zip(chunk, found, strict=True):
                     d = Detections(np.array([x.box for x in dets], dtype=np.float64).reshape(-1, 4),
                                    np.array([x.score for x in dets], dtype=np.float64),
                                    np.array([x.class_id for x in dets], dtype=np.int64))
-                    yield at.result(d.coco(at.id), rgb.shape[1], rgb.shape[0])
-                chunk = []
+                    yield at.result(d.coco(at.id), a.shape[1], a.shape[0])
 
         return records

@@ -49,8 +49,7 @@ def predict(run: str, dataset: str | None = None, split: str = "val", images: Pa
         out: The output directory (default runs/yolo/predict/<id>).
         overwrite: Replace an existing output directory.
         resume: Continue the unfinished output of the same command (same --out) after a crash or kill.
-        shard: 'i/N': predict only share i of N (0-based) of the images, for an array job; merge the N
-            outputs with `wt-eval merge`.
+        shard: 'i/N': predict share i of N (0-based) of the images, for an array job (then `wt-eval merge`).
         part_size: Images per committed part of the results (a kill loses at most one part).
         dask: Run the job's shards as Dask tasks on a cluster (scheduler address or dask-jobqueue spec).
     """
