@@ -21,7 +21,7 @@ from wt_core.manifest import PredictionsManifest
 from wt_core.manifest_io import build
 from wt_core.outputs import Output
 from wt_core.predictions import predict_job
-from wt_core.streaming import ImageAt, read_batches, read_lines
+from wt_core.streaming import ImageAt, Shard, read_batches, read_lines
 
 from wt_cls import __version__
 from wt_cls.dataset import read_classification, split_records
@@ -86,6 +86,7 @@ def predict(run: str, dataset: str | None = None, splits: list[str] | None = Non
                        ds.manifest.path, "classes")
     if shard is not None and len(work) > 1:
         raise BadInput("a shard predicts one split: give --splits with one name", None, "shard")
+    Shard.parse(shard)  # refused before any output directory is made
     output = Output("wt-cls", "predict", out, overwrite=overwrite, resume=resume)
     loader = Loader(str(ckpt), device, batch)
     artifacts, extra = {}, {}

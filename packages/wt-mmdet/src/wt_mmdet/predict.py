@@ -23,6 +23,7 @@ from wt_core.predictions import (
 )
 from wt_core.ranges import UnitInterval
 from wt_core.slicing import Slicing
+from wt_core.streaming import Shard
 
 from wt_mmdet.infer import Detector, default_slicing, trusted_run
 
@@ -76,6 +77,7 @@ def predict(run: str, dataset: str | None = None, split: str = "val", images: Pa
     key = split if ds is not None else "images"
     loader = Loader(str(r.path), weights, str(checkpoint) if checkpoint else None, imgsz or r.imgsz or 640, conf,
                     max_det, slicing, device)
+    Shard.parse(shard)  # refused before any output directory is made
     output = Output("wt-mmdet", "predict", out, overwrite=overwrite, resume=resume)
     name, details = predict_job(output, key, todo, loader, shard=shard, dask=dask, part_size=part_size, log=log,
                                 folder=images if ds is None else None)

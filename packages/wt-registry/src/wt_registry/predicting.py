@@ -22,7 +22,7 @@ from wt_core.manifest_io import build
 from wt_core.outputs import Output
 from wt_core.predictions import folder_images, predict_job, split_images
 from wt_core.ranges import UnitInterval
-from wt_core.streaming import ImageAt, read_batches
+from wt_core.streaming import ImageAt, Shard, read_batches
 
 from wt_registry import __version__
 
@@ -64,6 +64,7 @@ def predict(model: str, dataset: str | None = None, split: str = "val", images: 
     key = split if ds is not None else "images"
     predictor = load(model, device=device)  # the version the alias names now: the job keeps it
     pinned = model if Path(model).expanduser().exists() else f"models:/{_name(model)}/{predictor.version}"
+    Shard.parse(shard)  # refused before any output directory is made
     output = Output("wt-registry", "predict", out, overwrite=overwrite, resume=resume)
     loader = Loader(pinned, device, conf, batch)
     name, details = predict_job(output, key, todo, loader, shard=shard, dask=dask, part_size=part_size, log=log,

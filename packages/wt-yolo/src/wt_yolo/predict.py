@@ -17,6 +17,7 @@ from wt_core.predictions import commit_predictions, file_records, predict_job
 from wt_core.ranges import PositiveUnit, UnitInterval
 from wt_core.readers import read_detect_dataset, read_run, run_weights
 from wt_core.slicing import Slicing
+from wt_core.streaming import Shard
 
 from wt_yolo.data import folder_images, split_images
 from wt_yolo.slicing import SlicedPredictor
@@ -61,6 +62,7 @@ def predict(run: str, dataset: str | None = None, split: str = "val", images: Pa
     ds = read_detect_dataset(dataset) if dataset is not None else None
     todo = split_images(ds, split) if ds is not None else folder_images(images, sizes=False)
     key = split if ds is not None else "images"
+    Shard.parse(shard)  # refused before any output directory is made
     output = Output("wt-yolo", "predict", out, overwrite=overwrite, resume=resume)
     loader = Loader(str(run_weights(r)), imgsz=imgsz or r.imgsz or 640, conf=conf, iou=iou, max_det=max_det,
                     slicing=slicing, device=device)
