@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from wt_core.console import get_logger
 from wt_core.dask_engine import Dask
@@ -89,7 +90,8 @@ def predict(run: str, dataset: str | None = None, splits: list[str] | None = Non
     Shard.parse(shard)  # refused before any output directory is made
     output = Output("wt-cls", "predict", out, overwrite=overwrite, resume=resume)
     loader = Loader(str(ckpt), device, batch)
-    artifacts, extra = {}, {}
+    artifacts: dict[str, str] = {}
+    extra: dict[str, Any] = {}
     for split, records in work.items():
         todo = [ClsImage(r[0], Path(r[2]), r[1], true=r[3]) for r in records]
         name, details = predict_job(output, split, todo, loader, shard=shard, dask=dask, part_size=part_size,
@@ -143,8 +145,9 @@ class Loader:
                     continue
                 for (at, im), pred in zip(chunk, predictor.predict([im for _, im in chunk], self.batch), strict=True):
                     row = {"image_id": at.id, "file_name": at.file_name, **pred}
-                    if at.image.true is not None and at.image.true >= 0:
-                        row["true_category_id"] = at.image.true
+                    true = getattr(at.image, "true", None)  # a ClsImage's class, where the dataset knows it
+                    if true is not None and true >= 0:
+                        row["true_category_id"] = true
                     yield at.result([row], *im.size)
 
         return records

@@ -17,14 +17,23 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wt_core.console import Ticker
 from wt_core.errors import BadInput
 
-_MODELS: dict[str, Any] = {}
+if TYPE_CHECKING:
+    from distributed import Client
+
+    from wt_core.streaming import JobImage, RecordFn
+
+Loader = Callable[[], "RecordFn"]
+"""A picklable callable that loads the model and returns its record function (once per worker)."""
+
+_MODELS: dict[str, RecordFn] = {}
 """Loaded predictors of this (worker) process, by the loader's key: one model load per worker."""
 
 
@@ -47,10 +56,10 @@ class Dask:
         return bool(self.scheduler or self.cluster)
 
 
-def _cluster_spec(file: Path) -> dict[str, Any]:
+def _cluster_spec(file: Path | None) -> dict[str, Any]:
     import yaml
 
-    if not Path(file).is_file():
+    if file is None or not Path(file).is_file():
         raise BadInput("cluster spec not found", file, "dask.cluster")
     try:
         spec = yaml.safe_load(Path(file).read_text())
@@ -61,13 +70,13 @@ def _cluster_spec(file: Path) -> dict[str, Any]:
     return spec
 
 
-def connect(dask: Dask):
+def connect(dask: Dask) -> Client:
     """A distributed Client on the scheduler given, or on a dask-jobqueue cluster started from the spec."""
     from distributed import Client
 
     if dask.scheduler:
         try:
-            return Client(dask.scheduler, timeout="30s")
+            return Client(dask.scheduler, timeout="30s")  # type: ignore[no-untyped-call]
         except OSError as e:
             raise BadInput(f"cannot reach the Dask scheduler: {e}", None, "dask.scheduler") from None
     spec = _cluster_spec(dask.cluster)
@@ -79,10 +88,10 @@ def connect(dask: Dask):
                        "class") from None
     cluster = cls(**(spec.get("options") or {}))
     cluster.scale(jobs=int(spec.get("jobs", 1)))
-    return Client(cluster)
+    return Client(cluster)  # type: ignore[no-untyped-call]
 
 
-def _loaded(loader) -> Any:
+def _loaded(loader: Loader) -> RecordFn:
     key = getattr(loader, "key", None) or repr(loader)
     if key not in _MODELS:
         _MODELS.clear()  # one model per worker: a new job's model replaces the last one
@@ -90,14 +99,14 @@ def _loaded(loader) -> Any:
     return _MODELS[key]
 
 
-def _task(loader, root: str, key: str, images: list, index: int, count: int, part_size: int) -> dict[str, int]:
+def _task(loader: Loader, root: str, key: str, images: Sequence[JobImage], index: int, count: int, part_size: int) -> dict[str, int]:
     from wt_core.streaming import Shard, run_shard
 
     return run_shard(_loaded(loader), Path(root), key, images, Shard(index, count), part_size=part_size,
                      log=logging.getLogger("wildtrain.dask"))
 
 
-def run_on_dask(dask: Dask, loader, root: Path, key: str, images: list, count: int, part_size: int,
+def run_on_dask(dask: Dask, loader: Loader, root: Path, key: str, images: Sequence[JobImage], count: int, part_size: int,
                 log: logging.Logger, job_id: str) -> None:
     """Run shards 0..count-1 of the job as Dask tasks and wait for all of them (a failed task fails the job)."""
     from distributed import as_completed
@@ -105,17 +114,19 @@ def run_on_dask(dask: Dask, loader, root: Path, key: str, images: list, count: i
     client = connect(dask)
     try:
         resources = {"GPU": dask.gpus} if dask.gpus else None
-        scattered = client.scatter(images, broadcast=True) if len(images) > 10_000 else images
+        # a big job's image list goes to every worker once, not with each task
+        big = len(images) > 10_000
+        scattered = client.scatter(images, broadcast=True) if big else images  # type: ignore[no-untyped-call]
         futures = {client.submit(_task, loader, str(root), key, scattered, i, count, part_size,
                                  key=f"wt-predict-{job_id}-{key}-{i}-of-{count}", pure=False,
                                  resources=resources): i for i in range(count)}
         ticker = Ticker(len(images), f"predicting {key} on Dask ({count} tasks)", log, unit="images")
-        for fut in as_completed(futures):
+        for fut in as_completed(futures):  # type: ignore[no-untyped-call]
             out = fut.result()
             ticker.advance(out["done"] + out["predicted"])
         ticker.close()
     finally:
-        client.close()
+        client.close()  # type: ignore[no-untyped-call]
 
 
 def task_count(dask: Dask, n_images: int) -> int:
@@ -125,7 +136,7 @@ def task_count(dask: Dask, n_images: int) -> int:
     from distributed import Client
 
     if dask.scheduler:
-        with Client(dask.scheduler, timeout="30s") as c:
+        with Client(dask.scheduler, timeout="30s") as c:  # type: ignore[no-untyped-call]
             workers = len(c.scheduler_info()["workers"])
     else:
         workers = int(_cluster_spec(dask.cluster).get("jobs", 1))

@@ -18,7 +18,7 @@ import json
 import logging
 import shutil
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from wt_core.outputs import Output
 from wt_core.slicing import Detections
 from wt_core.streaming import (
     ImageAt,
+    JobImage,
     RecordFn,
     Shard,
     failure_reason,
@@ -89,7 +90,7 @@ def folder_images(folder: str | Path, sizes: bool = True) -> list[ImageRef]:
     return out
 
 
-def predict_job(output: Output, key: str, images: list[ImageRef], loader: Callable[[], RecordFn], *,
+def predict_job(output: Output, key: str, images: Sequence[JobImage], loader: Callable[[], RecordFn], *,
                 shard: str | None = None, dask: Dask | None = None, part_size: int = 256,
                 log: logging.Logger, folder: str | Path | None = None) -> tuple[str, dict[str, Any]]:
     """Predict `images` as split `key` into `output`, streaming and resumable; (artifact name, details).
@@ -131,13 +132,13 @@ def predict_job(output: Output, key: str, images: list[ImageRef], loader: Callab
     return fin.predictions, details
 
 
-def _failures(output: Output, key: str) -> list[dict]:
+def _failures(output: Output, key: str) -> list[dict[str, Any]]:
     file = output.path(f"failures/{key}.jsonl")
     with open(file, encoding="utf-8") as f:
         return [json.loads(line) for line, _ in zip(f, range(20), strict=False) if line.strip()]
 
 
-def _job_state(root: Path, key: str, images: list[ImageRef], one: Shard, dask: Dask) -> dict[str, Any]:
+def _job_state(root: Path, key: str, images: Sequence[JobImage], one: Shard, dask: Dask) -> dict[str, Any]:
     """The job's identity and shard count, kept in parts/<key>/job.json: a resume must predict the same job
     cut the same way."""
     from wt_core.streaming import job_fingerprint
@@ -145,7 +146,7 @@ def _job_state(root: Path, key: str, images: list[ImageRef], one: Shard, dask: D
     file = parts_dir(root, key) / "job.json"
     fp = job_fingerprint(key, images)
     if file.is_file():
-        job = json.loads(file.read_text())
+        job: dict[str, Any] = json.loads(file.read_text())
         if job["job"] != fp:
             raise BadInput("the images to predict differ from those of the unfinished output", file, "images")
         if job["shard"] != str(one) or job["dask"] != dask.enabled:
@@ -163,13 +164,13 @@ def file_records(predict_arrays: Callable[[Iterable[Any]], Iterable[Detections]]
     """The record function of a detector's `predict_arrays`: each image opened (a photo decoded) here, so one
     that cannot be read becomes a failure record and the job goes on; a raster is read window by window."""
 
-    def records(items: Iterable[ImageAt]) -> Iterator[dict]:
-        from wt_core.raster import PhotoSource, open_image
+    def records(items: Iterable[ImageAt]) -> Iterator[dict[str, Any]]:
+        from wt_core.raster import ImageSource, PhotoSource, open_image
 
-        failed: list[dict] = []
-        opened: deque = deque()
+        failed: list[dict[str, Any]] = []
+        opened: deque[tuple[ImageAt, ImageSource]] = deque()
 
-        def sources():
+        def sources() -> Iterator[ImageSource]:
             for it in items:
                 try:
                     src = open_image(it.path)
@@ -208,7 +209,7 @@ def write_predictions(output: Output, key: str, images: list[ImageRef], detectio
     return name
 
 
-def write_image_index(output: Output, images: list[ImageRef] | list[dict], folder: str | Path) -> dict[str, str]:
+def write_image_index(output: Output, images: list[ImageRef] | list[dict[str, Any]], folder: str | Path) -> dict[str, str]:
     """`images.json` ({id, file_name (absolute), width, height} per image) for predictions of an image folder;
     the details that record the folder."""
     index = [im if isinstance(im, dict) else {"id": im.id, "file_name": str(im.path), "width": im.width,

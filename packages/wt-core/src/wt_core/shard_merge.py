@@ -15,7 +15,7 @@ from typing import Any
 from wt_core import console
 from wt_core.errors import BadInput
 from wt_core.invocation import command
-from wt_core.manifest import PredictionsManifest
+from wt_core.manifest import ManifestBase, PredictionsManifest
 from wt_core.manifest_io import build, locate_parent, read_manifest
 from wt_core.outputs import Output
 from wt_core.streaming import finalize, read_lines
@@ -62,12 +62,12 @@ def merge(shards: list[Path], out: Path | None = None, overwrite: bool = False) 
         from wt_core.predictions import write_image_index
 
         write_image_index(output, fin.indexed, first.details.get("image_folder", ""))
-    georef: dict[str, dict] = {}
+    georef: dict[str, dict[str, Any]] = {}
     for m in ms:
         for k, v in m.georef.items():
             georef.setdefault(k, {}).update({i: g.model_dump() if hasattr(g, "model_dump") else g
                                              for i, g in v.items()})
-    parents = [read_manifest(locate_parent(first, p)) for p in first.parents]
+    parents: list[ManifestBase] = [read_manifest(locate_parent(first, p)) for p in first.parents]
     merged = build(PredictionsManifest, id=output.id, parents=parents, task=first.task, classes=list(first.classes),
                    dataset_id=first.dataset_id, run_id=first.run_id, splits={key: fin.predictions},
                    thresholds=first.thresholds, slicing=first.slicing, georef=georef, details=details)

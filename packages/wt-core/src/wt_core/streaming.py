@@ -32,13 +32,16 @@ import re
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from wt_core.console import Ticker
 from wt_core.errors import BadInput
+
+if TYPE_CHECKING:
+    from wt_core.outputs import Output
 
 PART_SECONDS = 60.0
 """A part is committed at least this often, however slow the images."""
@@ -47,6 +50,17 @@ PART_NAME = re.compile(r"^s(\d+)-(\d+)-.+\.jsonl$")
 Record = dict[str, Any]
 RecordFn = Callable[[Iterable[Any]], Iterator[Record]]
 """A loaded predictor as the job runs it: images (ImageRef) in, one record per image out, in any order."""
+
+
+class JobImage(Protocol):
+    """An image of a job as the job reads it (`wt_core.predictions.ImageRef`, or a tool's own with these fields);
+    width and height are 0 where they are read with the pixels."""
+
+    id: int
+    path: Path
+    file_name: str
+    width: int
+    height: int
 
 
 @dataclass(frozen=True)
@@ -73,7 +87,7 @@ class Shard:
         return f"{self.index}/{self.count}"
 
 
-def job_fingerprint(key: str, images: list) -> str:
+def job_fingerprint(key: str, images: Sequence[JobImage]) -> str:
     """A digest of the job (key, then each image's position, id and file): equal for every shard of one job."""
     h = hashlib.sha256(key.encode())
     for pos, im in enumerate(images):
@@ -157,7 +171,7 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def run_shard(records: RecordFn, root: Path, key: str, images: list, shard: Shard, *, part_size: int = 256,
+def run_shard(records: RecordFn, root: Path, key: str, images: Sequence[JobImage], shard: Shard, *, part_size: int = 256,
               log: logging.Logger | None = None, desc: str | None = None) -> dict[str, int]:
     """Predict the images of `shard` that no committed part holds; {"done": already, "predicted": now}.
 
@@ -191,7 +205,7 @@ class ImageAt:
     """An image of the job at its position: what a predictor's record function receives."""
 
     pos: int
-    image: Any
+    image: JobImage
 
     @property
     def id(self) -> int:
@@ -205,7 +219,7 @@ class ImageAt:
     def file_name(self) -> str:
         return self.image.file_name
 
-    def result(self, results: list[dict], width: int | None = None, height: int | None = None) -> Record:
+    def result(self, results: list[dict[str, Any]], width: int | None = None, height: int | None = None) -> Record:
         rec: Record = {"pos": self.pos, "id": self.id, "file": self.file_name, "path": str(self.path)}
         w, h = width or self.image.width, height or self.image.height
         if w and h:
@@ -241,7 +255,7 @@ def read_batches(items: Iterable[ImageAt], read: Callable[[ImageAt], Any], size:
         yield chunk, failed
 
 
-def merged_records(streams: list[Iterable[Record]]) -> Iterator[Record]:
+def merged_records(streams: Sequence[Iterable[Record]]) -> Iterator[Record]:
     """Records of several streams (each in position order) in position order, a position's repeats dropped."""
     last = None
     for rec in heapq.merge(*streams, key=lambda r: int(r["pos"])):
@@ -276,10 +290,10 @@ class Finished:
     images: int
     failures: int
     boxes: int
-    indexed: list[dict]
+    indexed: list[dict[str, Any]]
 
 
-def finalize(output, key: str, streams: list[Iterable[Record]], expected: Iterable[int],
+def finalize(output: Output, key: str, streams: Sequence[Iterable[Record]], expected: Iterable[int],
              index: bool = False) -> Finished:
     """Write `predictions/<key>.json`, `records/<key>.jsonl` and `failures/<key>.jsonl` from `streams`.
 
@@ -291,7 +305,7 @@ def finalize(output, key: str, streams: list[Iterable[Record]], expected: Iterab
     rel_pred, rel_rec, rel_fail = f"predictions/{key}.json", f"records/{key}.jsonl", f"failures/{key}.jsonl"
     n_img = n_fail = n_box = 0
     got: list[int] = []
-    indexed: list[dict] = []
+    indexed: list[dict[str, Any]] = []
     with open(output.path(rel_pred), "w", encoding="utf-8") as pred, \
             open(output.path(rel_rec), "w", encoding="utf-8") as rec_f, \
             open(output.path(rel_fail), "w", encoding="utf-8") as fail:

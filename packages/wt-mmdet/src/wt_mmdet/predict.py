@@ -106,4 +106,4 @@ class Loader:
 
     def record(self) -> dict:
         """Thresholds and slicing as the manifest records them (the detector's own record)."""
-        return Detector.record(self)  # type: ignore[arg-type]  (it reads only these fields)
+        return Detector.record(self)  # type: ignore[arg-type]  # it reads only these fields

@@ -90,4 +90,4 @@ class Loader:
 
     def record(self) -> dict:
         """The thresholds and slicing as the manifest records them (the predictor's own record)."""
-        return SlicedPredictor.record(self)  # type: ignore[arg-type]  (it reads only these fields)
+        return SlicedPredictor.record(self)  # type: ignore[arg-type]  # it reads only these fields
