@@ -94,6 +94,9 @@ def connect(dask: Dask) -> Client:
 def _loaded(loader: Loader) -> RecordFn:
     key = getattr(loader, "key", None) or repr(loader)
     if key not in _MODELS:
+        from wt_core import offline
+
+        offline.apply()  # a worker process runs no command (`@command` does this for every command)
         _MODELS.clear()  # one model per worker: a new job's model replaces the last one
         _MODELS[key] = loader()
     return _MODELS[key]

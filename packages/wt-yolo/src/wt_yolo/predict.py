@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from wt_core import console, offline
+from wt_core import console
 from wt_core.dask_engine import Dask
 from wt_core.devices import check_device
 from wt_core.errors import BadInput
@@ -54,7 +54,6 @@ def predict(run: str, dataset: str | None = None, split: str = "val", images: Pa
         part_size: Images per committed part of the results (a kill loses at most one part).
         dask: Run the job's shards as Dask tasks on a cluster (scheduler address or dask-jobqueue spec).
     """
-    offline.apply()
     check_device(device, "device")
     if (dataset is None) == (images is None):
         raise BadInput("give exactly one of --dataset (with --split) or --images", None, "dataset")
@@ -84,7 +83,6 @@ class Loader:
     device: str | None
 
     def __call__(self):
-        offline.apply()  # a Dask worker process runs no command: its libraries are kept offline here
         p = SlicedPredictor(self.weights, imgsz=self.imgsz, iou=self.iou, slicing=self.slicing, device=self.device)
         return file_records(partial(p.predict_arrays, conf=self.conf, max_det=self.max_det))
 
