@@ -10,6 +10,11 @@ its uncommitted part: Dask runs the task again elsewhere, and the task, like
 is exact. GPUs are worker resources: start workers with `--resources GPU=1`
 and give `--dask.gpus 1`.
 
+The same engine runs per-photo work that is not prediction (`map_on_dask`: wt-data's
+tiles and crops): the photos are cut into `tasks` chunks, one Dask task each, and a
+lost worker's chunk runs again (each photo's files are written atomically, so a
+repeat writes the same files).
+
 No cluster given (neither `scheduler` nor `cluster`): the job runs in this process.
 """
 
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +53,8 @@ class Dask:
     """A YAML file describing a dask-jobqueue cluster to start: `class` (e.g. dask_jobqueue.SLURMCluster),
     `jobs` (how many to scale to) and `options` (the class's arguments: cores, memory, queue ...)."""
     tasks: int = 0
-    """Shards the job is cut into, one Dask task each (0: 4 per worker)."""
+    """Shards the job is cut into (images to predict, photos to tile or crop), one Dask task each (0: 4 per
+    worker)."""
     gpus: float = 0
     """GPUs each task holds (workers started with --resources GPU=n); 0 for CPU workers."""
 
@@ -130,6 +137,45 @@ def run_on_dask(dask: Dask, loader: Loader, root: Path, key: str, images: Sequen
         ticker.close()
     finally:
         client.close()  # type: ignore[no-untyped-call]
+
+
+def map_on_dask(dask: Dask, fn: Callable[[Any], Any], jobs: Sequence[Any], desc: str, log: logging.Logger,
+                sizes: Sequence[int] | None = None, unit: str = "") -> None:
+    """fn(job) for every job, as Dask tasks on the cluster (wt-data's tiles and crops over many photos).
+
+    The jobs are cut into `dask.tasks` chunks (0: 4 per worker), one task each. `fn` must be idempotent and
+    write where every worker and this process see it (the output directory on a shared disk): a task whose
+    worker was lost runs again elsewhere. With `sizes`, progress counts those (tiles) rather than jobs.
+    """
+    from distributed import as_completed
+
+    if not jobs:
+        return
+    count = task_count(dask, len(jobs))
+    chunks = [list(range(i, len(jobs), count)) for i in range(count)]
+    weight = list(sizes) if sizes is not None else [1] * len(jobs)
+    client = connect(dask)
+    try:
+        resources = {"GPU": dask.gpus} if dask.gpus else None
+        token = uuid.uuid4().hex[:12]
+        futures = {client.submit(_map_chunk, fn, [jobs[j] for j in chunk], key=f"wt-{desc}-{token}-{i}-of-{count}",
+                                 pure=False, resources=resources): i for i, chunk in enumerate(chunks)}
+        ticker = Ticker(sum(weight), f"{desc} on Dask ({count} tasks)", log, unit=unit)
+        for fut in as_completed(futures):  # type: ignore[no-untyped-call]
+            fut.result()  # a task's error fails the job, as a process pool's does
+            ticker.advance(sum(weight[j] for j in chunks[futures[fut]]))
+        ticker.close()
+    finally:
+        client.close()  # type: ignore[no-untyped-call]
+
+
+def _map_chunk(fn: Callable[[Any], Any], jobs: list[Any]) -> int:
+    from wt_core import offline
+
+    offline.apply()  # a worker process runs no command
+    for job in jobs:
+        fn(job)
+    return len(jobs)
 
 
 def task_count(dask: Dask, n_images: int) -> int:
