@@ -14,6 +14,7 @@ Two ways to run a tool, both through the real command line (`wt_core.cli.run_too
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import logging
@@ -25,6 +26,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -178,3 +180,39 @@ def stop(proc: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=5)
+
+
+def _dask(*args: str, log: Path) -> subprocess.Popen:
+    exe = Path(sys.executable).parent / "dask"
+    return subprocess.Popen([str(exe), *args], stdout=subprocess.DEVNULL, stderr=open(log, "w"))
+
+
+@contextlib.contextmanager
+def dask_cluster(logs: Path) -> Iterator[tuple[str, list[subprocess.Popen]]]:
+    """A scheduler with two single-threaded worker processes (no nanny: a killed worker stays dead); its
+    address and the worker processes. All are stopped on leaving."""
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    procs = [_dask("scheduler", "--host", "127.0.0.1", "--port", str(port), "--dashboard-address", ":0",
+                   log=logs / "scheduler.log")]
+    try:
+        time.sleep(2)
+        for k in range(2):
+            procs.append(_dask("worker", address, "--nthreads", "1", "--nworkers", "1", "--no-nanny",
+                               "--memory-limit", "0", "--local-directory", str(logs / f"w{k}"),
+                               log=logs / f"worker{k}.log"))
+        from distributed import Client
+
+        with Client(address, timeout="60s") as c:
+            c.wait_for_workers(2, timeout=120)
+        yield address, procs[1:]
+    finally:
+        for p in reversed(procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                os.kill(p.pid, signal.SIGKILL)
+                p.wait()

@@ -3,68 +3,25 @@ processes started here, as a user starts them): the output equals the one of a s
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from data_helpers import coco_of, imported
-from helpers import free_port, tool_path
+from helpers import dask_cluster, tool_path
 
 pytestmark = pytest.mark.slow
 
 
-def _dask(*args: str, log: Path) -> subprocess.Popen:
-    exe = Path(sys.executable).parent / "dask"
-    return subprocess.Popen([str(exe), *args], stdout=subprocess.DEVNULL, stderr=open(log, "w"))
-
-
-@contextlib.contextmanager
-def cluster(logs: Path) -> Iterator[tuple[str, list[subprocess.Popen]]]:
-    """A scheduler with two single-threaded worker processes (no nanny: a killed worker stays dead); its
-    address and the worker processes. All are stopped on leaving."""
-    port = free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    procs = [_dask("scheduler", "--host", "127.0.0.1", "--port", str(port), "--dashboard-address", ":0",
-                   log=logs / "scheduler.log")]
-    try:
-        time.sleep(2)
-        for k in range(2):
-            procs.append(_dask("worker", address, "--nthreads", "1", "--nworkers", "1", "--no-nanny",
-                               "--memory-limit", "0", "--local-directory", str(logs / f"w{k}"),
-                               log=logs / f"worker{k}.log"))
-        _wait_for_workers(address, 2)
-        yield address, procs[1:]
-    finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(20)
-            except subprocess.TimeoutExpired:
-                os.kill(p.pid, signal.SIGKILL)
-                p.wait()
-
-
 @pytest.fixture(scope="module")
 def scheduler(tmp_path_factory) -> Iterator[str]:
-    with cluster(tmp_path_factory.mktemp("dask")) as (address, _):
+    with dask_cluster(tmp_path_factory.mktemp("dask")) as (address, _):
         yield address
-
-
-def _wait_for_workers(address: str, n: int, timeout: float = 120) -> None:
-    from distributed import Client
-
-    with Client(address, timeout="60s") as c:
-        c.wait_for_workers(n, timeout=timeout)
 
 
 def _files(directory: Path) -> dict[str, str]:
@@ -112,7 +69,7 @@ def test_tile_on_a_cluster_that_loses_a_worker_mid_job_is_exact(tmp_path):
     options = ["--dataset", tmp_path / "src", "--size", "96", "--overlap", "0.5", "--empty_ratio", "100",
                "--max_empty_per_image", "10000"]
     one, d1 = imported("tile", *options, "--workers", "1", "--out", tmp_path / "one")
-    with cluster(tmp_path) as (address, workers):
+    with dask_cluster(tmp_path) as (address, workers):
         out = tmp_path / "dask"
         tiles = tmp_path / "dask.partial" / "images"
         job = subprocess.Popen([tool_path("wt-data"), "tile", *map(str, options), "--dask.scheduler", address,

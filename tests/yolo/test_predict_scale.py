@@ -11,12 +11,11 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from helpers import call_cli, free_port, read_json, tool_path, written
+from helpers import call_cli, dask_cluster, read_json, tool_path, written
 
 # small parts (`--part_size`), so that a kill after the first one lands mid-job
 PREDICT = ["--conf", "0.001", "--slicing.tile", "0", "--device", "cpu"]
@@ -129,48 +128,26 @@ def test_four_shards_merged_equal_the_unsharded_run(yolo_run, survey, baseline, 
     assert len(read_json(d / "images.json")) == N
 
 
-def _dask(*args: str, log: Path) -> subprocess.Popen:
-    exe = Path(sys.executable).parent / "dask"
-    return subprocess.Popen([str(exe), *args], stdout=subprocess.DEVNULL, stderr=open(log, "w"))
-
-
 def test_dask_cluster_loses_a_worker_mid_job_and_is_exact(yolo_run, survey, baseline, tmp_path):
-    port = free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    procs = [_dask("scheduler", "--host", "127.0.0.1", "--port", str(port), "--dashboard-address", ":0",
-                   log=tmp_path / "scheduler.log")]
-    workers = []
-    try:
-        time.sleep(2)
-        for k in range(2):
-            w = _dask("worker", address, "--nthreads", "1", "--nworkers", "1", "--no-nanny", "--memory-limit", "0",
-                      "--local-directory", str(tmp_path / f"w{k}"), log=tmp_path / f"worker{k}.log")
-            procs.append(w)
-            workers.append(w)
+    with dask_cluster(tmp_path) as (address, workers):
         out = tmp_path / "pred"
         parts = tmp_path / "pred.partial" / "parts" / "images"
         job = _popen("predict", "--run", yolo_run, "--images", survey, *PREDICT, "--part_size", "1",
                      "--dask.scheduler", address, "--dask.tasks", "2", "--out", out, log=tmp_path / "job.log")
-        procs.append(job)
-        found = _wait_for_part(parts, job)
-        pid = int(found[0].name.split("-")[2])  # s<shard>-<first pos>-<pid>-<token>-<n>.jsonl
-        victim = next(w for w in workers if w.pid == pid)
-        victim.send_signal(signal.SIGKILL)
-        victim.wait(30)
-        done = sum(len(p.read_text().splitlines()) for p in parts.glob("s*.jsonl"))
-        assert done < N, "the worker was killed before the job was done"
-        job.wait(600)
-        m, d = written(subprocess.CompletedProcess(job.args, job.returncode, job.stdout.read(),
-                                                   (tmp_path / "job.log").read_text()))
-        assert _results(d)[1] == baseline[1]
-        assert m["details"]["images"] == {"images": N}
-    finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(20)
-            except subprocess.TimeoutExpired:
-                os.kill(p.pid, signal.SIGKILL)
-                p.wait(10)
+        try:
+            found = _wait_for_part(parts, job)
+            pid = int(found[0].name.split("-")[2])  # s<shard>-<first pos>-<pid>-<token>-<n>.jsonl
+            victim = next(w for w in workers if w.pid == pid)
+            victim.send_signal(signal.SIGKILL)
+            victim.wait(30)
+            done = sum(len(p.read_text().splitlines()) for p in parts.glob("s*.jsonl"))
+            assert done < N, "the worker was killed before the job was done"
+            job.wait(600)
+        finally:
+            if job.poll() is None:
+                job.kill()
+                job.wait()
+    m, d = written(subprocess.CompletedProcess(job.args, job.returncode, job.stdout.read(),
+                                               (tmp_path / "job.log").read_text()))
+    assert _results(d)[1] == baseline[1]
+    assert m["details"]["images"] == {"images": N}
