@@ -17,6 +17,7 @@ from wt_core.errors import BadInput
 from wt_core.invocation import add_input, check_output, command
 from wt_core.manifest import StudyManifest
 from wt_core.manifest_io import build, new_id
+from wt_core import locks
 from wt_core.outputs import PARTIAL, Output, default_out
 
 from wt_tune import __version__
@@ -43,6 +44,8 @@ def _open_dir(final: Path, overwrite: bool) -> Output:
     partial = final.with_name(final.name + PARTIAL)
     study_id = None
     if overwrite:
+        if partial.exists():  # a live study's directory is not removed under it: its writer is refused first
+            locks.acquire(partial).release()
         shutil.rmtree(partial, ignore_errors=True)
         shutil.rmtree(final, ignore_errors=True)
     elif final.exists():
