@@ -63,7 +63,7 @@ def holder(directory: Path) -> str:
         words = (directory / LOCK_FILE).read_text().split()
     except OSError:
         words = []
-    info = dict(zip(words[::2], words[1::2]))
+    info = dict(zip(words[::2], words[1::2], strict=False))
     if "pid" in info and "host" in info:
         return f"PID {info['pid']} on host {info['host']}"
     return "another process"

@@ -16,10 +16,10 @@ from wt_core import console
 from wt_core.errors import BadInput
 from wt_core.hashing import file_sha256
 from wt_core.invocation import command
+from wt_core.locks import LOCK_FILE
 from wt_core.manifest import ModelManifest
 from wt_core.manifest_io import build, check_relative, read_manifest
 from wt_core.offline import wt_home
-from wt_core.locks import LOCK_FILE
 from wt_core.outputs import Output
 
 from wt_registry import __version__

@@ -12,12 +12,12 @@ import time
 from pathlib import Path
 from typing import Literal
 
+from wt_core import locks
 from wt_core.console import get_logger
 from wt_core.errors import BadInput
 from wt_core.invocation import add_input, check_output, command
 from wt_core.manifest import StudyManifest
 from wt_core.manifest_io import build, new_id
-from wt_core import locks
 from wt_core.outputs import PARTIAL, Output, default_out
 
 from wt_tune import __version__
