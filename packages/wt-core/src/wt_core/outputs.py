@@ -37,6 +37,21 @@ def default_out(tool: str, command: str, id: str) -> Path:
     return Path.cwd() / "runs" / tool.removeprefix("wt-") / command / id
 
 
+def output_file(path: str | Path, overwrite: bool = False) -> Path:
+    """A command's single output file (a preview PNG): checked as an output directory is, absolute.
+
+    The same guard as `Output`: it is not, does not hold and does not lie in anything the command
+    reads, and an existing file is replaced only with --overwrite.
+    """
+    target = Path(path).expanduser().absolute()
+    invocation.check_output(target)
+    if target.exists() and not overwrite:
+        raise BadInput("the output file exists; pass --overwrite to replace it", target, "out")
+    if target.is_dir():
+        raise BadInput("--out is a directory; give a file name", target, "out")
+    return target
+
+
 class Output:
     """A command's output directory while it is being built.
 

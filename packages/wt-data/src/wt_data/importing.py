@@ -107,8 +107,8 @@ def import_(source: Path | list[str], format: Format = "coco", images: Path | No
     for _, path in parse_sources(source):
         folder = Path(path).expanduser().is_dir()
         add_input(path, "source folder" if folder else "source file", folder=folder)
-    if images is not None:
-        add_input(images, "image folder")
+    if images is not None:  # only the files the source lists are read: --out may lie in it (`--images /`)
+        add_input(images, "image folder", folder=False)
     if meta.csv is not None:
         add_input(meta.csv, "metadata CSV", folder=False)
     problems = Problems(on_invalid)
