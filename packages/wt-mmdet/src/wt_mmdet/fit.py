@@ -130,14 +130,14 @@ def fit(dataset: str, model: str = "retinanet_r18_fpn", train: TrainArgs = TRAIN
         ds = read_detect_dataset(dataset)
         tr, va = t.pick_splits(ds, train.split, train.val_split)
         check_splits(ds, tr, va)
+        cfg_path, is_preset = resolve_model(model)  # every input checked before the first policy line
+        if load_from is not None:
+            checkpoints.check_loadable(load_from)
         args, small_data = apply_small_data_policy(MmdetTrainArgs.of(train, mmdet), ds.splits[tr].images, defaults)
         metric, whole = whole_image_validation(ds, va, select, args.imgsz)
         if metric is not None:
             t.choose(metric, select.mode)
         t.patience = args.patience
-        cfg_path, is_preset = resolve_model(model)
-        if load_from is not None:
-            checkpoints.check_loadable(load_from)
         check_amp(args.amp)
         cfg = load_config(cfg_path)
         check_cfg_options(cfg, cfg_options)
