@@ -14,6 +14,7 @@ Two ways to run a tool, both through the real command line (`wt_core.cli.run_too
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import logging
@@ -178,3 +179,14 @@ def stop(proc: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=5)
+
+
+@contextlib.contextmanager
+def killed_at_exit(proc: subprocess.Popen):
+    """A child process a test started, killed if still running when the block ends (a failed assertion)."""
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

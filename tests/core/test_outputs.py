@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from helpers import assert_bad_input, killed_at_exit
+
 
 def test_stdout_is_one_line_and_logs_go_to_stderr(tmp_path, slow, slow_script):
     proc = slow("write", "--out", tmp_path / "o", "--parts", 2)
@@ -103,19 +105,12 @@ def test_a_second_writer_is_refused_whatever_its_flags(tmp_path, slow, slow_scri
 
     out = tmp_path / "o"
     first = _start_writer(slow_script, out, parts=30, delay=0.3)
-    try:
+    with killed_at_exit(first):
         for flags in ((), ("--resume",), ("--overwrite",)):
             second = slow("write", "--out", out, "--parts", 30, *flags)
-            assert second.returncode == 2 and second.stdout == "", second.stderr
-            line = second.stderr.strip().splitlines()[-1]
-            assert line.startswith("error: this output is being written by") and "Traceback" not in second.stderr
-            assert f"PID {first.pid} on host {socket.gethostname()}" in line
-            assert "o.partial" in line
+            assert_bad_input(second, f"this output is being written by PID {first.pid} on host "
+                             f"{socket.gethostname()}", "o.partial, out)")
         stdout, stderr = first.communicate(timeout=60)
-    finally:
-        if first.poll() is None:
-            first.kill()
-            first.wait()
     assert first.returncode == 0, stderr
     m = json.loads((out / "manifest.json").read_text())
     assert len([a for a in m["artifacts"] if a.startswith("part")]) == 30
