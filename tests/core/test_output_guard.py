@@ -11,14 +11,11 @@ say where their guard is proved; a new command with `--out` fails this test unti
 from __future__ import annotations
 
 import hashlib
-import importlib
 from pathlib import Path
 
 import pytest
 from helpers import assert_bad_input, call_cli, written
-from wt_core.cli import build_parser
-
-TOOLS = ("wt-data", "wt-yolo", "wt-mmdet", "wt-cls", "wt-eval", "wt-tune", "wt-registry")
+from options_table import all_options
 
 # Commands run here on a detection dataset D: the extra options each needs to reach its output.
 ON_A_DATASET = {
@@ -54,14 +51,8 @@ ELSEWHERE = {
 
 
 def commands_with_out() -> list[tuple[str, str]]:
-    rows = []
-    for tool in TOOLS:
-        mod = importlib.import_module("wt_" + tool.removeprefix("wt-") + ".cli")
-        subs = build_parser(tool, mod.__doc__, mod.COMMANDS)._subcommands_action._name_parser_map
-        for name, sub in subs.items():
-            if any(o == "--out" for a in sub._actions for o in a.option_strings):
-                rows.append((tool, name))
-    return rows
+    """(tool, command) of every command whose parser has an `--out`, read as tools/options_table.py reads them."""
+    return [(name.split(" ", 1)[0], name.split(" ", 1)[1]) for name, keys in all_options().items() if "out" in keys]
 
 
 def test_every_command_with_an_output_has_a_row():

@@ -13,6 +13,7 @@ percent of the image size; predictions carry `model_version` and each result its
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -55,8 +56,6 @@ class ImageRefs:
     """How tasks name images: under a local-files root, or after a URL prefix."""
 
     def __init__(self, local_files_root: Path | None, url_prefix: str | None, roots: list[Path]):
-        import os
-
         if local_files_root is not None and url_prefix is not None:
             raise BadInput("give either a local-files root or a URL prefix, not both", None, "url_prefix")
         self.prefix = url_prefix.rstrip("/") + "/" if url_prefix else None
@@ -65,8 +64,6 @@ class ImageRefs:
             Path(os.path.commonpath([os.path.abspath(r) for r in roots])) if roots else Path("/")
 
     def __call__(self, path: Path, file_name: str) -> str:
-        import os
-
         if self.prefix:
             return self.prefix + quote(file_name)
         try:
