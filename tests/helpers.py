@@ -190,3 +190,39 @@ def killed_at_exit(proc: subprocess.Popen):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+# A tool's own entry point with one of its functions held at a gate: the first call writes GATE.reached and
+# waits until the file GATE exists (argv: module, function, gate, tool, the tool's arguments).
+_HELD = """
+import importlib, sys, time
+from pathlib import Path
+module, name, gate, tool = sys.argv[1:5]
+mod = importlib.import_module(module)
+orig = getattr(mod, name)
+def held(*args, **kw):
+    Path(gate + ".reached").touch()
+    while not Path(gate).exists():
+        time.sleep(0.05)
+    return orig(*args, **kw)
+setattr(mod, name, held)
+sys.argv = [tool, *sys.argv[5:]]
+importlib.import_module("wt_" + tool.removeprefix("wt-") + ".cli").main()
+"""
+
+
+def held_writer(tool: str, function: str, gate: Path, *args: str | Path, cwd: str | Path | None = None
+                ) -> subprocess.Popen:
+    """Start `tool ARGS` as a subprocess whose `function` ("module:name", called once its output is open and
+    locked) waits at `gate`; returns once the process has reached it. Create the file `gate` to let it go on."""
+    module, name = function.split(":")
+    proc = subprocess.Popen([sys.executable, "-c", _HELD, module, name, str(gate), tool, *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
+    reached = Path(f"{gate}.reached")
+    deadline = time.monotonic() + 300
+    while not reached.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"{tool} never reached {function}: {proc.communicate()[1][-3000:]}")
+        time.sleep(0.05)
+    return proc
