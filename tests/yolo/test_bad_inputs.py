@@ -105,7 +105,7 @@ def test_bad_input_exits_2_with_one_line(case, bad, tmp_path):
     make_args, fragments = CASES[case]
     proc = wt_yolo(*make_args(bad), cwd=tmp_path)
     assert_bad_input(proc, *fragments)
-    if make_args(bad)[0] == "fit" and "selection" not in case and "resume" not in case:  # model, device, dataset: checked before any
+    if make_args(bad)[0] == "fit" and "resume" not in case:  # every input but a resume's options: checked before any
         assert "training defaults" not in proc.stderr and "small training split" not in proc.stderr  # policy line
     assert not (Path(tmp_path) / "runs").exists()  # nothing written, not even a partial output
 
