@@ -132,7 +132,7 @@ def fit(dataset: str, model: str = "retinanet_r18_fpn", train: TrainArgs = TRAIN
         check_splits(ds, tr, va)
         cfg_path, is_preset = resolve_model(model)  # every input checked before the first policy line
         if load_from is not None:
-            checkpoints.check_loadable(load_from)
+            checkpoints.check_loadable(load_from, "load_from")
         requested = MmdetTrainArgs.of(train, mmdet)
         check_amp(requested.amp)
         metric, whole = whole_image_validation(ds, va, select, requested.imgsz)
