@@ -183,7 +183,7 @@ def interleaved(calls: list[tuple]) -> list[list]:
             barrier.wait()
             for _ in range(ROUNDS):
                 got[i].append(fn(*args))
-        except BaseException as e:  # noqa: BLE001 - reported by the test
+        except BaseException as e:
             errors.append(e)
 
     threads = [threading.Thread(target=work, args=(i, fn, args)) for i, (fn, args) in enumerate(calls)]

@@ -43,7 +43,10 @@ What the harness owns:
   <standard names>, "train/<loss>": ..., "lr...": ..., "epoch_s": ...}`. A
   resumed run keeps the rows of the epochs its checkpoint holds
   (`restart_after`) and logs to MLflow those the run lacks (a kill can land
-  between the two writes).
+  between the two writes). An epoch goes to MLflow only once a checkpoint
+  holds it, so an epoch trained again after a resume is in the run's history
+  once: a framework that saves its checkpoint after the epoch is recorded
+  (`spec.checkpoint_after_epoch`, Lightning) says when it has (`checkpointed`).
 - **Epoch hooks**: `t.add_epoch_hook(fn)`; `fn(epoch, row)` runs before the
   row is written or logged and may return metrics to add to it (validation
   metrics, e.g. a full-image validation's `full/mAP50`). They take part in the
@@ -129,6 +132,9 @@ class TrainerSpec:
     """Standard name -> the framework's key for it (e.g. 'mAP50_95': 'mAP50-95')."""
     may_change: dict[str, str] = field(default_factory=dict)
     """Dotted config keys that may differ on --resume: MORE (only a larger number) or ANY."""
+    checkpoint_after_epoch: bool = False
+    """The framework saves an epoch's checkpoint after the harness has recorded the epoch (Lightning): its
+    metrics go to MLflow once a checkpoint holds it (`checkpointed`, the next epoch or `finish`)."""
 
 
 @dataclass
@@ -210,6 +216,7 @@ class Training:
         self.config: dict[str, Any] = {}
         self.hooks: list[Callable[[int, dict[str, float]], dict[str, float] | None]] = []
         self.rows: list[dict[str, Any]] = []
+        self._unlogged: list[tuple[int, dict[str, float]]] = []  # recorded epochs no checkpoint holds yet
         self._best: dict[str, Any] | None = None
         self._epoch_started = time.perf_counter()
         self.metrics_log: MetricsLog | None = None
@@ -382,7 +389,12 @@ class Training:
         full = {"epoch": epoch, **row}
         self.rows.append(full)
         is_best = self._consider(full)
-        self.run.log_metrics(row, step=epoch)
+        self._unlogged = [(e, r) for e, r in self._unlogged if e < epoch]
+        if self.spec.checkpoint_after_epoch:
+            self.checkpointed()  # the earlier epochs are in a checkpoint by the time the next one ends
+        self._unlogged.append((epoch, row))
+        if not self.spec.checkpoint_after_epoch:  # its checkpoint was saved before this row
+            self.checkpointed()
         shown = {k: round(v, 4) for k, v in row.items() if is_validation_key(k) and "." not in k}
         self.log.info("epoch %d: %s%s", epoch, shown, " (best)" if is_best else "")
         best_epoch = int(self._best["epoch"]) if self._best is not None else 0
@@ -390,6 +402,17 @@ class Training:
         if stop:
             self.log.info("stopping early: no better %s in %d epochs", self.select.metric, self.patience)
         return EpochRecord(epoch, row, is_best, stop)
+
+    def checkpointed(self) -> None:
+        """The framework has saved a checkpoint holding every epoch recorded so far: log their metrics to MLflow.
+
+        Not before: a kill between an epoch's row and its checkpoint makes the resume train that epoch again,
+        and MLflow cannot take back a logged value, so the run's history would hold the epoch twice."""
+        if self.rank > 0:
+            return
+        for epoch, row in self._unlogged:
+            self.run.log_metrics(row, step=epoch)
+        self._unlogged.clear()
 
     def backfill(self, rows: list[dict[str, Any]]) -> None:
         """Epoch rows the callback never saw (a framework's DDP children), e.g. read from its results file."""
@@ -430,6 +453,7 @@ class Training:
             return None
         import yaml
 
+        self.checkpointed()  # the training is over: its last checkpoint is saved
         out = self.output
         for role, rel in weights.items():
             out.add(role, rel)

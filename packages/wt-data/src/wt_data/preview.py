@@ -18,8 +18,8 @@ from typing import Any
 
 from wt_core.console import get_logger
 from wt_core.contact_sheet import contact_sheet
-from wt_core.errors import BadInput
 from wt_core.invocation import command
+from wt_core.outputs import output_file
 from wt_core.readers import read_dataset
 
 log = get_logger("wt-data")
@@ -44,9 +44,7 @@ def preview(dataset: str, n: int = 16, seed: int = 0, splits: list[str] | None =
         json: Print {path, cells} as JSON on stdout (else the path is logged on stderr).
     """
     ds = read_dataset(dataset)
-    target = Path(out) if out else Path.cwd() / "runs" / "data" / "preview" / f"{ds.id}-{seed}.png"
-    if target.exists() and not overwrite:
-        raise BadInput("the preview exists; pass --overwrite to replace it", target)
+    target = output_file(out or Path.cwd() / "runs" / "data" / "preview" / f"{ds.id}-{seed}.png", overwrite)
     result = contact_sheet(ds, target, n=n, seed=seed, splits=splits, classes=classes, empty=empty, size=size)
     log.info("preview of %d images: %s", len(result["cells"]), result["path"])
     return result if json else None

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Literal
 
+from wt_core import locks
 from wt_core.console import get_logger
 from wt_core.errors import BadInput
 from wt_core.invocation import add_input, check_output, command
@@ -43,6 +44,8 @@ def _open_dir(final: Path, overwrite: bool) -> Output:
     partial = final.with_name(final.name + PARTIAL)
     study_id = None
     if overwrite:
+        if partial.exists():  # a live study's directory is not removed under it: its writer is refused first
+            locks.acquire(partial).release()
         shutil.rmtree(partial, ignore_errors=True)
         shutil.rmtree(final, ignore_errors=True)
     elif final.exists():
