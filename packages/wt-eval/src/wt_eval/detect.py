@@ -83,9 +83,9 @@ def write_plots(out: Output, gt: GroundTruth, report) -> None:
 
 
 def write_evaluation(out: Output, gt: GroundTruth, report, plots_on: bool, dets: Predictions | None = None,
-                     image_root: Path | None = None) -> dict:
+                     image_root: Path | None = None, subtitle: str = "") -> dict:
     """confusion.json, curves.json, counts.csv (per image: true, predicted, error, false positives, missed), the
-    plots and the error gallery; returns what the manifest's details record of them."""
+    plots, the error gallery and report.html; returns what the manifest's details record of them."""
     from wt_eval.detection import confusion_doc
     from wt_eval.gallery import Errors, detection_gallery, find_errors
 
@@ -117,6 +117,10 @@ def write_evaluation(out: Output, gt: GroundTruth, report, plots_on: bool, dets:
             for name in shown:
                 out.add(f"gallery_{name.removeprefix('errors_').removesuffix('.png')}", name)
             details["gallery"] = {name: {"count": g["count"], "shown": g["shown"]} for name, g in shown.items()}
+            from wt_eval.report import detection_report
+
+            details["report"] = detection_report(out.dir, gt, dets, errors, image_root, m, report.per_class, subtitle)
+            out.add("report", details["report"]["file"])
     return details
 
 
@@ -200,7 +204,10 @@ def detect(dataset: str, predictions: str, split: str | None = None, conf: UnitI
     del rows
     for note in report.notes:
         log.warning(note)
-    extra.update(write_evaluation(output, gt, report, plots, dets, evaluated.resolve(evaluated.splits[split].image_root)))
+    from wt_eval.report import log_to_run, subtitle_of
+
+    extra.update(write_evaluation(output, gt, report, plots, dets, evaluated.resolve(evaluated.splits[split].image_root),
+                                  subtitle_of(evaluated, split, pred)))
     log.debug("timing (wall/cpu s): read and check %.2f/%.2f, metrics %.2f/%.2f, files and plots %.2f/%.2f",
               t1 - t0, c1 - c0, t2 - t1, c2 - c1, time.perf_counter() - t2, time.process_time() - c2)
     show(report, gt.classes)
@@ -208,9 +215,11 @@ def detect(dataset: str, predictions: str, split: str | None = None, conf: UnitI
                      split=split, predictions_id=pred.id, metrics=report.metrics, per_class=report.per_class,
                      details={"on": on, "images": gt.n_images, "boxes": int(len(gt.cls)), "predictions": len(dets),
                               "classes": gt.classes, "thresholds": pred.thresholds, "slicing": pred.slicing, **extra})
-    return output.commit(manifest)
-
-
+    manifest = output.commit(manifest)
+    if "report" in extra:
+        log.info("report: %s", manifest.root / extra["report"]["file"])
+        log_to_run(manifest)
+    return manifest
 
 
 def detect_points(dataset: str, predictions: str, split: str | None, conf: float, radius: float, out: str | None,
