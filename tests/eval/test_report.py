@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import numpy as np
-from eval_helpers import Chromium, check_report, tags
+from eval_helpers import IMAGES_LOAD, Chromium, check_report, tags
 from evalcases import coco, write_dataset, write_predictions
 from PIL import Image, ImageDraw
 from wt_core.manifest_io import read_manifest
-from wt_eval import classify, detect
+from wt_eval import classify, compare, detect
 from wt_eval.report import FALSE, MISSED
 
 
@@ -95,3 +95,24 @@ def test_report_in_chromium(tmp_path):
     # most mistakes first: photo 15 (5 animals, one missed, a false positive) before photo 10 (nothing)
     order = [r[0] for r in shown]
     assert order.index("15") < order.index("10")
+
+
+def test_compare_html_side_by_side_with_the_photos_they_disagree_on(tmp_path):
+    ds, pred = small_survey(tmp_path, n=6)
+    a = detect(str(ds.path), str(pred.path), out=str(tmp_path / "a"))
+    # a second model that also finds a false animal on photo 12 only
+    rows = json.loads((pred.root / pred.artifacts["predictions_val"].path).read_text())
+    rows.append({"image_id": 12, "category_id": 1, "bbox": [150, 150, 40, 40], "score": 0.8})
+    other = write_predictions(tmp_path / "pred2", ds, {"val": rows})
+    b = detect(str(ds.path), str(other.path), out=str(tmp_path / "b"))
+    page = tmp_path / "cmp" / "side.html"
+    compare([str(a.root), str(b.root)], save=page)
+    html = page.read_text()
+    assert (tmp_path / "cmp" / "side_files" / "1" / "photos" / "12.jpg").is_file()
+    assert html.count('data-image-id="') == 1 and 'data-image-id="12"' in html
+    with Chromium(tmp_path / "profile") as browser:
+        browser.open(page)
+        loaded = browser.js(IMAGES_LOAD)
+        assert len(loaded) >= 2 + 4 and all(w > 0 for _, w in loaded), loaded  # 2 photos, 2 x 2 curves at least
+        heads = browser.js("Array.from(document.querySelectorAll('section#metrics th'), th => th.textContent)")
+        assert heads[1:3] == ["a", "b"]

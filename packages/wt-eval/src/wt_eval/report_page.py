@@ -24,7 +24,7 @@ table.sortable th{cursor:pointer;user-select:none}table.sortable th:after{conten
 table.sortable th[aria-sort=ascending]:after{content:" \\25B2";color:#1d232a}
 table.sortable th[aria-sort=descending]:after{content:" \\25BC";color:#1d232a}
 tr[data-href]{cursor:pointer}tr[data-href]:hover{background:#eef4ff}
-td.bad{color:#b3261e;font-weight:600}td.meaning{text-align:left;color:#4a5560;max-width:640px}
+td.bad{color:#b3261e;font-weight:600}td.best{font-weight:700;background:#e3f4e6}td.meaning{text-align:left;color:#4a5560;max-width:640px}
 .figs{display:flex;flex-wrap:wrap;gap:12px}.figs figure{margin:0}.figs img{max-width:100%;width:420px;height:auto;border:1px solid #dde2e8}
 figure figcaption{color:#5a6570;font-size:12px}
 img.thumb{display:block;height:auto;border:1px solid #ccd3db}
@@ -99,9 +99,11 @@ def number(value: object) -> str:
 
 def table(columns: Sequence[str], rows: Iterable[Sequence[object]], *, sortable: bool = False,
           id: str | None = None, row_attrs: Sequence[dict[str, str]] | None = None,
-          raw: Sequence[int] = (), left: Sequence[int] = (), bad: Sequence[set[int]] | None = None) -> str:
+          raw: Sequence[int] = (), left: Sequence[int] = (), bad: Sequence[set[int]] | None = None,
+          best: Sequence[set[int]] | None = None) -> str:
     """A table; cells are escaped text except the columns in `raw` (HTML made here); `row_attrs[r]` are
-    attributes of row r (`data-href` makes the row open that file); `bad[r]` names the cells of row r to mark."""
+    attributes of row r (`data-href` makes the row open that file); `bad[r]` and `best[r]` name the cells of row r to mark as
+    mistakes or as the best."""
     cls = ' class="sortable"' if sortable else ""
     anchor = f' id="{escape(id)}"' if id else ""
     head = "".join(f'<th{" class=l" if i in left else ""}>{escape(c)}</th>' for i, c in enumerate(columns))
@@ -115,6 +117,8 @@ def table(columns: Sequence[str], rows: Iterable[Sequence[object]], *, sortable:
                 marks.append("l")
             if bad is not None and i in bad[r]:
                 marks.append("bad")
+            if best is not None and i in best[r]:
+                marks.append("best")
             klass = f' class="{" ".join(marks)}"' if marks else ""
             text = v if i in raw else escape(number(v))
             value = f' data-v="{escape(number(v))}"' if i not in raw and isinstance(v, int | float) else ""
