@@ -92,7 +92,7 @@ def run_tool(tool: str, description: str, commands: Commands, argv: list[str] | 
         return EXIT_BAD_INPUT
     kwargs = {k: v for k, v in dict(init[name]).items() if k not in RESERVED}
     verbose = bool(init[name].get("verbose", verbose))
-    console.setup(verbose)
+    console.setup(verbose, bool(init[name].get("quiet", False)))
     signal.signal(signal.SIGTERM, _interrupt)
     token = invocation.set_cli_argv([name, *argv[1:]] if argv and argv[0] == name else argv)
     with _StdoutToStderr() as out:

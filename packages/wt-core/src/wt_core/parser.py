@@ -14,7 +14,7 @@ from typing import Any
 Commands = dict[str, "Callable[..., Any] | str"]
 
 # Options every command has besides its function's parameters: not passed to the function.
-RESERVED = ("config", "verbose", "__path__", "print_config")
+RESERVED = ("config", "verbose", "quiet", "__path__", "print_config")
 
 
 def load_command(ref: Callable[..., Any] | str) -> Callable[..., Any]:
@@ -47,6 +47,7 @@ def build_parser(tool: str, description: str, commands: Commands) -> Any:
         sub.add_argument("--config", action=ActionConfigFile, help="A YAML or JSON config file (see --print_config).")
         sub.add_function_arguments(fn, fail_untyped=True, sub_configs=True)
         sub.add_argument("--verbose", type=bool, default=False, help="Show tracebacks and debug logs.")
+        sub.add_argument("--quiet", type=bool, default=False, help="Show warnings and errors only, no progress.")
         subs.add_subcommand(name, sub, help=doc.split("\n")[0])
     return parser
 
