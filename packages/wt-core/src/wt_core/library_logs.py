@@ -18,12 +18,6 @@ WARNINGS: list[tuple[str, type[Warning], str]] = [
     # MLflow asks for type hints on PythonModel.predict (in yellow, ANSI codes and all) when wt-registry logs a
     # model: our predict takes photos of any kind on purpose; the signature is written by hand.
     (r".*Add type hints to the `predict` method", UserWarning, "mlflow"),
-    # Lightning: `Trainer(logger=False)` and tracking of our own (MLflow) is how wt-cls logs; the hint to
-    # install a logger, and its check that no loggers are set, are about Lightning's way, not ours.
-    (r".*does not have many workers which may be a bottleneck", UserWarning, "lightning"),
-    (r".*The number of training batches \(\d+\) is smaller than the logging interval", UserWarning, "lightning"),
-    # pydantic: MLflow's own models trip its deprecation of class-based config; nothing of ours.
-    (r".*Support for class-based `config` is deprecated", DeprecationWarning, "pydantic"),
 ]
 
 
@@ -38,11 +32,17 @@ class DropMessages(logging.Filter):
         return not str(record.msg).lstrip().startswith(self.prefixes)
 
 
+# Lightning at every Trainer start: an advertisement for its cloud logger (litlogger), and which accelerators
+# exist (wt-cls chose the device from --device already); at the end, that max_epochs was reached (wt-cls says
+# "finished N epochs" with the best epoch).
+LIGHTNING = ("💡 Tip", "Tip:", "GPU available", "TPU available", "HPU available", "`Trainer.fit` stopped")
 # logger name -> message starts dropped
 DROPPED: dict[str, tuple[str, ...]] = {
-    # Lightning's advertisement for its cloud logger (litlogger), printed at every Trainer start.
-    "lightning.pytorch.utilities.rank_zero": ("💡 Tip", "Tip:"),
-    "lightning.fabric.utilities.rank_zero": ("💡 Tip", "Tip:"),
+    "lightning.pytorch.utilities.rank_zero": LIGHTNING,
+    "lightning.fabric.utilities.rank_zero": LIGHTNING,
+    # Ultralytics migrates the settings file wt_core.offline writes (our keys only) on its first start in a
+    # WT_HOME: a warning about a file of ours, not about the user's data.
+    "ultralytics": ("Ultralytics settings updated to the latest schema", "Creating new Ultralytics Settings"),
 }
 # logger name -> the lowest level shown
 LEVELS: dict[str, int] = {
