@@ -5,8 +5,8 @@ they mean, the metrics per class, the curves and the error galleries (the PNGs
 the command writes), and a table with one row per photo (true count, predicted
 count at the score threshold, error, false positives, missed animals), sortable
 by any column, worst photo first. A row opens the photo with its boxes drawn:
-true boxes green (missed ones orange, thick), detections blue (false positives
-red, thick). `wt-eval classify` writes the metrics, per class and its plots.
+true boxes green (missed ones orange, thick) just outside their outline,
+detections blue (false positives red, thick) on theirs. `wt-eval classify` writes the metrics, per class and its plots.
 
 The photos lie beside the page in `report/` (`thumbs/<image id>.jpg`, at most
 THUMB pixels a side, shown in the table and loaded lazily; `photos/<image
@@ -107,13 +107,18 @@ def per_class_table(per_class: dict[str, dict[str, float]], columns: list[str]) 
     return hp.table(["class", *[names.get(c, c) for c in cols]], rows, sortable=True, left=[0])
 
 
-def _boxes_drawn(pixels: np.ndarray, scale: float, boxes: list[tuple[np.ndarray, tuple[int, int, int], int]]) -> None:
+def _boxes_drawn(pixels: np.ndarray, scale: float,
+                 boxes: list[tuple[np.ndarray, tuple[int, int, int], int, bool]]) -> None:
+    """Boxes (xyxy in image pixels, RGB, weight, truth?) drawn in place; a true box just outside its outline,
+    so that a detection on the same animal, drawn inside, leaves both visible."""
     import cv2
 
     side = max(pixels.shape[:2])
-    for xyxy, rgb, weight in boxes:
-        x0, y0, x1, y1 = (np.asarray(xyxy, float) * scale).round().astype(int).tolist()
+    for xyxy, rgb, weight, truth in boxes:
         width = max(1, round(side / 600)) * weight
+        x0, y0, x1, y1 = (np.asarray(xyxy, float) * scale).round().astype(int).tolist()
+        if truth:
+            x0, y0, x1, y1 = x0 - width, y0 - width, x1 + width, y1 + width
         cv2.rectangle(pixels, (x0, y0), (x1, y1), rgb[::-1], width)
 
 
@@ -142,8 +147,8 @@ def draw_photos(folder: Path, gt: GroundTruth, pred: Predictions, image_root: Pa
             out.append(Drawn(None, None, None))
             continue
         pixels = np.ascontiguousarray(pixels)
-        boxes = [(gxyxy[j], MISSED if lost[j] else TRUE, 2 if lost[j] else 1) for j in gt_of[i]]
-        boxes += [(pxyxy[j], FALSE if false[j] else FOUND, 2 if false[j] else 1) for j in kept[pred_of[i]]]
+        boxes = [(gxyxy[j], MISSED if lost[j] else TRUE, 2 if lost[j] else 1, True) for j in gt_of[i]]
+        boxes += [(pxyxy[j], FALSE if false[j] else FOUND, 2 if false[j] else 1, False) for j in kept[pred_of[i]]]
         _boxes_drawn(pixels, scale, boxes)
         cv2.imwrite(str(folder / "photos" / name), pixels, [cv2.IMWRITE_JPEG_QUALITY, 85])
         h, w = pixels.shape[:2]
