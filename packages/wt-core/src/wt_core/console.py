@@ -211,6 +211,9 @@ class PlainStream(io.TextIOBase):
     def flush(self) -> None:
         self.stream.flush()
 
+    def __getattr__(self, name: str):  # buffer, errors, reconfigure...: the wrapped stream's
+        return getattr(self.stream, name)
+
     def write(self, text: str) -> int:
         if self.closed_bar and text.strip(" \r\n\x1b[K") == "":
             self.closed_bar = False  # the newline (or the clearing) a bar writes when it closes
