@@ -14,8 +14,9 @@ from wt_eval import classify, compare, detect
 from wt_eval.report import FALSE, MISSED
 
 
-def small_survey(tmp_path: Path, n: int = 5, missing: int | None = None):
-    """n photos with 0..n-1 animals (squares); predictions find most, miss some and add a false one per photo."""
+def small_survey(tmp_path: Path, n: int = 5, missing: int | None = None, points: bool = False):
+    """n photos with 0..n-1 animals (squares, or points at their centres); predictions find most, miss the
+    third of a photo and add a false one on every other photo."""
     root = tmp_path / "images"
     root.mkdir()
     images, anns, preds = [], [], []
@@ -25,8 +26,8 @@ def small_survey(tmp_path: Path, n: int = 5, missing: int | None = None):
         for k in range(i):
             x, y = 20 + 60 * k, 40 + 30 * (k % 2)
             d.rectangle([x, y, x + 29, y + 29], fill=(230, 230, 230))
-            anns.append({"id": len(anns) + 1, "image_id": 10 + i, "category_id": k % 2, "bbox": [x, y, 30, 30],
-                         "area": 900, "iscrowd": 0})
+            where = {"point": [x + 15, y + 15]} if points else {"bbox": [x, y, 30, 30], "area": 900}
+            anns.append({"id": len(anns) + 1, "image_id": 10 + i, "category_id": k % 2, "iscrowd": 0, **where})
             if k != 2:  # the third animal of a photo is missed
                 preds.append({"image_id": 10 + i, "category_id": k % 2, "bbox": [x + 1, y, 30, 30], "score": 0.9})
         if i % 2:
@@ -116,3 +117,14 @@ def test_compare_html_side_by_side_with_the_photos_they_disagree_on(tmp_path):
         assert len(loaded) >= 2 + 4 and all(w > 0 for _, w in loaded), loaded  # 2 photos, 2 x 2 curves at least
         heads = browser.js("Array.from(document.querySelectorAll('section#metrics th'), th => th.textContent)")
         assert heads[1:3] == ["a", "b"]
+
+
+def test_points_evaluation_writes_a_report_with_rings_at_the_points(tmp_path):
+    ds, pred = small_survey(tmp_path, n=4, points=True)
+    m = detect(str(ds.path), str(pred.path), match="points", radius=10, out=str(tmp_path / "ev"))
+    html = (m.root / m.artifacts["report"].path).read_text()
+    assert "Point evaluation" in html and html.count('data-image-id="') == 4
+    # photo 13: three points, the third missed (an orange ring), a false positive (red box)
+    photo = np.asarray(Image.open(m.root / "report" / "photos" / "13.jpg").convert("RGB")).astype(int)
+    for colour in (MISSED, FALSE):
+        assert (np.abs(photo - colour).sum(axis=2) < 90).sum() > 30, colour

@@ -173,7 +173,7 @@ def detect(dataset: str, predictions: str, split: str | None = None, conf: UnitI
     from wt_eval.detection import evaluate_detection
 
     if match == "points":
-        return detect_points(dataset, predictions, split, conf, radius, out, overwrite)
+        return detect_points(dataset, predictions, split, conf, radius, out, overwrite, plots)
 
     if max_det < 10:
         raise BadInput(f"max_det must be at least 10 (COCO also reports AR at 1 and 10), got {max_det}",
@@ -223,7 +223,7 @@ def detect(dataset: str, predictions: str, split: str | None = None, conf: UnitI
 
 
 def detect_points(dataset: str, predictions: str, split: str | None, conf: float, radius: float, out: str | None,
-                  overwrite: bool) -> EvaluationManifest:
+                  overwrite: bool, plots: bool = True) -> EvaluationManifest:
     """`--match points`: predicted centres against ground-truth points within a radius."""
     from wt_eval.points import evaluate_points, read_point_inputs, write_rows
 
@@ -235,6 +235,14 @@ def detect_points(dataset: str, predictions: str, split: str | None, conf: float
     write_rows(output.path("points_per_image.csv"), result["rows"])
     output.add("points_per_image", "points_per_image.csv")
     m = result["metrics"]
+    details: dict = {}
+    if plots:
+        from wt_eval.report import detection_report, log_to_run, subtitle_of
+
+        details["report"] = detection_report(output.dir, gt, dets, result["errors"],
+                                             ds.resolve(ds.splits[split].image_root), m, result["per_class"],
+                                             subtitle_of(ds, split, pred), title="Point evaluation")
+        output.add("report", details["report"]["file"])
     print_table(f"wt-eval detect --match points (radius {radius:g} px)", ["metric", "value"],
                 [[k, m[k]] for k in ("precision", "recall", "f1", "tp", "fp", "fn", "count_mae", "count_bias")])
     print_table("per class", ["class", "P", "R", "F1", "gt", "count_mae"],
@@ -243,5 +251,10 @@ def detect_points(dataset: str, predictions: str, split: str | None, conf: float
     manifest = build(EvaluationManifest, id=output.id, parents=[ds, pred], task="detect", dataset_id=ds.id, split=split,
                      predictions_id=pred.id, metrics=m, per_class=result["per_class"],
                      details={"match": "points", "radius": radius, "images": gt.n_images, "points": int(len(gt.cls)),
-                              "predictions": len(dets), "classes": gt.classes, "thresholds": pred.thresholds})
-    return output.commit(manifest)
+                              "predictions": len(dets), "classes": gt.classes, "thresholds": pred.thresholds,
+                              **details})
+    manifest = output.commit(manifest)
+    if details:
+        log.info("report: %s", manifest.root / details["report"]["file"])
+        log_to_run(manifest)
+    return manifest

@@ -50,6 +50,9 @@ MEANING = {
     "count_bias": "per photo, the mean of predicted minus true count: above 0 over-counts, below 0 under-counts",
     "count_true": "animals in the ground truth",
     "count_predicted": "detections at the score threshold",
+    "tp": "detections that match an animal", "fp": "detections that match none (false positives)",
+    "fn": "animals no detection matches (missed)",
+    "radius": "with points: the distance in pixels within which a detection's centre matches a point",
     "score_threshold": "detections scoring below it are left out of precision, recall, F1, counts and the table",
     "iou_threshold": "the overlap (IoU) at which a detection matches a true box",
     "accuracy": "the share of images given their true class",
@@ -59,8 +62,9 @@ MEANING = {
     "macro_f1": "F1 averaged over the classes, each weighing the same",
     "weighted_f1": "F1 averaged over the classes, weighted by their number of images",
 }
-DETECT_HEADLINE = ("mAP50", "mAP", "mAP75", "precision", "recall", "f1", "best_f1", "best_f1_threshold",
-                   "count_mae", "count_bias", "count_true", "count_predicted", "score_threshold", "iou_threshold")
+DETECT_HEADLINE = ("mAP50", "mAP", "mAP75", "precision", "recall", "f1", "best_f1", "best_f1_threshold", "tp", "fp",
+                   "fn", "count_mae", "count_bias", "count_true", "count_predicted", "score_threshold", "iou_threshold",
+                   "radius")
 CLASSIFY_HEADLINE = ("accuracy", "balanced_accuracy", "macro_precision", "macro_recall", "macro_f1", "weighted_f1")
 PLOTS = (("pr_curve.png", "Precision against recall per class (IoU 0.5)"),
          ("f1_curve.png", "F1 against the score threshold"),
@@ -101,7 +105,7 @@ def headline(metrics: dict[str, float], names: tuple[str, ...]) -> str:
 
 def per_class_table(per_class: dict[str, dict[str, float]], columns: list[str]) -> str:
     names = {"AP": "AP", "AP50": "AP50", "precision": "precision", "recall": "recall", "f1": "F1",
-             "gt": "true boxes", "support": "images"}
+             "gt": "animals", "support": "images", "count_mae": "count MAE"}
     cols = [c for c in columns if any(c in v for v in per_class.values())]
     rows = [[name, *[_shown(c, v[c]) if c in v else "" for c in cols]] for name, v in per_class.items()]
     return hp.table(["class", *[names.get(c, c) for c in cols]], rows, sortable=True, left=[0])
@@ -117,6 +121,9 @@ def _boxes_drawn(pixels: np.ndarray, scale: float,
     for xyxy, rgb, weight, truth in boxes:
         width = max(1, round(side / 600)) * weight
         x0, y0, x1, y1 = (np.asarray(xyxy, float) * scale).round().astype(int).tolist()
+        if truth and x1 - x0 < 2 and y1 - y0 < 2:  # a point: a ring around it
+            cv2.circle(pixels, (x0, y0), 4 * width + 2, rgb[::-1], width)
+            continue
         if truth:
             x0, y0, x1, y1 = x0 - width, y0 - width, x1 + width, y1 + width
         cv2.rectangle(pixels, (x0, y0), (x1, y1), rgb[::-1], width)
@@ -187,7 +194,8 @@ def per_photo_table(images: list[dict], image_ids: np.ndarray, per_image: np.nda
 
 
 def detection_report(directory: Path, gt: GroundTruth, pred: Predictions, errors, image_root: Path,
-                     metrics: dict[str, float], per_class: dict[str, dict[str, float]], subtitle: str) -> dict:
+                     metrics: dict[str, float], per_class: dict[str, dict[str, float]], subtitle: str,
+                     title: str = "Detection evaluation") -> dict:
     """Write report.html and report/ under `directory`; returns what the manifest records of it."""
     score = metrics["score_threshold"]
     drawn = draw_photos(directory / FOLDER, gt, pred, image_root, score, errors.fp, errors.missed)
@@ -196,7 +204,8 @@ def detection_report(directory: Path, gt: GroundTruth, pred: Predictions, errors
     found = sum(d.photo is not None for d in drawn)
     sections = [
         hp.section("Headline", headline(metrics, DETECT_HEADLINE), id="headline"),
-        hp.section("Per class", per_class_table(per_class, ["AP", "AP50", "precision", "recall", "f1", "gt"]),
+        hp.section("Per class", per_class_table(per_class, ["AP", "AP50", "precision", "recall", "f1", "gt",
+                                                            "count_mae"]),
                    id="per-class"),
         hp.section(
             "Per photo",
@@ -211,7 +220,7 @@ def detection_report(directory: Path, gt: GroundTruth, pred: Predictions, errors
         sections.insert(2, hp.section("Curves", hp.figures(plots), id="curves"))
     if galleries:
         sections.insert(3 if plots else 2, hp.section("Mistakes", hp.figures(galleries), id="galleries"))
-    (directory / REPORT).write_text(hp.page("Detection evaluation", subtitle, sections), encoding="utf-8")
+    (directory / REPORT).write_text(hp.page(title, subtitle, sections), encoding="utf-8")
     return {"file": REPORT, "folder": FOLDER, "photos": found}
 
 
