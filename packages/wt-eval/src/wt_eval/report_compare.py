@@ -78,13 +78,14 @@ def compare_report(page: Path, ms: list[EvaluationManifest], rows: list[dict[str
         per_class = [[c, *[m.per_class.get(c, {}).get(metric, "") for m in ms]] for c in classes]
         sections.append(hp.section(f"Per class ({metric})", hp.table(["class", *names], per_class, sortable=True,
                                                                      left=[0]), id="per-class"))
-    figs = []
-    for k, m in enumerate(ms):
-        for file in ("pr_curve.png", "f1_curve.png", "confusion_matrix.png"):
-            if _copy(m.root / file, files / f"{k}" / file):
-                figs.append((f"{rel}/{k}/{file}", f"{names[k]}: {file.removesuffix('.png').replace('_', ' ')}"))
-    if figs:
-        sections.append(hp.section("Curves", hp.figures(figs), id="curves"))
+    rows_of_figs = []  # one row per plot, the evaluations side by side
+    for file in ("pr_curve.png", "f1_curve.png", "confusion_matrix.png"):
+        figs = [(f"{rel}/{k}/{file}", f"{names[k]}: {file.removesuffix('.png').replace('_', ' ')}")
+                for k, m in enumerate(ms) if _copy(m.root / file, files / f"{k}" / file)]
+        if figs:
+            rows_of_figs.append(hp.figures(figs))
+    if rows_of_figs:
+        sections.append(hp.section("Curves", *rows_of_figs, id="curves"))
     if task == "detect":
         sections.append(_disagreement_section(ms, names, files, rel))
     page.parent.mkdir(parents=True, exist_ok=True)
@@ -119,8 +120,8 @@ def _disagreement_section(ms: list[EvaluationManifest], names: list[str], files:
             cells.append(text)
         rows.append(cells)
         attrs.append({"data-image-id": image_id})
-    note = (f"The {len(chosen)} photos where the predicted counts differ most between the evaluations "
+    note = (f"The {len(chosen)} photo{'s' if len(chosen) > 1 else ''} where the predicted counts differ most between the evaluations "
             "(then the mistakes); a thumbnail opens that evaluation's photo with its boxes.")
     return hp.section("Where they disagree", hp.para(note),
                       hp.table(head, rows, sortable=False, id="disagree-table", row_attrs=attrs,
-                               raw=list(range(len(head))), left=[0]), id="disagree")
+                               raw=list(range(len(head))), left=list(range(len(head)))), id="disagree")

@@ -25,7 +25,7 @@ table.sortable th[aria-sort=ascending]:after{content:" \\25B2";color:#1d232a}
 table.sortable th[aria-sort=descending]:after{content:" \\25BC";color:#1d232a}
 tr[data-href]{cursor:pointer}tr[data-href]:hover{background:#eef4ff}
 td.bad{color:#b3261e;font-weight:600}td.best{font-weight:700;background:#e3f4e6}td.meaning{text-align:left;color:#4a5560;max-width:640px}
-.figs{display:flex;flex-wrap:wrap;gap:12px}.figs figure{margin:0}.figs img{max-width:100%;width:420px;height:auto;border:1px solid #dde2e8}
+.figs{display:flex;flex-wrap:wrap;gap:12px;margin-bottom:12px}.figs figure{margin:0}.figs img{max-width:100%;width:420px;height:auto;border:1px solid #dde2e8}
 figure figcaption{color:#5a6570;font-size:12px}
 img.thumb{display:block;height:auto;border:1px solid #ccd3db}
 .key span{display:inline-block;width:14px;height:10px;margin:0 4px 0 12px;vertical-align:middle}
