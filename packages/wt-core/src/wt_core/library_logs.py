@@ -9,6 +9,7 @@ or a failure is never silenced.
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 
 WARNINGS: list[tuple[str, type[Warning], str]] = [
@@ -19,6 +20,8 @@ WARNINGS: list[tuple[str, type[Warning], str]] = [
     # model: our predict takes photos of any kind on purpose; the signature is written by hand.
     (r".*Add type hints to the `predict` method", UserWarning, "mlflow"),
 ]
+
+SUBPROCESS_WARNING = "ignore:Add type hints to the `predict` method:UserWarning"
 
 
 class DropMessages(logging.Filter):
@@ -62,6 +65,11 @@ def silence() -> None:
         return
     for message, category, _library in WARNINGS:
         warnings.filterwarnings("ignore", message=message, category=category)
+    # the same in the Python processes a library starts (MLflow checks a logged model in a subprocess of its
+    # own): PYTHONWARNINGS takes the start of the message as it is printed (uncoloured there)
+    inherited = [w for w in os.environ.get("PYTHONWARNINGS", "").split(",") if w]
+    if SUBPROCESS_WARNING not in inherited:
+        os.environ["PYTHONWARNINGS"] = ",".join([*inherited, SUBPROCESS_WARNING])
     for name, prefixes in DROPPED.items():
         logging.getLogger(name).addFilter(DropMessages(*prefixes))
     for name, level in LEVELS.items():
