@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import warnings
 
 WARNINGS: list[tuple[str, type[Warning], str]] = [
@@ -65,6 +66,16 @@ def silence() -> None:
         return
     for message, category, _library in WARNINGS:
         warnings.filterwarnings("ignore", message=message, category=category)
+    # MLflow wraps some calls in its own `catch_warnings` with a "once" filter for every UserWarning first, which
+    # outranks ours there: the noise is also dropped where warnings are shown
+    show = warnings.showwarning
+    noise = [(re.compile(m, re.I), c) for m, c, _ in WARNINGS]
+
+    def show_unless_noise(message, category, *args, **kwargs):
+        if not any(issubclass(category, c) and p.match(str(message)) for p, c in noise):
+            show(message, category, *args, **kwargs)
+
+    warnings.showwarning = show_unless_noise
     # the same in the Python processes a library starts (MLflow checks a logged model in a subprocess of its
     # own): PYTHONWARNINGS takes the start of the message as it is printed (uncoloured there)
     inherited = [w for w in os.environ.get("PYTHONWARNINGS", "").split(",") if w]

@@ -20,10 +20,9 @@ def load(model: str, device: str | None = None) -> Predictor:
     """The predictor of a registered model version (see `wt_registry.predictor.Predictor`)."""
     import os
 
-    from wt_core import library_logs, offline
+    from wt_core import offline
 
     offline.apply()
-    library_logs.silence()  # MLflow's type-hint warning on our PythonModel at load, in the caller's process too
     p = Path(str(model)).expanduser()
     if p.exists():
         d = p.parent if p.is_file() else p
