@@ -46,16 +46,12 @@ DROPPED: dict[str, tuple[str, ...]] = {
     "lightning.fabric.utilities.rank_zero": LIGHTNING,
     # Ultralytics migrates the settings file wt_core.offline writes (our keys only) on its first start in a
     # WT_HOME: a warning about a file of ours, not about the user's data.
+    # MLflow announces that it creates and migrates its sqlite tables on the first run of a project: bookkeeping,
+    # not news. (A filter, not a level: MLflow's logging setup resets the levels of its loggers' children.)
+    "mlflow.store.db.utils": ("Creating initial MLflow database tables", "Updating database tables"),
+    "alembic.runtime.migration": ("Context impl", "Will assume", "Running upgrade"),
     "ultralytics": ("Ultralytics settings updated to the latest schema", "Creating new Ultralytics Settings"),
 }
-# logger name -> the lowest level shown
-LEVELS: dict[str, int] = {
-    # MLflow announces that it creates and migrates its sqlite tables on the first run of a project
-    # ("Creating initial MLflow database tables...", "Updating database tables"): bookkeeping, not news.
-    "mlflow.store.db.utils": logging.WARNING,
-    "alembic.runtime.migration": logging.WARNING,
-}
-
 _done = False
 
 
@@ -83,6 +79,4 @@ def silence() -> None:
         os.environ["PYTHONWARNINGS"] = ",".join([*inherited, SUBPROCESS_WARNING])
     for name, prefixes in DROPPED.items():
         logging.getLogger(name).addFilter(DropMessages(*prefixes))
-    for name, level in LEVELS.items():
-        logging.getLogger(name).setLevel(level)
     _done = True
