@@ -188,7 +188,7 @@ class PlainStream(io.TextIOBase):
     bar (a line redrawn after a carriage return, or Ultralytics' `progress(key, frame)` hook) becomes a
     line every PROGRESS_EVERY seconds (none for a bar done sooner) and its last state when it ends."""
 
-    def __init__(self, stream, every: float = PROGRESS_EVERY):
+    def __init__(self, stream: Any, every: float = PROGRESS_EVERY):
         self.stream, self.every = stream, every
         self.pending = ""
         self.bars: dict[object, tuple[float, str, str]] = {}  # key -> (time of the last line, last frame, last line)
@@ -202,16 +202,16 @@ class PlainStream(io.TextIOBase):
         return False
 
     def fileno(self) -> int:
-        return self.stream.fileno()
+        return int(self.stream.fileno())
 
     @property
-    def encoding(self):  # type: ignore[override]
+    def encoding(self) -> str:  # type: ignore[override]
         return getattr(self.stream, "encoding", "utf-8")
 
     def flush(self) -> None:
         self.stream.flush()
 
-    def __getattr__(self, name: str):  # buffer, errors, reconfigure...: the wrapped stream's
+    def __getattr__(self, name: str) -> Any:  # buffer, errors, reconfigure...: the wrapped stream's
         return getattr(self.stream, name)
 
     def write(self, text: str) -> int:

@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import warnings
+from typing import Any
 
 WARNINGS: list[tuple[str, type[Warning], str]] = [
     # torch 2.10+ deprecates `isinstance(x, LeafSpec)`; Lightning's and Ultralytics' tree utilities still
@@ -67,7 +68,7 @@ def silence() -> None:
     show = warnings.showwarning
     noise = [(re.compile(m, re.I), c) for m, c, _ in WARNINGS]
 
-    def show_unless_noise(message, category, *args, **kwargs):
+    def show_unless_noise(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
         if not any(issubclass(category, c) and p.match(str(message)) for p, c in noise):
             show(message, category, *args, **kwargs)
 
