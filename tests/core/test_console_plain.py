@@ -51,8 +51,9 @@ def test_library_noise_is_filtered_and_data_warnings_are_not():
     assert [str(w.message) for w in caught] == ["image 12 has no annotations"]
 
 
-def test_quiet_and_verbose_are_options_of_every_command(tmp_path):
-    """The same switches in every tool: --quiet keeps the manifest path on stdout and warnings, nothing else."""
+def test_quiet_leaves_the_manifest_path_and_nothing_else(tmp_path):
+    """--quiet keeps the manifest path on stdout, and warnings and errors on stderr, nothing else (the same
+    switch in every tool: tests/core/test_vocabulary.py)."""
     from synth import make_aerial
 
     make_aerial(tmp_path / "raw", images=2, width=200, height=150, animals=(2, 3), seed=0)

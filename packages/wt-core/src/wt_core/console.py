@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 _configured = False
-_quiet = _was_quiet = False
+_quiet = _was_quiet = _verbose = False
 QUIETED = ("ultralytics", "lightning.pytorch", "lightning.fabric", "mlflow")
 PROGRESS_EVERY = 10.0  # seconds between two lines of a library's progress bar when stderr is not a terminal
 
@@ -35,14 +35,20 @@ def is_quiet() -> bool:
     return _quiet
 
 
+def switches() -> list[str]:
+    """The log switches this process was set up with, for a process of ours it starts (wt-tune's workers)
+    to log as it does: `--verbose`, `--quiet` or none."""
+    return ["--verbose"] if _verbose else ["--quiet"] if _quiet else []
+
+
 def setup(verbose: bool = False, quiet: bool = False) -> None:
     """Send the `wildtrain` loggers to stderr (rich on a terminal, plain lines otherwise); silence the
     libraries' noise (wt_core.library_logs); --quiet: warnings and errors only, no progress."""
-    global _configured, _quiet, _was_quiet
+    global _configured, _quiet, _was_quiet, _verbose
     from wt_core import library_logs
 
     library_logs.silence()
-    _quiet = quiet and not verbose
+    _quiet, _verbose = quiet and not verbose, verbose
     root = logging.getLogger("wildtrain")
     root.setLevel(logging.DEBUG if verbose else logging.WARNING if _quiet else logging.INFO)
     # --quiet quiets the libraries' information too: Ultralytics warns and fails only, without bars (YOLO_VERBOSE
