@@ -70,7 +70,7 @@ def test_demo_pipeline(demo):
 def test_demo_report_opens_in_chromium(demo, tmp_path):
     """The report whose path the demo prints last: every image loads, one row per test photo with the
     evaluation's counts, sorting by a click, a screenshot that is not blank; logged to the YOLO run in MLflow."""
-    from eval_helpers import Chromium, check_report
+    from chromium_report import Chromium, check_report
 
     out, proc = demo
     last = proc.stderr.strip().splitlines()[-1]

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
-from eval_helpers import IMAGES_LOAD, Chromium, check_report, tags
+from chromium_report import IMAGES_LOAD, Chromium, check_report, tags
 from evalcases import coco, write_dataset, write_predictions
 from PIL import Image, ImageDraw
 from wt_core.manifest_io import read_manifest

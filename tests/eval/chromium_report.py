@@ -235,15 +235,5 @@ def check_report(browser: Chromium, report: Path, per_image: dict, shot: Path) -
     return shown
 
 
-def report_sizes(report: Path) -> dict[str, int]:
-    """Bytes of the page, of the thumbnails it shows and of everything beside it."""
-    folder = report.parent / "report"
-    thumbs = sum(p.stat().st_size for p in (folder / "thumbs").glob("*.jpg"))
-    photos = sum(p.stat().st_size for p in (folder / "photos").glob("*.jpg"))
-    pngs = sum(p.stat().st_size for p in report.parent.glob("*.png"))
-    return {"html": report.stat().st_size, "thumbs": thumbs, "photos": photos, "pngs": pngs,
-            "page_loads": report.stat().st_size + thumbs + pngs}
-
-
 def tags(html: str, name: str) -> list[str]:
     return re.findall(rf"<{name}\b[^>]*>", html)
