@@ -96,7 +96,7 @@ def _shown(name: str, value: float) -> float | int:
 
 
 def headline(metrics: dict[str, float], names: tuple[str, ...]) -> str:
-    rows = [[k, _shown(k, metrics[k])] for k in names if k in metrics]
+    rows = [(k, _shown(k, metrics[k])) for k in names if k in metrics]
     table = hp.table(["metric", "value", "what it means"],
                      [[k, v, f'<span class="m">{escape(MEANING.get(k, ""))}</span>'] for k, v in rows], raw=[2],
                      left=[0, 2])
@@ -188,7 +188,7 @@ def per_photo_table(images: list[dict], image_ids: np.ndarray, per_image: np.nda
             thumb = "photo not found"
         rows.append([thumb, images[i].get("file_name", ""), true, predicted, error, fp, missed])
         bad.append({k for k, v in ((4, error), (5, fp), (6, missed)) if v})
-    attrs = [{"data-image-id": str(image_ids[i]), **({"data-href": drawn[i].photo} if drawn[i].photo else {})}
+    attrs = [{"data-image-id": str(image_ids[i]), **({"data-href": photo} if (photo := drawn[i].photo) else {})}
              for i in order]
     return hp.table(PER_PHOTO, rows, sortable=True, id="photos", row_attrs=attrs, raw=[0], left=[0, 1], bad=bad)
 

@@ -71,9 +71,8 @@ def page(title: str, subtitle: str, sections: Iterable[str]) -> str:
 
 def contents(sections: Iterable[str]) -> str:
     """Links to the sections that have an id."""
-    links = [f'<a href="#{a}">{h}</a>' for a, h in
-             (re.match(r'<section id="([^"]+)"><h2>([^<]*)</h2>', s).groups() for s in sections
-              if s.startswith("<section id="))]
+    found = (re.match(r'<section id="([^"]+)"><h2>([^<]*)</h2>', s) for s in sections)
+    links = [f'<a href="#{m[1]}">{m[2]}</a>' for m in found if m]
     return f'<p class="toc">{" · ".join(links)}</p>\n' if links else ""
 
 
