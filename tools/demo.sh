@@ -76,3 +76,4 @@ print(f"models:/demo-aerial@champion found {found} animals in {path.name} (true 
 PY
 
 say "done: manifests under $(pwd)"
+echo "report of the test evaluation (open it in a browser): $(dirname "$EVAL")/report.html" >&2

@@ -73,7 +73,10 @@ def _run_workers(spec: Spec, study_dir: Path, workers: int, deadline: float | No
     if workers == 1:
         work(spec, study_dir, deadline)
         return
-    argv = [sys.executable, "-m", "wt_tune.worker", str(study_dir), "none" if deadline is None else repr(deadline)]
+    from wt_core.console import switches
+
+    argv = [sys.executable, "-m", "wt_tune.worker", str(study_dir), "none" if deadline is None else repr(deadline),
+            *switches()]  # the workers log as this process does: --quiet and --verbose reach them
     procs = [subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, preexec_fn=die_with_parent)
              for _ in range(workers)]
     try:
