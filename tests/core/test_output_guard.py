@@ -85,10 +85,11 @@ def _digest(d: Path) -> dict[str, str]:
 def test_out_is_never_an_input(tool, command, dataset):
     before = _digest(dataset)
     flag = "--datasets" if command == "merge" else "--dataset"
-    targets = {"is": dataset, "holds": dataset.parent, "lies inside": dataset / "inner"}
-    if command == "preview":  # a file output: onto the manifest itself
-        targets = {"lies inside": dataset / "manifest.json", "holds": dataset.parent}
-    for why, out in targets.items():
+    targets = [("is", dataset), ("holds", dataset.parent), ("lies inside", dataset / "inner")]
+    if command == "preview":  # a file output: onto the manifest itself, or a PNG in the dataset's folder (a folder
+        # given as --out gets the default name inside it, so the dataset's parent holds nothing of the input)
+        targets = [("lies inside", dataset / "manifest.json"), ("lies inside", dataset / "sheet.png")]
+    for why, out in targets:
         extra = [str(dataset.with_name(a)) if a == "COPY" else a for a in ON_A_DATASET[(tool, command)]]
         proc = call_cli(tool, command, flag, dataset, *extra, "--out", out, "--overwrite")
         assert_bad_input(proc, f"--out {why} the input", "a command never writes over what it reads")
