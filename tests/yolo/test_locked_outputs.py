@@ -32,7 +32,8 @@ def _refused_while_held(first, args: list, flags: tuple[tuple[str, ...], ...], o
 
 def test_a_second_fit_is_refused_while_the_first_trains(yolo_data, tmp_path):
     out = tmp_path / "run"
-    args = ["fit", "--dataset", yolo_data.tiles, "--model", "yolo11n.yaml", *ONE_EPOCH, "--out", out]
+    args = ["fit", "--dataset", yolo_data.tiles, "--model", "yolo11n.yaml", *ONE_EPOCH, "--out", out,
+            "--experiment", "locked-outputs"]  # test_fit counts the runs of the `trained` fixture's experiment
     first = held_writer("wt-yolo", "wt_yolo.fit:_train", tmp_path / "go", *args, cwd=tmp_path)
     with killed_at_exit(first):
         _refused_while_held(first, args, ((), ("--resume",), ("--overwrite",)), out, tmp_path)
