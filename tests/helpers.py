@@ -216,3 +216,62 @@ def dask_cluster(logs: Path) -> Iterator[tuple[str, list[subprocess.Popen]]]:
             except subprocess.TimeoutExpired:
                 os.kill(p.pid, signal.SIGKILL)
                 p.wait()
+
+
+@contextlib.contextmanager
+def killed_at_exit(proc: subprocess.Popen):
+    """A child process a test started, killed if still running when the block ends (a failed assertion)."""
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+# A tool's own entry point with one of its functions held at a gate: the first call writes GATE.reached and
+# waits until the file GATE exists, before (or, with "after", once) the function runs.
+# argv: "module:Name[.attr]", before|after, gate, tool, the tool's arguments.
+_HELD = """
+import importlib, sys, time
+from pathlib import Path
+target, when, gate, tool = sys.argv[1:5]
+module, path = target.split(":")
+*owners, name = path.split(".")
+owner = importlib.import_module(module)
+for o in owners:
+    owner = getattr(owner, o)
+orig = getattr(owner, name)
+def wait():
+    if not Path(gate + ".reached").exists():
+        Path(gate + ".reached").touch()
+        while not Path(gate).exists():
+            time.sleep(0.05)
+def held(*args, **kw):
+    if when == "before":
+        wait()
+    result = orig(*args, **kw)
+    if when == "after":
+        wait()
+    return result
+setattr(owner, name, held)
+sys.argv = [tool, *sys.argv[5:]]
+importlib.import_module("wt_" + tool.removeprefix("wt-") + ".cli").main()
+"""
+
+
+def held_writer(tool: str, function: str, gate: Path, *args: str | Path, cwd: str | Path | None = None,
+                after: bool = False) -> subprocess.Popen:
+    """Start `tool ARGS` as a subprocess whose `function` ("module:name" or "module:Class.method") waits at `gate`
+    the first time it is called: before it runs (or, with `after`, once it has run). Returns once the process is
+    waiting there; create the file `gate` to let it go on (or kill it)."""
+    proc = subprocess.Popen([sys.executable, "-c", _HELD, function, "after" if after else "before", str(gate), tool,
+                             *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
+    reached = Path(f"{gate}.reached")
+    deadline = time.monotonic() + 300
+    while not reached.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"{tool} never reached {function}: {proc.communicate()[1][-3000:]}")
+        time.sleep(0.05)
+    return proc

@@ -25,7 +25,7 @@ def photos(runs, tmp_path_factory):
 @pytest.fixture(scope="module")
 def model(runs, tmp_path_factory) -> str:
     base = tmp_path_factory.mktemp("survey-model")
-    written(run_cli("wt-registry", "register", "--name", NAME, "--detector", runs["detector"], "--alias", "champion",
+    written(run_cli("wt-registry", "register", "--model", NAME, "--detector", runs["detector"], "--alias", "champion",
                     "--conf", CONF, "--out", base / "model", cwd=base))
     return f"{NAME}@champion"
 

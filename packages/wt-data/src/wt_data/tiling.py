@@ -43,6 +43,7 @@ from wt_data.dataset import (
     write_dataset,
 )
 from wt_data.parallel import run_jobs, write_image
+from wt_data.summary import split_line
 
 log = get_logger("wt-data")
 SOURCE_KEYS = {"id", "file_name", "width", "height", "exif_orientation"}
@@ -253,5 +254,5 @@ def tile(dataset: str, size: int = 640, overlap: UnitBelowOne = 0.2, stride: int
     m = write_dataset(output, task="detect", classes=ds.classes, splits=result, report={**ds.report, **report},
                       parents=[ds], details={"tiling": {k: v for k, v in options.items() if k != "dataset"}})
     for name, s in m.splits.items():
-        log.info("%s: %d tiles, %d boxes, %d empty", name, s.images, s.boxes, s.empty_images)
+        log.info("%s", split_line(name, s, "tiles"))
     return m

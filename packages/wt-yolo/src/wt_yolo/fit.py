@@ -174,12 +174,12 @@ def fit(dataset: str, model: str = "yolo11n.yaml", train: TrainArgs = TRAIN,
     with Training(SPEC, device) as t:  # the MLflow helper imports mlflow in its own process while the inputs are checked
         ds = read_detect_dataset(dataset)
         train_split, val_split = check_trainable(ds, *t.pick_splits(ds, train.split, train.val_split))
-        args, small_data = apply_small_data_policy(YoloTrainArgs.of(train, ultralytics),
-                                                   ds.splits[train_split].images, defaults)
-        metric, whole = whole_image_validation(ds, val_split, select, args.imgsz)
-        t.choose(metric, select.mode)
         start, start_run = start_from(model, ds)  # --model RUN: that run's best weights, a second stage
-        model_spec = resolve_model(start)
+        model_spec = resolve_model(start)  # every input checked before the first policy line
+        requested = YoloTrainArgs.of(train, ultralytics)
+        metric, whole = whole_image_validation(ds, val_split, select, requested.imgsz)
+        args, small_data = apply_small_data_policy(requested, ds.splits[train_split].images, defaults)
+        t.choose(metric, select.mode)
         t.open(ds, ds.classes, out=out, overwrite=overwrite, resume=resume, experiment=experiment,
                run_name=run_name)
         if whole is not None:
