@@ -107,3 +107,23 @@ def test_tile_parallel_equals_serial(small_aerial, tmp_path):
     two, d2 = imported("tile", "--dataset", tmp_path / "src", "--size", "200", "--workers", "2", "--out", tmp_path / "b")
     assert coco_of(d1) == coco_of(d2)
     assert json.dumps(one["report"]) == json.dumps(two["report"])
+
+
+def test_tile_size_auto_chooses_from_the_boxes_and_records_why(tmp_path):
+    """`--size auto` on a survey of 25-60 px animals: tiles of the chosen size, the choice and why in the manifest."""
+    import survey
+    from wt_core.small_data import size_plan
+
+    truth = survey.realistic_survey(tmp_path / "svy", train=1, val=1, test=0, seed=1, width=640, height=480)
+    src, _ = imported("import", "--source", tmp_path / "svy" / "wildata", "--format", "wildata", "--out",
+                      tmp_path / "src")
+    m, d = imported("tile", "--dataset", tmp_path / "src", "--size", "auto", "--out", tmp_path / "t")
+    auto = m["details"]["tiling"]["size_auto"]
+    train = [max(b["bbox"][2], b["bbox"][3]) for r in truth["images"] if r["id"] in truth["splits"]["train"]
+             for b in r["boxes"]]
+    expected = size_plan(train, max_image_side=640)
+    assert auto["measured_splits"] == ["train"] and auto["boxes"] == len(train)
+    assert m["details"]["tiling"]["size"] == auto["tile"]["value"] == expected.tile.value
+    assert auto["imgsz"]["value"] == expected.imgsz.value and auto["tile"]["why"]
+    first = coco_of(d, "train")["images"][0]
+    assert Image.open(d / "images" / first["file_name"]).size == (expected.tile.value,) * 2

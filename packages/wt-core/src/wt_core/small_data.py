@@ -66,6 +66,8 @@ class Plan:
     """The framework's name, as `--defaults` spells its own defaults."""
     explicit: dict[str, Any] = field(default_factory=dict)
     """Set by the user (these always win), in the framework's option names."""
+    size: dict[str, Any] | None = None
+    """The objects' size at the input size and the detection head for it (`head_at_input`), when measured."""
 
     def values(self) -> dict[str, Any]:
         """The option values to pass to the framework (explicit ones included)."""
@@ -185,3 +187,123 @@ def _warmup_in_updates(p: Plan, names: dict[str, str], defaults: dict[str, Any],
     if default > cap:
         p.settings[name] = Choice(cap, default, f"a {default}-update warm-up is {default / max(p.updates, 1):.0%} of "
                                                 f"the run's {p.updates} updates; kept to {WARMUP_SHARE:.0%} ({cap})")
+
+
+# ---- the size policy: tile size, input size and the small-object head, from the boxes' sizes ----
+
+SEEN_PX = 16
+"""The smallest object side (px, at the input size) a stride-8 head (P3) sees well; below it a stride-4 head
+(P2) is chosen."""
+CONTEXT = 8
+"""A tile holds the 95th-percentile object this many times across, so few objects are cut by a tile edge."""
+TILE_SIZES = (256, 320, 384, 448, 512, 640, 768, 896, 1024, 1280)
+"""The tile sizes the size policy picks from (multiples of 32, as detectors' strides need)."""
+MAX_UPSCALE = 2.0
+"""The input size is at most this multiple of the tile size (more costs compute and invents no detail)."""
+
+
+@dataclass
+class SizePlan:
+    """Tile size, input size and detection head chosen from the boxes' sizes, each with why."""
+
+    boxes: int
+    median_px: float
+    """The median box side (the longer one), in source pixels."""
+    p95_px: float
+    tile: Choice
+    imgsz: Choice
+    small_object_head: Choice
+    """True: a stride-4 head (P2) for objects smaller than `SEEN_PX` at the input size."""
+
+    def record(self) -> dict[str, Any]:
+        d = asdict(self)
+        for k in ("tile", "imgsz", "small_object_head"):
+            d[k] = asdict(getattr(self, k))
+        return d
+
+    def announce(self, log: logging.Logger) -> None:
+        log.info("size policy (%d boxes, median side %.0f px, 95th percentile %.0f px):", self.boxes,
+                 self.median_px, self.p95_px)
+        for name in ("tile", "imgsz", "small_object_head"):
+            c = getattr(self, name)
+            log.info("  %s = %s: %s", name, c.value, c.why)
+
+
+def box_sides(boxes: list[list[float]]) -> list[float]:
+    """The longer side of each COCO box [x, y, w, h] that has an area."""
+    return [max(b[2], b[3]) for b in boxes if b[2] > 0 and b[3] > 0]
+
+
+def _quantile(values: list[float], q: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, math.ceil(q * len(s)) - 1))]
+
+
+def size_plan(sides: list[float], default_tile: int = 640, max_image_side: int | None = None) -> SizePlan:
+    """The tile size and input size for objects with these box sides (source pixels).
+
+    Tile: the smallest of `TILE_SIZES` that holds the 95th-percentile object `CONTEXT` times across (few
+    objects cut by an edge, and small tiles give many training views), no larger than the largest image
+    side. Input size: the tile size (objects keep their pixel size) unless the median object would be under
+    `SEEN_PX`; then the tile is enlarged up to `MAX_UPSCALE` times. A median still under `SEEN_PX` at that
+    size asks for a stride-4 head. No boxes: the default tile, at its size.
+    """
+    if not sides:
+        why = "no boxes to measure: the default tile size, at its size"
+        return SizePlan(0, 0.0, 0.0, Choice(default_tile, default_tile, why), Choice(default_tile, default_tile, why),
+                        Choice(False, False, why))
+    med, p95 = _quantile(sides, 0.5), _quantile(sides, 0.95)
+    want = CONTEXT * p95
+    tile = next((t for t in TILE_SIZES if t >= want), TILE_SIZES[-1])
+    tile_why = (f"the smallest tile that holds the 95th-percentile object ({p95:.0f} px) {CONTEXT} times across "
+                f"({want:.0f} px), so an edge cuts few objects and the photos give many views")
+    if max_image_side is not None and tile > max_image_side:
+        fits = [t for t in TILE_SIZES if t <= max_image_side]
+        tile = fits[-1] if fits else TILE_SIZES[0]
+        tile_why += f"; no larger than the largest image side ({max_image_side} px)"
+    scale = 1.0
+    if med < SEEN_PX:
+        scale = min(MAX_UPSCALE, SEEN_PX / med)
+    imgsz = int(math.ceil(tile * scale / 32) * 32)
+    at_input = med * imgsz / tile
+    if scale == 1.0:
+        imgsz_why = (f"the tile size: objects keep their pixel size (median {med:.0f} px, at least the {SEEN_PX} px "
+                     f"a stride-8 head sees well)")
+    else:
+        imgsz_why = (f"{imgsz / tile:.2g}x the tile: the median object ({med:.0f} px) is enlarged to {at_input:.0f} "
+                     f"px (a stride-8 head sees objects of {SEEN_PX} px and more; at most {MAX_UPSCALE:g}x)")
+    p2 = at_input < SEEN_PX
+    head_why = (f"the median object is {at_input:.0f} px at the input size, under the {SEEN_PX} px a stride-8 head "
+                f"sees well: a stride-4 (P2) head" if p2 else
+                f"the median object is {at_input:.0f} px at the input size: the stride-8 head sees it")
+    return SizePlan(len(sides), round(med, 2), round(p95, 2), Choice(tile, default_tile, tile_why),
+                    Choice(imgsz, default_tile, imgsz_why), Choice(p2, False, head_why))
+
+
+def sides_at_input(coco: dict[str, Any], imgsz: int) -> list[float]:
+    """Each box's longer side as the detector sees it: scaled as the image's longer side is to `imgsz`."""
+    longest = {im["id"]: max(im["width"], im["height"]) for im in coco["images"]}
+    return [max(a["bbox"][2], a["bbox"][3]) * imgsz / longest[a["image_id"]] for a in coco["annotations"]
+            if a.get("bbox") and a["bbox"][2] > 0 and a["bbox"][3] > 0 and longest.get(a["image_id"])]
+
+
+def head_at_input(sides: list[float], imgsz: int, small_head: bool, model: str) -> dict[str, Any]:
+    """Whether the model's head suits the objects' size at the input size, and why (printed by the trainer,
+    recorded in `details.small_data.size`). `small_head`: the model has a stride-4 head."""
+    if not sides:
+        return {"boxes": 0, "imgsz": imgsz, "model": model, "small_object_head": small_head,
+                "why": "no boxes to measure"}
+    med = _quantile(sides, 0.5)
+    small = med < SEEN_PX
+    if small_head:
+        why = (f"{model} has a stride-4 head (chosen by name); the median object is {med:.0f} px at {imgsz} px"
+               + ("" if small else f", at least the {SEEN_PX} px a stride-8 head sees: the P2 head costs compute "
+                                    f"for little"))
+    elif small:
+        why = (f"the median object is {med:.0f} px at {imgsz} px, under the {SEEN_PX} px a stride-8 head sees "
+               f"well: a larger input size or a stride-4 head (--model yolo11n-p2.yaml) should help")
+    else:
+        why = f"the median object is {med:.0f} px at {imgsz} px: the stride-8 head sees it"
+    return {"boxes": len(sides), "imgsz": imgsz, "median_px": round(med, 2), "p95_px": round(_quantile(sides, 0.95), 2),
+            "model": model, "small_object_head": small_head, "recommend_small_object_head": small and not small_head,
+            "why": why}

@@ -12,6 +12,11 @@ Each tile's COCO image entry records `source_image`, `source_id` and
 with its `visibility` and `source_annotation_id`; a point annotation (`point` [x, y], no
 bbox) goes to every tile that holds it, minus the offset. The report counts the box parts
 dropped for low visibility and the boxes that no tile kept (`boxes_in_no_tile`).
+
+`--size auto` chooses the tile size (and the input size a detector should train
+at) from the box sizes of the train split (every tiled split when there is
+none) by `wt_core.small_data.size_plan`; the choice and why are printed and
+recorded in the manifest (`details.tiling.size_auto`).
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from wt_core.outputs import Output
 from wt_core.ranges import NonNegative, PositiveUnit, UnitBelowOne
 from wt_core.raster import is_raster, open_image, read_windows
 from wt_core.readers import read_dataset
+from wt_core.small_data import box_sides, size_plan
 
 from wt_data.dataset import (
     annotations_by_image,
@@ -157,8 +163,23 @@ def units_of(path: Path, unit: list[tuple[tuple[int, int, int, int], str]]) -> l
     return list(rows.values())
 
 
+def auto_size(ds: DatasetManifest, names: list[str]) -> dict:
+    """The size policy's choice for the boxes of the train split (every split in `names` when none is called
+    train), printed; as the manifest records it."""
+    measured = ["train"] if "train" in names else names
+    sides: list[float] = []
+    largest = 0
+    for split in measured:
+        coco, _ = load_split(ds, split)
+        sides += box_sides([a["bbox"] for a in coco["annotations"] if a.get("bbox")])
+        largest = max([largest, *(max(im["width"], im["height"]) for im in coco["images"])])
+    p = size_plan(sides, max_image_side=largest or None)
+    p.announce(log)
+    return {**p.record(), "measured_splits": measured}
+
+
 @command("wt-data", "tile")
-def tile(dataset: str, size: int = 640, overlap: UnitBelowOne = 0.2, stride: int | None = None,
+def tile(dataset: str, size: int | Literal["auto"] = 640, overlap: UnitBelowOne = 0.2, stride: int | None = None,
          min_visibility: PositiveUnit = 0.5, empty_ratio: NonNegative | None = 0.5, max_empty_per_image: int | None = 4, seed: int = 0,
          splits: list[str] | None = None, image_format: Literal["jpg", "png"] = "jpg", quality: int = 95,
          pad_small: bool = True, partial_as_empty: bool = False, workers: int = 0, out: Path | None = None, overwrite: bool = False,
@@ -167,7 +188,8 @@ def tile(dataset: str, size: int = 640, overlap: UnitBelowOne = 0.2, stride: int
 
     Args:
         dataset: The dataset manifest (a manifest.json, its directory, or - for a path on stdin).
-        size: Tile width and height in pixels.
+        size: Tile width and height in pixels, or 'auto': chosen from the box sizes (the tile holds the
+            95th-percentile object 8 times across; the input size to train at is recorded beside it).
         overlap: The fraction two neighbouring tiles share (ignored when stride is given).
         stride: Pixels between tile starts (instead of overlap).
         min_visibility: A box cut by a tile edge is kept (clipped) when at least this fraction of it is
@@ -191,11 +213,15 @@ def tile(dataset: str, size: int = 640, overlap: UnitBelowOne = 0.2, stride: int
     ds = read_dataset(dataset)
     if ds.task != "detect":
         raise BadInput(f"tiling needs a detect dataset, this one is {ds.task}", ds.path, "task")
+    names = selected_splits(ds, splits)
+    size_auto = None
+    if size == "auto":
+        size_auto = auto_size(ds, names)
+        size = int(size_auto["tile"]["value"])
     if size <= 0 or (stride is not None and stride <= 0):
         raise BadInput("size and stride must be positive", None, "size")
     if stride is not None and stride > size:
         raise BadInput(f"a stride of {stride} leaves gaps between tiles of {size}: use at most the tile size", None, "stride")
-    names = selected_splits(ds, splits)
     output = Output("wt-data", "tile", out, overwrite=overwrite, resume=resume)
     options = {"dataset": ds.id, "size": size, "overlap": overlap, "stride": stride, "min_visibility": min_visibility,
                "empty_ratio": empty_ratio, "max_empty_per_image": max_empty_per_image, "seed": seed, "splits": names,
@@ -252,7 +278,8 @@ def tile(dataset: str, size: int = 640, overlap: UnitBelowOne = 0.2, stride: int
     shutil.rmtree(output.dir / ".progress", ignore_errors=True)
     stamp.unlink()
     m = write_dataset(output, task="detect", classes=ds.classes, splits=result, report={**ds.report, **report},
-                      parents=[ds], details={"tiling": {k: v for k, v in options.items() if k != "dataset"}})
+                      parents=[ds], details={"tiling": {**{k: v for k, v in options.items() if k != "dataset"},
+                                                        **({"size_auto": size_auto} if size_auto else {})}})
     for name, s in m.splits.items():
         log.info("%s", split_line(name, s, "tiles"))
     return m

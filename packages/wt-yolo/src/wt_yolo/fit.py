@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from wt_core.invocation import command
 from wt_core.manifest import RunManifest
@@ -28,8 +28,9 @@ from wt_yolo.args import TRAIN, UltralyticsArgs, YoloTrainArgs
 from wt_yolo.data import check_trainable, yolo_data_yaml
 from wt_yolo.model import resolve_model
 from wt_yolo.select import YoloWholeImages, whole_image_validation
-from wt_yolo.small_data import Defaults, apply_small_data_policy
+from wt_yolo.small_data import Defaults, apply_small_data_policy, measure_size
 from wt_yolo.stages import start_from
+from wt_yolo.windows import WindowSampling, window_plan
 
 TRAIN_DIR = "train"  # Ultralytics' save_dir inside the partial output
 SPEC = TrainerSpec(
@@ -118,7 +119,7 @@ def results_csv_rows(path: Path) -> list[dict[str, Any]]:
 
 
 def _train(t: Training, model_spec: str, data_yaml: Path, u: YoloTrainArgs, device: str | None,
-           whole: YoloWholeImages | None) -> Any:
+           whole: YoloWholeImages | None, windows: WindowSampling | None = None) -> Any:
     """Start Ultralytics' training, or continue it from last.pt when resuming."""
     from ultralytics import YOLO
 
@@ -137,6 +138,8 @@ def _train(t: Training, model_spec: str, data_yaml: Path, u: YoloTrainArgs, devi
     EpochCallback(t, u.epochs).attach(model)
     if whole is not None:
         whole.attach(model)
+    if windows is not None:
+        windows.attach(model)
     model.train(**{k: v for k, v in kwargs.items() if v is not None})
     return model.trainer
 
@@ -145,7 +148,8 @@ def _train(t: Training, model_spec: str, data_yaml: Path, u: YoloTrainArgs, devi
 def fit(dataset: str, model: str = "yolo11n.yaml", train: TrainArgs = TRAIN,
         ultralytics: UltralyticsArgs = UltralyticsArgs(), device: str | None = None, out: Path | None = None,
         overwrite: bool = False, resume: bool = False, experiment: str = "wt-yolo", run_name: str | None = None,
-        defaults: Defaults = "wildtrain", select: DetectSelectArgs = DetectSelectArgs()) -> RunManifest:
+        defaults: Defaults = "wildtrain", select: DetectSelectArgs = DetectSelectArgs(),
+        sample: Literal["tiles", "windows"] = "tiles") -> RunManifest:
     """Train an Ultralytics YOLO detector on a detection dataset manifest.
 
     One MLflow run records the config as params, the metrics of every epoch, best.pt, the config and
@@ -170,6 +174,8 @@ def fit(dataset: str, model: str = "yolo11n.yaml", train: TrainArgs = TRAIN,
             own defaults. A value set explicitly always wins.
         select: The metric best.pt is chosen by (default: mAP50 on the whole val images when the dataset was
             made by `wt-data tile`, else Ultralytics' fitness), and how often whole images are validated.
+        sample: 'tiles': train on the dataset's tiles; 'windows': on fresh windows of the tile size drawn
+            from the whole train photos every epoch (a dataset made by `wt-data tile`; `wt_yolo.windows`).
     """
     with Training(SPEC, device) as t:  # the MLflow helper imports mlflow in its own process while the inputs are checked
         ds = read_detect_dataset(dataset)
@@ -178,14 +184,16 @@ def fit(dataset: str, model: str = "yolo11n.yaml", train: TrainArgs = TRAIN,
         model_spec = resolve_model(start)  # every input checked before the first policy line
         requested = YoloTrainArgs.of(train, ultralytics)
         metric, whole = whole_image_validation(ds, val_split, select, requested.imgsz)
+        windows = WindowSampling(window_plan(ds, train_split, requested.seed)) if sample == "windows" else None
         args, small_data = apply_small_data_policy(requested, ds.splits[train_split].images, defaults)
+        measure_size(small_data, ds, train_split, args.imgsz, model)
         t.choose(metric, select.mode)
         t.open(ds, ds.classes, out=out, overwrite=overwrite, resume=resume, experiment=experiment,
                run_name=run_name)
         if whole is not None:
             t.add_epoch_hook(whole)
         data_yaml = yolo_data_yaml(ds, train_split, val_split, t.dir)
-        trainer = _train(t, model_spec, data_yaml, args, device, whole)
+        trainer = _train(t, model_spec, data_yaml, args, device, whole, windows)
         if not t.rows:  # Ultralytics' DDP trained in child processes our callbacks never saw
             t.backfill(results_csv_rows(Path(trainer.csv)))
         weights = f"{TRAIN_DIR}/weights"
@@ -198,6 +206,7 @@ def fit(dataset: str, model: str = "yolo11n.yaml", train: TrainArgs = TRAIN,
                         details={"model": model, "train_split": train_split, "val_split": val_split,
                                  "small_data": small_data.record(),
                                  "selection": selection_record(whole),
+                                 "sample": windows.plan.record() if windows else "tiles",
                                  "ultralytics_version": _ultralytics_version(),
                                  "train_args": {k: _plain(v) for k, v in vars(trainer.args).items() if k not in _OURS}})
 

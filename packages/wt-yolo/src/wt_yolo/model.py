@@ -17,10 +17,24 @@ def weights_dir() -> Path:
     return wt_home() / "weights"
 
 
+MODELS = Path(__file__).parent / "models"
+"""Model yamls wt-yolo ships beside Ultralytics' own: yolo11-p2.yaml (a stride-4 head for small objects)."""
+
+
+def shipped_yaml(name: str) -> Path | None:
+    """A model yaml wt-yolo ships, by name with or without its scale (`yolo11n-p2.yaml`: yolo11-p2.yaml at
+    scale n; Ultralytics reads the scale from the name), or None."""
+    import re
+
+    unscaled = re.sub(r"(\d+)([nslmx])(.+)?$", r"\1\3", name)
+    return MODELS / name if (MODELS / unscaled).is_file() else None
+
+
 def resolve_model(spec: str) -> str:
     """The path or built-in name Ultralytics should load for `spec`, checked offline.
 
-    `yolo11n.yaml` (a built-in architecture, trained from scratch) or a path to a
+    `yolo11n.yaml` (a built-in architecture, trained from scratch), one wt-yolo ships
+    (`yolo11n-p2.yaml`: a stride-4 head for objects under about 16 px) or a path to a
     model yaml; a weights file `path/to/best.pt`; or a pretrained name
     (`yolo11n.pt`, `yolo11n`) found in the current directory or WT_HOME/weights.
     """
@@ -34,6 +48,8 @@ def resolve_model(spec: str) -> str:
             return str(path.resolve())
         if len(path.parts) > 1:
             raise BadInput("model yaml not found", path, "model")
+        if (shipped := shipped_yaml(text)) is not None:
+            return str(shipped)
         from ultralytics.nn.tasks import yaml_model_load
 
         try:

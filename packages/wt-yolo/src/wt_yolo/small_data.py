@@ -9,11 +9,13 @@ leaves every one of them to Ultralytics.
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from typing import Literal
 
 from wt_core import console
-from wt_core.small_data import Plan, plan
+from wt_core.manifest import DatasetManifest
+from wt_core.small_data import Plan, head_at_input, plan, sides_at_input
 
 from wt_yolo.args import UltralyticsArgs
 
@@ -37,3 +39,12 @@ def apply_small_data_policy(u: UltralyticsArgs, train_images: int, defaults: Def
              policy=defaults, framework="ultralytics")
     p.announce(log)
     return replace(u, **{k: c.value for k, c in p.settings.items()}), p
+
+
+def measure_size(p: Plan, ds: DatasetManifest, split: str, imgsz: int, model: str) -> None:
+    """The training boxes' size at the input size and whether the model's head suits it, printed and recorded
+    in the plan (`details.small_data.size`). A model with a stride-4 head is chosen by name
+    (`yolo11n-p2.yaml`)."""
+    coco = json.loads(ds.artifact_path(ds.splits[split].annotations).read_text())
+    p.size = head_at_input(sides_at_input(coco, int(imgsz)), int(imgsz), "-p2" in str(model).lower(), str(model))
+    (log.warning if p.size.get("recommend_small_object_head") else log.info)("object size: %s", p.size["why"])
