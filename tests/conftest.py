@@ -69,7 +69,7 @@ def camtrap(tmp_path_factory) -> Path:
 SLOW_FIXTURES = {"trained", "run_dir", "retina", "runs", "mmdet_run", "mlflow_server", "untrained_run", "imbalanced"}
 # Tests that train, start a server or run the demo themselves (node ids below tests/, or a file's prefix).
 SLOW_TESTS = (
-    "cls/test_ddp.py", "cls/test_resume.py", "mmdet/test_whole_images.py", "e2e/", "tune/test_postgres.py",
+    "cls/test_ddp.py", "cls/test_resume.py", "mmdet/test_whole_images.py", "e2e/", "tune/test_postgres.py", "yolo/test_locked_outputs.py",
     "data/test_labelstudio_live.py", "yolo/test_fit.py", "mmdet/test_presets.py::test_preset_fit_test_predict",
     "mmdet/test_cli.py::test_preset_loads_and_trains_from_scratch", "yolo/test_quiet_choices.py::test_train_only",
 )

@@ -14,6 +14,7 @@ Two ways to run a tool, both through the real command line (`wt_core.cli.run_too
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import logging
@@ -25,6 +26,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -178,3 +180,98 @@ def stop(proc: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=5)
+
+
+def _dask(*args: str, log: Path) -> subprocess.Popen:
+    exe = Path(sys.executable).parent / "dask"
+    return subprocess.Popen([str(exe), *args], stdout=subprocess.DEVNULL, stderr=open(log, "w"))
+
+
+@contextlib.contextmanager
+def dask_cluster(logs: Path) -> Iterator[tuple[str, list[subprocess.Popen]]]:
+    """A scheduler with two single-threaded worker processes (no nanny: a killed worker stays dead); its
+    address and the worker processes. All are stopped on leaving."""
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    procs = [_dask("scheduler", "--host", "127.0.0.1", "--port", str(port), "--dashboard-address", ":0",
+                   log=logs / "scheduler.log")]
+    try:
+        time.sleep(2)
+        for k in range(2):
+            procs.append(_dask("worker", address, "--nthreads", "1", "--nworkers", "1", "--no-nanny",
+                               "--memory-limit", "0", "--local-directory", str(logs / f"w{k}"),
+                               log=logs / f"worker{k}.log"))
+        from distributed import Client
+
+        with Client(address, timeout="60s") as c:
+            c.wait_for_workers(2, timeout=120)
+        yield address, procs[1:]
+    finally:
+        for p in reversed(procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                os.kill(p.pid, signal.SIGKILL)
+                p.wait()
+
+
+@contextlib.contextmanager
+def killed_at_exit(proc: subprocess.Popen):
+    """A child process a test started, killed if still running when the block ends (a failed assertion)."""
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+# A tool's own entry point with one of its functions held at a gate: the first call writes GATE.reached and
+# waits until the file GATE exists, before (or, with "after", once) the function runs.
+# argv: "module:Name[.attr]", before|after, gate, tool, the tool's arguments.
+_HELD = """
+import importlib, sys, time
+from pathlib import Path
+target, when, gate, tool = sys.argv[1:5]
+module, path = target.split(":")
+*owners, name = path.split(".")
+owner = importlib.import_module(module)
+for o in owners:
+    owner = getattr(owner, o)
+orig = getattr(owner, name)
+def wait():
+    if not Path(gate + ".reached").exists():
+        Path(gate + ".reached").touch()
+        while not Path(gate).exists():
+            time.sleep(0.05)
+def held(*args, **kw):
+    if when == "before":
+        wait()
+    result = orig(*args, **kw)
+    if when == "after":
+        wait()
+    return result
+setattr(owner, name, held)
+sys.argv = [tool, *sys.argv[5:]]
+importlib.import_module("wt_" + tool.removeprefix("wt-") + ".cli").main()
+"""
+
+
+def held_writer(tool: str, function: str, gate: Path, *args: str | Path, cwd: str | Path | None = None,
+                after: bool = False) -> subprocess.Popen:
+    """Start `tool ARGS` as a subprocess whose `function` ("module:name" or "module:Class.method") waits at `gate`
+    the first time it is called: before it runs (or, with `after`, once it has run). Returns once the process is
+    waiting there; create the file `gate` to let it go on (or kill it)."""
+    proc = subprocess.Popen([sys.executable, "-c", _HELD, function, "after" if after else "before", str(gate), tool,
+                             *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
+    reached = Path(f"{gate}.reached")
+    deadline = time.monotonic() + 300
+    while not reached.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"{tool} never reached {function}: {proc.communicate()[1][-3000:]}")
+        time.sleep(0.05)
+    return proc

@@ -51,7 +51,7 @@ CLS_PRED=$(wt-cls predict --run "$CLS" --dataset "$CROPS" --splits "[test]" --ou
 CLS_EVAL=$(wt-eval classify --dataset "$CROPS" --predictions "$CLS_PRED" --split test --out evaluations/cls-test --overwrite)
 
 say "register detector + classifier as one model, alias champion, and load it by alias"
-MODEL=$(wt-registry register --name demo-aerial --detector "$RUN" --classifier "$CLS" --alias champion \
+MODEL=$(wt-registry register --model demo-aerial --detector "$RUN" --classifier "$CLS" --alias champion \
         --evaluation "$EVAL" --calibration "$CAL" --slicing.tile 160 --slicing.overlap 0.2 --out models/demo-aerial --overwrite)
 wt-registry lineage --model demo-aerial@champion
 python - "$SPLIT" "$EVAL" <<'PY'
@@ -76,3 +76,4 @@ print(f"models:/demo-aerial@champion found {found} animals in {path.name} (true 
 PY
 
 say "done: manifests under $(pwd)"
+echo "report of the test evaluation (open it in a browser): $(dirname "$EVAL")/report.html" >&2

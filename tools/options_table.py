@@ -20,7 +20,7 @@ TOOLS = ("wt-data", "wt-yolo", "wt-mmdet", "wt-cls", "wt-eval", "wt-tune", "wt-r
 DOC = Path(__file__).resolve().parents[1] / "docs" / "contract.md"
 BEGIN = "<!-- options table: made by tools/options_table.py from the parsers; do not edit by hand -->"
 END = "<!-- end of options table -->"
-EVERY_COMMAND = ("help", "config", "print_config", "verbose")
+EVERY_COMMAND = ("help", "config", "print_config", "verbose", "quiet")
 
 # One spelling per meaning, in the order the table lists them.
 MEANINGS = {
@@ -53,6 +53,10 @@ MEANINGS = {
     "out": "the output directory (default runs/<tool>/<command>/<id>)",
     "overwrite": "replace an existing output directory",
     "resume": "continue the unfinished output at --out",
+    "shard": "`i/N`: predict share i of N (0-based) of the images, for an array job (joined by `wt-eval merge`)",
+    "part_size": "images per committed part of streamed results (a kill loses at most one part)",
+    "dask": "run the job's shards as Dask tasks: `scheduler` (address) or `cluster` (a dask-jobqueue spec "
+            "file), `tasks`, `gpus`",
 }
 
 
@@ -115,7 +119,7 @@ def table(options: dict[str, list[str]]) -> str:
 
     tops = {name: {k.split(".")[0] for k in keys} for name, keys in options.items()}
     lines = [BEGIN, "", "### Shared options, by meaning", "",
-             "Every command also takes `--config`, `--print_config`, `--verbose` and `--help`.", "",
+             "Every command also takes `--config`, `--print_config`, `--verbose`, `--quiet` and `--help`.", "",
              "| option | meaning | commands |", "|---|---|---|"]
     for key, meaning in MEANINGS.items():
         users = [name for name in options if key in tops[name]]

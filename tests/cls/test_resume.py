@@ -54,3 +54,38 @@ def test_kill_9_then_resume_checks_options_and_finishes_more_epochs(tmp_path):
     assert m["details"]["epochs"] == 4
     assert m["tracking"]["run_id"] == state["mlflow_run_id"]
     assert not partial.exists()
+
+
+def test_a_kill_between_an_epoch_row_and_its_checkpoint_leaves_each_epoch_once_in_mlflow(tmp_path):
+    """Lightning writes last.ckpt after the harness has recorded the epoch: a kill -9 in between (here: held
+    there, then killed) makes the resume train epoch 1 again. MLflow then holds each epoch once, with the
+    values metrics.jsonl keeps (the epoch trained again), not the killed attempt's beside them."""
+    from helpers import held_writer
+    from mlflow.tracking import MlflowClient
+
+    ds = import_folder(camtrap_splits(tmp_path / "images", train=12, val=4, test=0), tmp_path / "ds")
+    out = tmp_path / "run"
+    args = ["fit", "--dataset", ds, "--out", out, *FAST, "--train.epochs", "2"]
+    first = held_writer("wt-cls", "wt_core.training:Training.epoch", tmp_path / "gate", *args, cwd=tmp_path,
+                        after=True)
+    killed = [r["epoch"] for r in read_metrics(tmp_path / "run.partial")]
+    has_checkpoint = (tmp_path / "run.partial" / "checkpoints" / "last.ckpt").exists()
+    first.kill()
+    first.communicate()
+    assert killed == [1] and not has_checkpoint  # the window: epoch 1 recorded, not yet in a checkpoint
+    m = manifest_of(fit(ds, out, "--train.epochs", "2", "--resume"))
+    rows = read_metrics(out)
+    assert [r["epoch"] for r in rows] == [1, 2]
+    client = MlflowClient(os.environ["MLFLOW_TRACKING_URI"])
+    run = client.get_run(m["tracking"]["run_id"])
+    twice, other = {}, {}
+    for key in rows[0]:
+        if key == "epoch":
+            continue
+        history = sorted((h.step, h.value) for h in client.get_metric_history(run.info.run_id, key))
+        if [step for step, _ in history] != [1, 2]:
+            twice[key] = history
+        elif [value for _, value in history] != [r[key] for r in rows]:
+            other[key] = (history, [r[key] for r in rows])
+    assert not twice, f"epochs not held once: {twice}"
+    assert not other, f"MLflow differs from metrics.jsonl: {other}"

@@ -106,3 +106,13 @@ def test_resuming_an_unknown_run_is_a_bad_input(tmp_path):
 def local_tracking(monkeypatch, tmp_path):
     """The default local store (sqlite in the working directory), as a user without a server gets."""
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+
+
+def test_the_helper_keeps_mlflow_bookkeeping_off_the_log(tmp_path):
+    """A fresh tracking database: MLflow creates and migrates its tables in the helper process without a line
+    about it on stderr (wt_core.library_logs applies there as in the trainer)."""
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'fresh.db'}"}
+    proc = trainer(tmp_path, "ok", env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (tmp_path / "fresh.db").exists()
+    assert "mlflow" not in proc.stderr.lower() and "alembic" not in proc.stderr.lower(), proc.stderr

@@ -121,3 +121,31 @@ def test_ultralytics_logs_carry_no_colour_codes_into_a_log_file(tmp_path):
                           env={**os.environ, "WT_HOME": str(tmp_path / "home")})
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "engine/trainer: epochs=2" in proc.stdout and "\x1b[" not in proc.stdout
+
+
+BAD_IMAGE_AFTER_ULTRALYTICS = """
+import sys
+from pathlib import Path
+from wt_core import offline
+if sys.argv[2] == "switches":
+    offline.apply()
+import ultralytics  # patches PIL.Image.open
+from PIL import Image
+bad = Path(sys.argv[1])
+bad.write_bytes(b"not an image")
+try:
+    Image.open(bad)
+except Exception as e:
+    print(type(e).__name__)
+"""
+
+
+@pytest.mark.parametrize(("switches", "error"), [("switches", "UnidentifiedImageError"),
+                                                 ("none", "ModuleNotFoundError")])
+def test_a_corrupt_photo_is_pillows_error_not_a_missing_heif_plugin(tmp_path, switches, error):
+    """Ultralytics' PIL patch tries to install and import pi-heif on any file Pillow cannot identify; with the
+    offline switches a corrupt photo reads as Pillow's own error (without them, as the missing plugin: the
+    second case shows the test sees the patch at work)."""
+    proc = subprocess.run([sys.executable, "-c", BAD_IMAGE_AFTER_ULTRALYTICS, str(tmp_path / "bad.jpg"), switches],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "YOLO_OFFLINE": "1"})
+    assert proc.stdout.split()[-1:] == [error], proc.stderr[-2000:]

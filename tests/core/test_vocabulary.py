@@ -14,7 +14,7 @@ import pytest
 import yaml
 from helpers import call_cli, run_cli
 from wt_core.argv import normalize
-from wt_core.parser import build_parser
+from wt_core.parser import SWITCHES, build_parser
 from wt_core.renames import RENAMED
 from wt_core.slicing import Slicing
 
@@ -158,6 +158,42 @@ def test_the_contract_table_is_the_one_the_parsers_make():
 
     assert options_table.main(["--check"]) == 0, "run: python tools/options_table.py"
 
+
+
+@pytest.mark.parametrize(("tool", "command"), [pytest.param(t, c, id=f"{t} {c}") for t in TOOLS for c in commands(t)])
+def test_quiet_and_verbose_are_the_same_switches_in_every_command(tool, command):
+    """--quiet and --verbose are wt-core's two flags in every command of every tool (no command has a
+    parameter or a section of its own under either name)."""
+    options = {o[2:]: a for a in sub_of(tool, command)._actions for o in a.option_strings if o.startswith("--")}
+    for switch, text in SWITCHES.items():
+        action = options.get(switch)
+        assert action is not None, f"{tool} {command} has no --{switch}"
+        assert (action.default, action.help, getattr(action, "_typehint", None)) == (False, text, bool), \
+            f"{tool} {command} --{switch}: {action.default!r}, {action.help!r}"
+        assert not [k for k in options if k.startswith(f"{switch}.")], f"{tool} {command}: a --{switch}.* section"
+
+
+# one command of each tool that first reads a manifest, given one that is not there (an error after the switches
+# are read): the same one line with or without --quiet, a traceback above it with --verbose, whatever the tool
+MISSING = "/nonexistent/wildtrain/manifest.json"
+FIRST_READS = {"wt-data": ["stats", "--dataset", MISSING], "wt-yolo": ["val", "--run", MISSING, "--dataset", MISSING],
+               "wt-mmdet": ["test", "--run", MISSING, "--dataset", MISSING], "wt-cls": ["validate", "--run", MISSING],
+               "wt-eval": ["compare", "--evaluations", MISSING], "wt-tune": ["show", "--study", MISSING],
+               "wt-registry": ["lineage", "--model", MISSING]}
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_quiet_and_verbose_do_the_same_in_every_tool(tool):
+    argv = FIRST_READS[tool]
+    plain, quiet, loud, both = (call_cli(tool, *argv, *extra) for extra in
+                                ([], ["--quiet"], ["--verbose"], ["--quiet", "--verbose"]))
+    for proc in (plain, quiet, loud, both):
+        assert proc.returncode == 2 and proc.stdout == "", proc.stderr
+    line = plain.stderr.strip()
+    assert line.startswith("error: ") and len(line.splitlines()) == 1, plain.stderr
+    assert quiet.stderr.strip() == line
+    for proc in (loud, both):  # --verbose outranks --quiet
+        assert "Traceback" in proc.stderr and proc.stderr.strip().splitlines()[-1] == line, proc.stderr
 
 # The mechanism, on a tool of its own: renamed commands, one not renamed yet, a loader section renamed.
 

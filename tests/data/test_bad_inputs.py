@@ -115,6 +115,36 @@ def _voc_sets(root: Path) -> list:
     return ["--source", root, "--format", "voc"]
 
 
+def _voc_in_two_sets(root: Path) -> list:
+    _voc_sets(root)
+    (root / "ImageSets" / "Main" / "train.txt").write_text("im0\nim1\n")
+    (root / "ImageSets" / "Main" / "val.txt").write_text("im1\n")
+    return ["--source", root, "--format", "voc"]
+
+
+def _coco_per_split(root: Path) -> list:
+    """COCO per split (`--source train=a.json --source val=b.json`), im1 listed in both files (issue 24)."""
+    doc = tiny_coco(root)
+    train = {**doc, "images": doc["images"][:2], "annotations": doc["annotations"][:2]}
+    val = {**doc, "images": doc["images"][1:], "annotations": doc["annotations"][1:]}
+    val["images"][0] = {**val["images"][0], "file_name": "./im1.jpg"}  # the same image, written another way
+    (root / "train.json").write_text(json.dumps(train))
+    (root / "val.json").write_text(json.dumps(val))
+    return ["--source", f"train={root / 'train.json'}", "--source", f"val={root / 'val.json'}",
+            "--images", root / "images"]
+
+
+def _yolo_lists_overlap(root: Path) -> list:
+    tiny_coco(root)
+    (root / "labels").mkdir()
+    for i in range(3):
+        (root / "labels" / f"im{i}.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    (root / "train.txt").write_text("images/im0.jpg\nimages/im1.jpg\n")
+    (root / "val.txt").write_text("images/im1.jpg\nimages/im2.jpg\n")
+    (root / "data.yaml").write_text("path: .\ntrain: train.txt\nval: val.txt\nnames: [elephant, zebra]\n")
+    return ["--source", root / "data.yaml", "--format", "yolo"]
+
+
 def _ls_task(mutate):
     def make(root: Path) -> list:
         _labelstudio(root)
@@ -198,6 +228,13 @@ CASES = [
      ["an RLE mask without a bbox", "coco.json", "annotations[2].segmentation"], "skipped_mask_without_box"),
     ("a CSV with only its header", _points_csv("", "image_path,xmin,ymin,xmax,ymax,label"),
      ["empty dataset: the source lists no images", "a.csv"], None),
+    # an image in two fixed splits (issue 24): one check for every importer, paths normalised
+    ("COCO per split: an image in both files", _coco_per_split,
+     ["im1.jpg is listed in both splits train and val", "val.json", "images[0]"], None),  # two --source: CLI only
+    ("VOC ImageSets: an image in two split files", _voc_in_two_sets,
+     ["im1.jpg is listed in both splits train and val", "val.txt"], "skipped_image_in_two_splits"),
+    ("YOLO split lists sharing an image", _yolo_lists_overlap,
+     ["im1.jpg is listed in both splits train and val", "data.yaml"], "skipped_image_in_two_splits"),
 ]
 
 
@@ -289,3 +326,28 @@ def test_other_commands_refuse_bad_input(name, args, fragments, tiny_sets, tmp_p
     proc = wt_data(*args, "--out", tmp_path / "out") if args[0] != "stats" else wt_data(*args)
     assert_bad_input(proc, *fragments)
     assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists()
+
+
+def test_guard_cases_of_issue_24(tmp_path, monkeypatch):
+    """--out onto the input's manifest is refused for preview too; `--images /` imports (import reads only
+    the files its source lists); a relative `--local_files_root ../images` is a folder, not the text '..'."""
+    root = tmp_path / "in"
+    root.mkdir()
+    doc = tiny_coco(root)
+    for im in doc["images"]:  # named from the file system's root, as `--images /` asks
+        im["file_name"] = str(root / "images" / im["file_name"]).lstrip("/")
+    (root / "coco.json").write_text(json.dumps(doc))
+    ok = wt_data("import", "--source", root / "coco.json", "--images", "/", "--out", tmp_path / "d")
+    assert ok.returncode == 0, ok.stderr
+    d = tmp_path / "d"
+    before = (d / "manifest.json").read_bytes()
+    assert_bad_input(wt_data("preview", "--dataset", d, "--out", d / "manifest.json", "--overwrite"),
+                     "--out lies inside the input dataset's directory", "out")
+    assert (d / "manifest.json").read_bytes() == before
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    ls = wt_data("export", "--dataset", d, "--format", "labelstudio", "--local_files_root", "../in",
+                 "--out", tmp_path / "ls")
+    assert ls.returncode == 0, ls.stderr
+    tasks = json.loads((tmp_path / "ls" / "tasks.json").read_text())
+    assert [t["data"]["image"] for t in tasks] == [f"/data/local-files/?d=images/im{i}.jpg" for i in range(3)]

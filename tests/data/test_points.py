@@ -9,7 +9,7 @@ import statistics
 
 import pytest
 from data_helpers import coco_of, imported, wt_data
-from helpers import assert_bad_input
+from helpers import assert_bad_input, written
 
 CLASSES = ["elephant", "giraffe", "zebra"]
 
@@ -98,8 +98,11 @@ def test_labelstudio_and_coco_keypoints_give_the_same_points(fmt, source, survey
 
 def test_tile_carries_every_point_into_the_tiles_holding_it(points_ds, survey, tmp_path):
     _, d = points_ds
-    m, t = imported("tile", "--dataset", d, "--size", "256", "--overlap", "0.25", "--empty_ratio", "null",
-                    "--max_empty_per_image", "null", "--out", tmp_path / "tiles")
+    proc = wt_data("tile", "--dataset", d, "--size", "256", "--overlap", "0.25", "--empty_ratio", "null",
+                   "--max_empty_per_image", "null", "--out", tmp_path / "tiles", check=True)
+    m, t = written(proc)
+    s = m["splits"]["all"]
+    assert f"all: {s['images']} tiles, 0 boxes, {s['points']} points, {s['empty_images']} empty" in proc.stderr
     coco = coco_of(t)
     tiles = {im["id"]: im for im in coco["images"]}
     seen = set()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -69,3 +70,16 @@ def test_cli_writes_the_png_and_refuses_what_it_cannot(small_ds, tmp_path):
     assert_bad_input(wt_data("preview", "--dataset", small_ds, "--classes", "[lion]", "--out", tmp_path / "q.png"),
                      "unknown classes")
     assert not (tmp_path / "q.png").exists()
+
+
+def test_out_is_named_as_a_user_expects(small_ds, tmp_path):
+    """`--out prev` writes prev.png (a PNG, named so); `--out folder/` writes the default name inside it."""
+    proc = wt_data("preview", "--dataset", small_ds, "--n", "2", "--out", tmp_path / "prev", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["path"] == str((tmp_path / "prev.png").resolve())
+    assert (tmp_path / "prev.png").read_bytes().startswith(b"\x89PNG") and not (tmp_path / "prev").exists()
+    (tmp_path / "sheets").mkdir()
+    proc = wt_data("preview", "--dataset", small_ds, "--n", "2", "--seed", "3", "--out", tmp_path / "sheets", "--json")
+    assert proc.returncode == 0, proc.stderr
+    path = Path(json.loads(proc.stdout)["path"])
+    assert path.parent == (tmp_path / "sheets").resolve() and path.name.endswith("-3.png") and path.is_file()

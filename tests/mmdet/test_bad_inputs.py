@@ -1,4 +1,5 @@
-"""Bad inputs wt-mmdet was tried with: each exits 2 with one line, before any training starts.
+"""Bad inputs wt-mmdet was tried with: each exits 2 with one line, before any training starts (and before
+the training-defaults lines: every input is checked before the first of them).
 
 The same table is in packages/wt-mmdet/README.md.
 """
@@ -35,7 +36,9 @@ CASES = {
     "missing config file": (["--model", "{files}/nope.py"], ["config file not found"]),
     "foreign checkpoint holding pickled objects": (["--load_from", "{files}/foreign.pth"],
                                                    ["pickled objects", "foreign.pth"]),
-    "file that is no checkpoint": (["--load_from", "{files}/not_a_checkpoint.pth"], ["not a readable"]),
+    "file that is no checkpoint": (["--load_from", "{files}/not_a_checkpoint.pth"],
+                                   ["not a readable", "load_from)"]),
+    "missing checkpoint": (["--load_from", "{files}/gone.pth"], ["checkpoint not found", "gone.pth, load_from)"]),
     "classify dataset": (["--dataset", "{classify}"], ["classify dataset"]),
     "missing dataset manifest": (["--dataset", "{files}/nowhere"], ["manifest not found"]),
     "unknown split": (["--train.val_split", "valid"], ["no split 'valid'"]),
@@ -62,6 +65,7 @@ def test_fit_refuses(case, small_ds, files, classify_ds, request):
     base = [] if "--dataset" in args else ["--dataset", str(small_ds)]
     proc = run_cli("wt-mmdet", "fit", *base, *args, "--out", files / "never", timeout=300)
     assert_bad_input(proc, *fragments)
+    assert "training defaults" not in proc.stderr and "small training split" not in proc.stderr  # checked first
     assert not (files / "never").exists() and not (files / "never.partial").exists()
 
 

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 def registered(runs, tmp_path_factory):
     """A detector registered as bad-det version 1 (alias champion)."""
     base = tmp_path_factory.mktemp("bad-det")
-    register_py(name="bad-det", detector=str(runs["detector"]), alias="champion", out=base / "m")
+    register_py(model="bad-det", detector=str(runs["detector"]), alias="champion", out=base / "m")
     return base
 
 
@@ -61,19 +61,19 @@ def toy_run(tmp: Path) -> Path:
 
 CASES = {
     "weights sha256 differs from the run manifest": (
-        lambda runs, tmp: ("register", "--name", "x", "--detector", tampered_run(runs, tmp)), ("sha256", "best")),
+        lambda runs, tmp: ("register", "--model", "x", "--detector", tampered_run(runs, tmp)), ("sha256", "best")),
     "unknown alias": (lambda runs, tmp: ("pull", "--model", "bad-det@nope"), ("unknown alias 'nope'", "champion")),
     "classify run registered as a detector": (
-        lambda runs, tmp: ("register", "--name", "x", "--detector", runs["classifier"]),
+        lambda runs, tmp: ("register", "--model", "x", "--detector", runs["classifier"]),
         ("classify run", "--detector takes a detection run")),
     "detection run given as the classifier": (
-        lambda runs, tmp: ("register", "--name", "x", "--classifier", runs["detector"]),
+        lambda runs, tmp: ("register", "--model", "x", "--classifier", runs["detector"]),
         ("--classifier takes a classification run",)),
     "a run of a trainer without a predictor": (
-        lambda runs, tmp: ("register", "--name", "x", "--detector", toy_run(tmp)),
+        lambda runs, tmp: ("register", "--model", "x", "--detector", toy_run(tmp)),
         ("no predictor for toy runs is installed", "cls, mmdet, yolo", "framework")),
-    "neither detector nor classifier": (lambda runs, tmp: ("register", "--name", "x"), ("give --detector",)),
-    "conf above 1": (lambda runs, tmp: ("register", "--name", "x", "--detector", runs["detector"], "--conf", "1.5"),
+    "neither detector nor classifier": (lambda runs, tmp: ("register", "--model", "x"), ("give --detector",)),
+    "conf above 1": (lambda runs, tmp: ("register", "--model", "x", "--detector", runs["detector"], "--conf", "1.5"),
                      ("--conf must be in [0, 1]; got 1.5", "conf)")),
     "unknown model": (lambda runs, tmp: ("show", "--model", "nosuch"), ("no registered model named 'nosuch'",)),
     "unknown version": (lambda runs, tmp: ("show", "--model", "bad-det/99"), ("no version 99",)),
@@ -103,7 +103,7 @@ def test_bad_input_exits_2_with_one_line(case, registered, runs, tmp_path, capfd
 
 def test_unreachable_tracking_server_fails_within_seconds(runs):
     url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    for args in (("list",), ("register", "--name", "x", "--detector", runs["detector"])):
+    for args in (("list",), ("register", "--model", "x", "--detector", runs["detector"])):
         start = time.monotonic()
         proc = run_cli("wt-registry", *args, env={"MLFLOW_TRACKING_URI": url}, timeout=60)
         assert time.monotonic() - start < 20

@@ -132,7 +132,7 @@ def confs_of(model_dir: Path, images: list[str], low: float) -> list[float | Non
 
 
 def test_served_yolo_model_under_load(runs, tmp_path):
-    register_py(name="load-yolo", detector=str(runs["detector"]), conf=0.001, out=tmp_path / "m")
+    register_py(model="load-yolo", detector=str(runs["detector"]), conf=0.001, out=tmp_path / "m")
     images = crops_of(sorted(Path(runs["image"]).parent.glob("*.jpg"))[:4], (480, 360))
     confs = confs_of(tmp_path / "m" / "model", images, 0.0005)
     with Served("models:/load-yolo/1", tmp_path / "serve.log") as server:
@@ -140,7 +140,7 @@ def test_served_yolo_model_under_load(runs, tmp_path):
 
 
 def test_served_mmdet_model_under_load(mmdet_run, tmp_path):
-    register_py(name="load-mmdet", detector=str(mmdet_run["run"]), conf=0.001, out=tmp_path / "m")
+    register_py(model="load-mmdet", detector=str(mmdet_run["run"]), conf=0.001, out=tmp_path / "m")
     files = sorted(Path(mmdet_run["image"]).parent.glob("*.jpg"))[:4]
     images = [base64.b64encode(p.read_bytes()).decode() for p in files]
     confs = confs_of(tmp_path / "m" / "model", images, 0.0005)
@@ -149,7 +149,7 @@ def test_served_mmdet_model_under_load(mmdet_run, tmp_path):
 
 
 def test_served_two_stage_model_under_load(runs, tmp_path):
-    register_py(name="load-2stage", detector=str(runs["detector"]), classifier=str(runs["classifier"]), conf=0.001,
+    register_py(model="load-2stage", detector=str(runs["detector"]), classifier=str(runs["classifier"]), conf=0.001,
                 out=tmp_path / "m")
     images = crops_of(sorted(Path(runs["image"]).parent.glob("*.jpg"))[:4], (320, 240))
     confs = confs_of(tmp_path / "m" / "model", images, 0.0005)

@@ -38,7 +38,7 @@ def test_every_trainer_declares_its_predictor_by_entry_point():
 def test_mmdet_run_registers_loads_by_alias_and_predicts_as_wt_mmdet_does(mmdet_run, tmp_path, capfd):
     import torch
 
-    reg = cli(capfd, "register", "--name", "mm-det", "--detector", mmdet_run["run"], "--alias", "champion",
+    reg = cli(capfd, "register", "--model", "mm-det", "--detector", mmdet_run["run"], "--alias", "champion",
               "--conf", str(CONF), "--slicing.tile", "0", "--out", tmp_path / "m")
     assert reg.returncode == 0, reg.stderr[-3000:]
     m = manifest_of(reg)
@@ -80,10 +80,10 @@ import wt_registry
 from wt_core.errors import BadInput
 
 base = sys.argv[1]
-m = wt_registry.register(name="toy-det", detector=str(toy_run(base).path), alias="champion", out=f"{base}/m")
+m = wt_registry.register(model="toy-det", detector=str(toy_run(base).path), alias="champion", out=f"{base}/m")
 model = wt_registry.load("models:/toy-det@champion")
 dets = model.predict([np.zeros((40, 80, 3), np.uint8)])[0]
-wt_registry.register(name="oldtoy-det", detector=str(toy_run(base, "oldtoy").path), out=f"{base}/m-old")
+wt_registry.register(model="oldtoy-det", detector=str(toy_run(base, "oldtoy").path), out=f"{base}/m-old")
 try:
     wt_registry.load("models:/oldtoy-det/1")
     refused = None

@@ -119,7 +119,7 @@ def make_case(name: str, request, toy_site: Path, base: Path) -> Case:
         kw, conf, env = {"detector": str(run)}, 0.1, {"PYTHONPATH": str(toy_site)}
         images = [base / "image.jpg"]
         cv2.imwrite(str(images[0]), np.full((120, 200, 3), 90, np.uint8))
-    m = register_py(name=f"protocol-{name}", conf=conf, slicing=Slicing(tile=0), out=base / "m", **kw)
+    m = register_py(model=f"protocol-{name}", conf=conf, slicing=Slicing(tile=0), out=base / "m", **kw)
     model_dir = base / "m" / "model"
     config = json.loads((model_dir / "model.json").read_text())
     role = "detector" if config["detector"] else "classifier"
@@ -183,7 +183,7 @@ def interleaved(calls: list[tuple]) -> list[list]:
             barrier.wait()
             for _ in range(ROUNDS):
                 got[i].append(fn(*args))
-        except BaseException as e:  # noqa: BLE001 - reported by the test
+        except BaseException as e:
             errors.append(e)
 
     threads = [threading.Thread(target=work, args=(i, fn, args)) for i, (fn, args) in enumerate(calls)]

@@ -24,7 +24,7 @@ def champion(runs, tmp_path_factory) -> dict:
     base = tmp_path_factory.mktemp("champion")
     run = json.loads(runs["detector"].read_text())
     ev = make_evaluation(base / "eval-v1", runs["detector"], run["dataset_id"], "val", {"mAP50": 0.10, "mAP": 0.05})
-    proc = run_cli("wt-registry", "register", "--name", NAME, "--detector", runs["detector"], "--alias", "champion",
+    proc = run_cli("wt-registry", "register", "--model", NAME, "--detector", runs["detector"], "--alias", "champion",
                    "--conf", str(CONF), "--evaluation", ev, "--tags+", "owner=tests",
                    "--out", base / "model", check=True, cwd=base)
     return {"manifest": manifest_of(proc), "path": Path(proc.stdout.strip()), "eval": ev, "run": run}
@@ -108,7 +108,7 @@ def test_fresh_process_load_by_alias_predicts_what_wt_yolo_predict_does(champion
 
 def test_two_stage_model_relabels_boxes_as_its_classifier_says(champion, runs, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    m = register_py(name="aerial-2stage", detector=str(runs["detector"]), classifier=str(runs["classifier"]),
+    m = register_py(model="aerial-2stage", detector=str(runs["detector"]), classifier=str(runs["classifier"]),
                     conf=CONF, out=tmp_path / "m")
     cls_run = json.loads(runs["classifier"].read_text())
     assert m.framework == "yolo+cls" and m.classes == cls_run["classes"]
@@ -156,7 +156,7 @@ def test_boxes_the_classifier_calls_background_are_dropped(champion, runs, tmp_p
     out.add("best", "best.ckpt")
     run = out.commit(build(RunManifest, id=out.id, parents=[src], framework="cls", task="classify", classes=classes,
                            dataset_id=src.dataset_id, weights={"best": "best"}, imgsz=src.imgsz))
-    m = register_py(name="aerial-bg", detector=str(runs["detector"]), classifier=str(run.path),
+    m = register_py(model="aerial-bg", detector=str(runs["detector"]), classifier=str(run.path),
                     conf=CONF, out=tmp_path / "m")
     assert m.classes == ["buffalo", "kudu"] and m.details["metadata"]["background"] == "background"
     import wt_registry
@@ -175,7 +175,7 @@ def test_calibration_sets_the_threshold_and_the_extra_nms(champion, runs, tmp_pa
                           {"score_threshold": 0.001, "nms_iou": 0.3},
                           {"calibration": {"metric": "f1", "score_threshold": 0.001, "nms_iou": 0.3,
                                            "class_aware": False}})
-    m = register_py(name="aerial-cal", detector=str(runs["detector"]), calibration=str(cal), out=tmp_path / "m")
+    m = register_py(model="aerial-cal", detector=str(runs["detector"]), calibration=str(cal), out=tmp_path / "m")
     assert m.details["metadata"]["conf"] == 0.001 and m.details["metadata"]["post_nms_iou"] == 0.3
     import wt_registry
 
@@ -188,8 +188,8 @@ def test_calibration_sets_the_threshold_and_the_extra_nms(champion, runs, tmp_pa
 
 def test_alias_set_move_delete(champion, runs, tmp_path, monkeypatch, capfd):
     monkeypatch.chdir(tmp_path)
-    register_py(name="aliased", detector=str(runs["detector"]), out=tmp_path / "v1")
-    register_py(name="aliased", detector=str(runs["detector"]), conf=0.5, out=tmp_path / "v2")
+    register_py(model="aliased", detector=str(runs["detector"]), out=tmp_path / "v1")
+    register_py(model="aliased", detector=str(runs["detector"]), conf=0.5, out=tmp_path / "v2")
 
     def alias(model, *args):
         return cli(capfd, "alias", "--model", model, "--alias", "staging", *args, "--json")
@@ -212,7 +212,7 @@ def test_alias_set_move_delete(champion, runs, tmp_path, monkeypatch, capfd):
 def test_promote_if_better_moves_only_on_a_better_metric(champion, runs, tmp_path, monkeypatch, capfd):
     monkeypatch.chdir(tmp_path)
     run, ds = champion["run"], champion["run"]["dataset_id"]
-    register_py(name=NAME, detector=str(runs["detector"]), alias="challenger", conf=0.01,
+    register_py(model=NAME, detector=str(runs["detector"]), alias="challenger", conf=0.01,
                 out=tmp_path / "v2")
     worse = make_evaluation(tmp_path / "worse", runs["detector"], ds, "val", {"mAP50": 0.08})
     better = make_evaluation(tmp_path / "better", runs["detector"], ds, "val", {"mAP50": 0.20})

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 
 def test_register_show_pull_load_through_a_tracking_server(mlflow_server, runs, tmp_path, capfd, monkeypatch):
     env = {"MLFLOW_TRACKING_URI": mlflow_server}
-    reg = run_cli("wt-registry", "register", "--name", "srv-det", "--detector", runs["detector"], "--classifier",
+    reg = run_cli("wt-registry", "register", "--model", "srv-det", "--detector", runs["detector"], "--classifier",
                   runs["classifier"], "--alias", "champion", "--conf", "0.001", "--out", tmp_path / "m",
                   env=env, check=True)
     m = manifest_of(reg)
@@ -43,7 +43,7 @@ def served_files(runs, tmp_path_factory) -> dict:
     from registry_helpers import register_py
 
     base = tmp_path_factory.mktemp("serve")
-    register_py(name="served-det", detector=str(runs["detector"]), conf=0.001, out=base / "m")
+    register_py(model="served-det", detector=str(runs["detector"]), conf=0.001, out=base / "m")
     root, outside = base / "root", base / "outside"
     root.mkdir()
     outside.mkdir()

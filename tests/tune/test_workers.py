@@ -94,3 +94,18 @@ def test_sigterm_stops_the_study_resumably(tmp_path):
     assert again.returncode == 0, again.stderr[-2000:]
     m = manifest_of(again)
     assert m["details"]["states"] == {"FAIL": 1, "COMPLETE": 2}  # the interrupted trial ran again, not counted
+
+
+def test_workers_log_as_the_study_does(tmp_path):
+    """--quiet and --verbose reach the worker processes: with --quiet no worker writes its trial lines."""
+    cfg = study_config(tmp_path / "study.yaml", target=toy("--epochs", "1"), n_trials=2, poll=0.2,
+                       pruner={"name": "none"}, workers=2)
+    logs = {}
+    for switch in ("", "--quiet"):
+        out = tmp_path / f"s{switch}"
+        proc = subprocess.run([tool_path("wt-tune"), "run", "--config", str(cfg), "--out", str(out),
+                               *([switch] if switch else [])], capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        logs[switch] = proc.stderr
+    assert "trial 0: score = " in logs[""] or "trial 1: score = " in logs[""], logs[""]
+    assert logs["--quiet"].strip() == "", logs["--quiet"]

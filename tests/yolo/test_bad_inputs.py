@@ -78,6 +78,8 @@ CASES = {
     "overlap of 1 or more": (lambda b: ["predict", "--run", b.run, "--dataset", b.full, "--slicing.overlap", "1.2"],
                              ["--slicing.overlap must be in [0, 1); got 1.2", "slicing.overlap)"]),
     "conf above 1": (lambda b: ["predict", "--run", b.run, "--dataset", b.full, "--conf", "2"], ["--conf must be in [0, 1]; got 2", "conf)"]),
+    "shard index not below the count": (lambda b: ["predict", "--run", b.run, "--dataset", b.full, "--shard", "4/4"],
+                                        ["a shard is 'i/N' with 0 <= i < N", "shard"]),
     "unknown export format": (lambda b: ["export", "--run", b.run, "--format", "tflite"], ["format"]),
     "val on a classify dataset": (lambda b: ["val", "--run", b.run, "--dataset", b.classify], ["classify dataset"]),
     "mine with a conf above 1": (lambda b: ["mine", "--run", b.run, "--dataset", b.tiles, "--conf", "2"],
@@ -85,6 +87,13 @@ CASES = {
     "mine with a background folder that does not exist": (
         lambda b: ["mine", "--run", b.run, "--dataset", b.tiles, "--background", b.tiles.parent / "no-such-folder"],
         ["the background photo folder does not exist", "no-such-folder, background)"]),
+    # issue 24: messages that say what happened
+    "mine on an untiled dataset": (lambda b: ["mine", "--run", b.run, "--dataset", b.full],
+                                   ["the dataset is not tiled", "wt-data tile --dataset", "dataset)"]),
+    "a deleted run directory as --model": (lambda b: ["fit", "--dataset", b.tiles, "--model", b.base / "deleted-run"],
+                                           ["run not found", "deleted-run, model)"]),
+    "fit on a GPU this machine lacks": (lambda b: ["fit", "--dataset", b.tiles, "--device", "cuda:99"],
+                                        ["device 'cuda:99' asks for", "device)"]),
     "whole-image selection on an untiled dataset": (lambda b: ["fit", "--dataset", b.full, "--select.metric", "full/mAP50"],
                                                     ["needs a val split made by `wt-data tile`", "select.metric"]),
     "whole-image selection with no whole-image validation": (
@@ -98,6 +107,8 @@ def test_bad_input_exits_2_with_one_line(case, bad, tmp_path):
     make_args, fragments = CASES[case]
     proc = wt_yolo(*make_args(bad), cwd=tmp_path)
     assert_bad_input(proc, *fragments)
+    if make_args(bad)[0] == "fit" and "resume" not in case:  # every input but a resume's options: checked before any
+        assert "training defaults" not in proc.stderr and "small training split" not in proc.stderr  # policy line
     assert not (Path(tmp_path) / "runs").exists()  # nothing written, not even a partial output
 
 

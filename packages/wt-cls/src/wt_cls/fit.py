@@ -41,7 +41,7 @@ log = get_logger("wt-cls")
 CKPT_DIR = "checkpoints"
 SPEC = TrainerSpec(
     tool="wt-cls", framework="cls", task="classify", select=Select("val/f1_macro", "max"),
-    standard={"acc": "val/acc", "f1_macro": "val/f1_macro"},
+    standard={"acc": "val/acc", "f1_macro": "val/f1_macro"}, checkpoint_after_epoch=True,  # last.ckpt: after our row
     may_change={"train.epochs": MORE, "device": ANY, "train.workers": ANY, "trainer.progress_bar": ANY,
                 "trainer.log_every_n_steps": ANY, "train.patience": ANY})
 
@@ -67,6 +67,7 @@ def _epoch_callback(t: Training, best_path: Path):
             t.restart_after(trainer.current_epoch)
 
         def on_train_epoch_start(self, trainer, pl_module) -> None:
+            t.checkpointed()  # ModelCheckpoint saved last.ckpt after the previous epoch's row
             if self.rng is not None:  # the first epoch after a resume: before its data loader draws a seed
                 _set_rng_states(self.rng)
                 self.rng = None

@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Callable
 from types import FrameType
 
-from wt_core import offline
+from wt_core import library_logs, offline
 from wt_core.errors import BadInput, disk_full_line
 from wt_core.parser import RESERVED, Commands, build_parser, load_command
 
@@ -63,6 +63,7 @@ def run_tool(tool: str, description: str, commands: Commands, argv: list[str] | 
 
     argv = list(sys.argv[1:] if argv is None else argv)
     offline.apply()
+    library_logs.silence()  # before the parser imports the command's module (and with it the libraries)
     if (text := cached_help(tool, description, commands, argv)) is not None:
         sys.stdout.write(text)
         return EXIT_OK
@@ -92,7 +93,7 @@ def run_tool(tool: str, description: str, commands: Commands, argv: list[str] | 
         return EXIT_BAD_INPUT
     kwargs = {k: v for k, v in dict(init[name]).items() if k not in RESERVED}
     verbose = bool(init[name].get("verbose", verbose))
-    console.setup(verbose)
+    console.setup(verbose, bool(init[name].get("quiet", False)))
     signal.signal(signal.SIGTERM, _interrupt)
     token = invocation.set_cli_argv([name, *argv[1:]] if argv and argv[0] == name else argv)
     with _StdoutToStderr() as out:

@@ -1,12 +1,20 @@
 """Logs and progress on standard error: rich on a terminal, plain lines elsewhere.
 
 Standard output is kept for the one line a command prints: the manifest path.
+
+Every tool reads the same two switches: `--verbose` (debug logs, tracebacks) and `--quiet`
+(warnings and errors only, no progress). When stderr is not a terminal (a log file, a CI
+job, a pipe), progress is plain lines at a steady pace, ours (`progress`, `Ticker`) and the
+libraries' (`PlainStream`: Ultralytics' and tqdm's bars, redrawn with carriage returns and
+terminal codes on a terminal, become one line every few seconds and a last one when done).
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import os
+import re
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -14,19 +22,49 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 _configured = False
+_quiet = _was_quiet = _verbose = False
+QUIETED = ("ultralytics", "lightning.pytorch", "lightning.fabric", "mlflow")
+PROGRESS_EVERY = 10.0  # seconds between two lines of a library's progress bar when stderr is not a terminal
 
 
 def stderr_is_terminal() -> bool:
     return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
 
 
-def setup(verbose: bool = False) -> None:
-    """Send the `wildtrain` loggers to stderr (rich on a terminal, plain lines otherwise)."""
-    global _configured
+def is_quiet() -> bool:
+    return _quiet
+
+
+def switches() -> list[str]:
+    """The log switches this process was set up with, for a process of ours it starts (wt-tune's workers)
+    to log as it does: `--verbose`, `--quiet` or none."""
+    return ["--verbose"] if _verbose else ["--quiet"] if _quiet else []
+
+
+def setup(verbose: bool = False, quiet: bool = False) -> None:
+    """Send the `wildtrain` loggers to stderr (rich on a terminal, plain lines otherwise); silence the
+    libraries' noise (wt_core.library_logs); --quiet: warnings and errors only, no progress."""
+    global _configured, _quiet, _was_quiet, _verbose
+    from wt_core import library_logs
+
+    library_logs.silence()
+    _quiet, _verbose = quiet and not verbose, verbose
     root = logging.getLogger("wildtrain")
-    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING if _quiet else logging.INFO)
+    # --quiet quiets the libraries' information too: Ultralytics warns and fails only, without bars (YOLO_VERBOSE
+    # is read when it is imported), Lightning's and MLflow's loggers show warnings only
+    if _quiet:
+        os.environ["YOLO_VERBOSE"] = "false"
+    elif os.environ.get("YOLO_VERBOSE") == "false" and _was_quiet:
+        del os.environ["YOLO_VERBOSE"]
+    for name in QUIETED:
+        if _quiet or _was_quiet:
+            logging.getLogger(name).setLevel(logging.WARNING if _quiet else logging.NOTSET)
+    _was_quiet = _quiet
     if _configured:
         return
+    if not stderr_is_terminal():
+        plain_streams()
     if stderr_is_terminal():
         from rich.console import Console
         from rich.logging import RichHandler
@@ -51,6 +89,9 @@ def progress(items: Iterable[T], total: int | None = None, desc: str = "working"
     """Iterate with a progress bar on a terminal, or a plain line every few seconds."""
     if total is None and hasattr(items, "__len__"):
         total = len(items)  # type: ignore[arg-type]
+    if _quiet:
+        yield from items
+        return
     if stderr_is_terminal():
         from rich.progress import Progress
 
@@ -90,14 +131,15 @@ class Ticker:
     def advance(self, n: int = 1) -> None:
         self.done += n
         now = time.monotonic()
-        if now - self.last >= self.every:
+        if now - self.last >= self.every and not _quiet:
             self.log.info("%s", self.line())
             self.last = now
 
     def close(self) -> None:
         if self.total is None:
             self.total = self.done
-        self.log.info("%s done", self.line())
+        if not _quiet:
+            self.log.info("%s done", self.line())
 
 
 def _duration(seconds: float) -> str:
@@ -134,3 +176,101 @@ def _fmt(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.4f}"
     return str(value)
+
+
+TERMINAL_CODES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
+BAR_GLYPHS = re.compile(r"\s*[\u2500-\u259f]+")  # box-drawing and block characters: a bar's drawing
+
+
+def plain(text: str) -> str:
+    """A line as a log file should hold it: what a terminal would show last (after the last carriage
+    return), without terminal codes or a bar's drawing."""
+    text = TERMINAL_CODES.sub("", text.rsplit("\r", 1)[-1])
+    return " ".join(BAR_GLYPHS.sub(" ", text).split()) if BAR_GLYPHS.search(text) else text.rstrip()
+
+
+class PlainStream(io.TextIOBase):
+    """A text stream for a log file: whole lines without carriage returns or terminal codes; a progress
+    bar (a line redrawn after a carriage return, or Ultralytics' `progress(key, frame)` hook) becomes a
+    line every PROGRESS_EVERY seconds (none for a bar done sooner) and its last state when it ends."""
+
+    def __init__(self, stream: Any, every: float = PROGRESS_EVERY):
+        self.stream, self.every = stream, every
+        self.pending = ""
+        self.bars: dict[object, tuple[float, str, str]] = {}  # key -> (time of the last line, last frame, last line)
+        self.closed_bar = False
+
+    # -- the stream ----------------------------------------------------------------------------------
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        return int(self.stream.fileno())
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.stream, "encoding", "utf-8")
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def __getattr__(self, name: str) -> Any:  # buffer, errors, reconfigure...: the wrapped stream's
+        return getattr(self.stream, name)
+
+    def write(self, text: str) -> int:
+        if self.closed_bar and text.strip(" \r\n\x1b[K") == "":
+            self.closed_bar = False  # the newline (or the clearing) a bar writes when it closes
+            return len(text)
+        self.closed_bar = False
+        data = self.pending + text
+        *lines, self.pending = data.split("\n")
+        for raw in lines:
+            if "\r" in raw or "raw" in self.bars:  # the end of a line redrawn in place
+                self._frame("raw", raw)
+                self._end("raw")
+                continue
+            self.stream.write(plain(raw) + "\n")
+        if "\r" in self.pending:  # a bar redrawn in place: keep its last state only
+            self._frame("raw", self.pending)
+            self.pending = ""
+        return len(text)
+
+    # -- progress bars --------------------------------------------------------------------------------
+    def progress(self, key: object, frame: str) -> None:
+        """Ultralytics' hook: each redraw of bar `key`; an empty frame when the bar closes."""
+        if frame == "":
+            self._end(key)
+            self.closed_bar = True
+        else:
+            self._frame(key, frame)
+
+    def _frame(self, key: object, frame: str) -> None:
+        line = plain(frame)
+        if not line:
+            return
+        now = time.monotonic()
+        last, _, shown = self.bars.get(key, (now, "", ""))
+        if now - last >= self.every and not _quiet:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+            last, shown = now, line
+        self.bars[key] = (last, line, shown)
+
+    def _end(self, key: object) -> None:
+        if key in self.bars:
+            _, line, shown = self.bars.pop(key)
+            if line and line != shown and not _quiet:
+                self.stream.write(line + "\n")
+                self.stream.flush()
+
+
+def plain_streams() -> None:
+    """Standard output and error through a PlainStream each (stderr is not a terminal): what the libraries
+    print while a command runs (its stdout goes to stderr) reaches the log as plain lines."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if not isinstance(stream, PlainStream):
+            setattr(sys, name, PlainStream(stream))

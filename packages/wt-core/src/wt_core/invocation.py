@@ -171,6 +171,8 @@ def command(tool: str, name: str, version: str = "0.1.0") -> Callable[[F], F]:
                     e.filename = str(inv.outputs[-1].dir)
                 raise
             finally:
+                for output in inv.outputs:  # the command is over: its unfinished outputs are no longer written
+                    output.release()
                 _current.reset(token)
 
         run.wt_command = (tool, name)  # type: ignore[attr-defined]

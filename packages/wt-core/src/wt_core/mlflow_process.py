@@ -37,8 +37,11 @@ class MlflowProcess:
     """The trainer's side: start the helper (it imports mlflow at once), send it requests, surface its errors."""
 
     def __init__(self):
-        self.proc = subprocess.Popen([sys.executable, "-m", "wt_core.mlflow_process"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, bufsize=1)
+        from wt_core.console import switches
+
+        # the helper logs as the trainer does (--quiet, --verbose) and silences the same library noise
+        self.proc = subprocess.Popen([sys.executable, "-m", "wt_core.mlflow_process", *switches()],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
         self._started: Tracking | None = None
         self._start_error: Exception | None = None
         self.requested = False
@@ -223,9 +226,11 @@ def serve() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     replies = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # whatever the libraries print goes to stderr
-    from wt_core import offline
+    from wt_core import console, offline
 
     offline.apply()
+    # MLflow's table creation and migration lines, its type-hint warning: wt_core.library_logs, as in the trainer
+    console.setup("--verbose" in sys.argv[1:], "--quiet" in sys.argv[1:])
     import mlflow
     for line in sys.stdin:
         request = json.loads(line)

@@ -8,6 +8,8 @@ gets telemetry off. Nothing here imports the libraries.
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
 import importlib.util
 import json
 import logging
@@ -15,7 +17,9 @@ import os
 import re
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 ULTRALYTICS_SETTINGS = {
@@ -97,6 +101,7 @@ def apply() -> None:
         os.environ[k] = v
     os.environ["YOLO_CONFIG_DIR"] = str(ultralytics_config_dir())
     plain_ultralytics_logs()
+    no_heif_install_on_a_bad_image()
     _applied = True
 
 
@@ -121,3 +126,52 @@ def plain_ultralytics_logs() -> None:
     logger = logging.getLogger("ultralytics")
     if not any(isinstance(f, _NoColour) for f in logger.filters):
         logger.addFilter(_NoColour())
+
+
+HEIF_PATCH = "ultralytics.utils.patches"
+
+
+class _AfterImport(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Runs `then(module)` once the module named `name` has been executed (a post-import hook)."""
+
+    def __init__(self, name: str, then: Callable[[ModuleType], None]):
+        self.name, self.then = name, then
+        self.loader: importlib.abc.Loader | None = None
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> importlib.machinery.ModuleSpec | None:
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None:
+            return spec
+        self.loader, spec.loader = spec.loader, self
+        return spec
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        assert self.loader is not None
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        assert self.loader is not None
+        self.loader.exec_module(module)
+        self.then(module)
+
+
+def no_heif_install_on_a_bad_image() -> None:
+    """Importing Ultralytics replaces `PIL.Image.open` with one that, on a file Pillow cannot identify,
+    runs `check_requirements("pi-heif")` (a pip install, offline a failure) and imports it: a corrupt photo was
+    then reported as "No module named 'pi_heif'" in every process that had imported Ultralytics (a yolo or
+    two-stage survey's failure records, a classifier's message). Without pi-heif installed, the patch is told
+    its plugins are registered, so a bad file raises Pillow's own error; with pi-heif, HEIF photos open as
+    Ultralytics intends."""
+    if importlib.util.find_spec("pi_heif") is not None:
+        return
+
+    def registered(patches: ModuleType) -> None:
+        setattr(patches, "_pil_plugins_registered", True)  # noqa: B010 (a private flag of Ultralytics)
+
+    if HEIF_PATCH in sys.modules:
+        registered(sys.modules[HEIF_PATCH])
+    elif not any(isinstance(f, _AfterImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _AfterImport(HEIF_PATCH, registered))

@@ -10,6 +10,11 @@ invocation (`wt_core.invocation.add_input`, called by the readers), and an
 output that is, holds or lies inside one is refused before anything is
 written, whichever comes first, the input or the `Output`. A command refused
 with `BadInput` leaves no fresh `DIR.partial` behind.
+
+A `DIR.partial` is locked by its writer for as long as the command runs
+(`wt_core.locks`: an OS file lock the kernel drops when the process dies): a
+second writer, with or without `--resume` or `--overwrite`, is refused with
+the writer's PID and host, and a `--resume` after the writer died continues.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import shutil
 from pathlib import Path
 from typing import TypeVar
 
-from wt_core import invocation
+from wt_core import invocation, locks
 from wt_core.errors import BadInput
 from wt_core.manifest import Artifact, ManifestBase
 from wt_core.manifest_io import MANIFEST, check_relative, make_artifact, new_id, write_manifest
@@ -30,6 +35,21 @@ PARTIAL = ".partial"
 
 def default_out(tool: str, command: str, id: str) -> Path:
     return Path.cwd() / "runs" / tool.removeprefix("wt-") / command / id
+
+
+def output_file(path: str | Path, overwrite: bool = False) -> Path:
+    """A command's single output file (a preview PNG): checked as an output directory is, absolute.
+
+    The same guard as `Output`: it is not, does not hold and does not lie in anything the command
+    reads, and an existing file is replaced only with --overwrite.
+    """
+    target = Path(path).expanduser().absolute()
+    invocation.check_output(target)
+    if target.exists() and not overwrite:
+        raise BadInput("the output file exists; pass --overwrite to replace it", target, "out")
+    if target.is_dir():
+        raise BadInput("--out is a directory; give a file name", target, "out")
+    return target
 
 
 class Output:
@@ -48,21 +68,31 @@ class Output:
         self.resumed = False
         self.artifacts: dict[str, Artifact] = {}
         invocation.check_output(self.final)  # before --overwrite removes anything
-        if self.final.exists() and not overwrite:
-            raise BadInput("output directory exists; pass --overwrite to replace it", self.final)
-        if self.dir.exists():
-            if resume:
-                self.resumed = True
-                saved = self.dir / ".wt-id"
-                if saved.is_file():
-                    self.id = saved.read_text().strip() or self.id
-            elif overwrite:
-                shutil.rmtree(self.dir)
+        self.lock: locks.Lock | None = None
+        if self.dir.exists():  # a live writer is refused whatever the flags: its lock is taken first
+            self.lock = locks.acquire(self.dir)
+        try:
+            if self.final.exists() and not overwrite:
+                raise BadInput("output directory exists; pass --overwrite to replace it", self.final)
+            if self.lock is not None:
+                if resume:
+                    self.resumed = True
+                    saved = self.dir / ".wt-id"
+                    if saved.is_file():
+                        self.id = saved.read_text().strip() or self.id
+                elif overwrite:
+                    _empty(self.dir)
+                else:
+                    raise BadInput("an unfinished output exists; pass --resume to continue it or --overwrite to start over",
+                                   self.dir)
+            elif resume:
+                raise BadInput("nothing to resume: no unfinished output", self.dir)
             else:
-                raise BadInput("an unfinished output exists; pass --resume to continue it or --overwrite to start over", self.dir)
-        elif resume:
-            raise BadInput("nothing to resume: no unfinished output", self.dir)
-        self.dir.mkdir(parents=True, exist_ok=True)
+                self.dir.mkdir(parents=True, exist_ok=True)
+                self.lock = locks.acquire(self.dir)
+        except BaseException:
+            self.release()
+            raise
         (self.dir / ".wt-id").write_text(self.id)
         invocation.add_output(self)
 
@@ -94,6 +124,7 @@ class Output:
             old = self.final.with_name(self.final.name + f".old-{self.id}")
             os.replace(self.final, old)
         os.replace(self.dir, self.final)
+        self.release(unlink_in=self.final)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
         manifest._path = self.final / MANIFEST
@@ -103,6 +134,7 @@ class Output:
     def discard(self) -> None:
         """Remove the partial directory (a command refused its input before any work)."""
         shutil.rmtree(self.dir, ignore_errors=True)
+        self.release()
 
     def abandon(self) -> None:
         """The command was refused (BadInput): remove the partial directory unless it was resumed.
@@ -112,3 +144,20 @@ class Output:
         """
         if not self.resumed:
             self.discard()
+        self.release()
+
+    def release(self, unlink_in: Path | None = None) -> None:
+        """Drop the writer's lock (the command is over: committed, refused or failed); idempotent."""
+        if self.lock is not None:
+            self.lock.release(unlink_in)
+
+
+def _empty(directory: Path) -> None:
+    """Remove everything in `directory` but its lock file (--overwrite of an unfinished output we hold)."""
+    for p in directory.iterdir():
+        if p.name == locks.LOCK_FILE:
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        else:
+            p.unlink()

@@ -14,7 +14,9 @@ from typing import Any
 Commands = dict[str, "Callable[..., Any] | str"]
 
 # Options every command has besides its function's parameters: not passed to the function.
-RESERVED = ("config", "verbose", "__path__", "print_config")
+RESERVED = ("config", "verbose", "quiet", "__path__", "print_config")
+# The two log switches, the same in every command of every tool (wt_core.console.setup reads them).
+SWITCHES = {"verbose": "Show tracebacks and debug logs.", "quiet": "Show warnings and errors only, no progress."}
 
 
 def load_command(ref: Callable[..., Any] | str) -> Callable[..., Any]:
@@ -46,7 +48,8 @@ def build_parser(tool: str, description: str, commands: Commands) -> Any:
                              allow_abbrev=False)
         sub.add_argument("--config", action=ActionConfigFile, help="A YAML or JSON config file (see --print_config).")
         sub.add_function_arguments(fn, fail_untyped=True, sub_configs=True)
-        sub.add_argument("--verbose", type=bool, default=False, help="Show tracebacks and debug logs.")
+        for switch, text in SWITCHES.items():
+            sub.add_argument(f"--{switch}", type=bool, default=False, help=text)
         subs.add_subcommand(name, sub, help=doc.split("\n")[0])
     return parser
 

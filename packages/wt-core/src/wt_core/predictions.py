@@ -1,32 +1,53 @@
-"""What every detector's `predict` shares: the images to predict, the COCO results it writes, its manifest.
+"""What every predictor's `predict` shares: the images to predict, the job that streams them, the manifest.
 
 A split of a dataset manifest keeps its COCO image ids; an image folder is
 numbered from 1 and gets an `images.json` index (file, width, height), so
 wt-eval and the registry read both the same way.
+
+`predict_job` runs one split as a streaming, resumable job (`wt_core.streaming`):
+on this machine, as one shard of a scheduler's array job (`--shard i/N`, merged
+afterwards by `wt-eval merge`), or as Dask tasks on a cluster
+(`wt_core.dask_engine`). A predictor takes part through a loader: a picklable
+callable without arguments that loads the model and returns its record function
+(images in, one record per image out), so a Dask worker loads it once.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+import shutil
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wt_core import console, invocation
+from wt_core import invocation
+from wt_core.dask_engine import Dask, run_on_dask, task_count
 from wt_core.errors import BadInput
 from wt_core.manifest import DatasetManifest, ManifestBase, PredictionsManifest, RunManifest
 from wt_core.manifest_io import build
 from wt_core.outputs import Output
 from wt_core.slicing import Detections
+from wt_core.streaming import (
+    ImageAt,
+    JobImage,
+    RecordFn,
+    Shard,
+    failure_reason,
+    finalize,
+    parts_dir,
+    run_shard,
+    shard_stream,
+)
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp"}
 
 
-@dataclass
+@dataclass(slots=True)
 class ImageRef:
-    """One image to predict: its id in the predictions, where it is, its size."""
+    """One image to predict: its id in the predictions, where it is, its size (0 until read for a folder)."""
 
     id: int
     path: Path
@@ -46,8 +67,12 @@ def split_images(ds: DatasetManifest, split: str) -> list[ImageRef]:
             for im in coco["images"]]
 
 
-def folder_images(folder: str | Path) -> list[ImageRef]:
-    """The images of a folder (recursively, sorted), numbered from 1."""
+def folder_images(folder: str | Path, sizes: bool = True) -> list[ImageRef]:
+    """The images of a folder (recursively, sorted), numbered from 1.
+
+    With `sizes`, each header is read now (an unreadable image is refused); without, sizes are 0 and a
+    prediction job reads them with the pixels (an unreadable image becomes a failure record).
+    """
     root = Path(folder).expanduser()
     if not root.is_dir():
         raise BadInput("image folder not found", root, "images")
@@ -59,14 +84,121 @@ def folder_images(folder: str | Path) -> list[ImageRef]:
 
     out = []
     for i, p in enumerate(files, 1):
-        w, h = image_size(p)  # a raster's from its header, a photo's after EXIF orientation, no pixel limit
+        # a raster's from its header, a photo's after EXIF orientation, no pixel limit
+        w, h = image_size(p) if sizes else (0, 0)
         out.append(ImageRef(i, p.resolve(), p.relative_to(root).as_posix(), w, h))
     return out
 
 
+def predict_job(output: Output, key: str, images: Sequence[JobImage], loader: Callable[[], RecordFn], *,
+                shard: str | None = None, dask: Dask | None = None, part_size: int = 256,
+                log: logging.Logger, folder: str | Path | None = None) -> tuple[str, dict[str, Any]]:
+    """Predict `images` as split `key` into `output`, streaming and resumable; (artifact name, details).
+
+    The committed parts under `output.dir` are continued when the output was resumed. With `shard`
+    ("i/N"), only that share is predicted and the details say which (for `wt-eval merge`); with a
+    Dask cluster, the job's shards run as Dask tasks. `folder`: the image folder predicted (its
+    images.json index is written). Details: images, failures (per key), and the shard.
+    """
+    dask = dask or Dask()
+    one = Shard.parse(shard)
+    if dask.enabled and one.count > 1:
+        raise BadInput("give --shard (for a scheduler's array job) or --dask.* (a Dask cluster), not both",
+                       None, "shard")
+    root = output.dir
+    job = _job_state(root, key, images, one, dask)
+    count = job["count"]
+    if dask.enabled:
+        run_on_dask(dask, loader, root, key, images, count, part_size, log, output.id)
+        shards = list(range(count))
+    else:
+        run_shard(loader(), root, key, images, one, part_size=part_size, log=log)
+        shards = [one.index]
+    directory = parts_dir(root, key)
+    expected = [p for s in shards for p in Shard(s, count).positions(len(images))]
+    fin = finalize(output, key, [shard_stream(directory, s) for s in shards], expected, index=folder is not None)
+    log.info("%s: %d boxes on %d images, %d failed", key, fin.boxes, fin.images - fin.failures, fin.failures)
+    for f in _failures(output, key):
+        log.warning("could not predict %s: %s", f["path"], f["reason"])
+    details: dict[str, Any] = {"images": {key: fin.images}, "failures": {key: fin.failures}}
+    if one.count > 1:
+        details["shard"] = {"index": one.index, "count": one.count, "key": key, "job": job["job"],
+                            "job_images": len(images)}
+    if folder is not None:
+        details.update(write_image_index(output, fin.indexed, folder))
+    shutil.rmtree(root / "parts" / key, ignore_errors=True)
+    if (root / "parts").is_dir() and not any((root / "parts").iterdir()):
+        (root / "parts").rmdir()
+    return fin.predictions, details
+
+
+def _failures(output: Output, key: str) -> list[dict[str, Any]]:
+    file = output.path(f"failures/{key}.jsonl")
+    with open(file, encoding="utf-8") as f:
+        return [json.loads(line) for line, _ in zip(f, range(20), strict=False) if line.strip()]
+
+
+def _job_state(root: Path, key: str, images: Sequence[JobImage], one: Shard, dask: Dask) -> dict[str, Any]:
+    """The job's identity and shard count, kept in parts/<key>/job.json: a resume must predict the same job
+    cut the same way."""
+    from wt_core.streaming import job_fingerprint
+
+    file = parts_dir(root, key) / "job.json"
+    fp = job_fingerprint(key, images)
+    if file.is_file():
+        job: dict[str, Any] = json.loads(file.read_text())
+        if job["job"] != fp:
+            raise BadInput("the images to predict differ from those of the unfinished output", file, "images")
+        if job["shard"] != str(one) or job["dask"] != dask.enabled:
+            raise BadInput(f"the unfinished output was started with shard {job['shard']}"
+                           f"{' on Dask' if job['dask'] else ''}: resume it the same way", file, "shard")
+        return job
+    count = task_count(dask, len(images)) if dask.enabled else one.count
+    job = {"job": fp, "shard": str(one), "dask": dask.enabled, "count": count}
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.write_text(json.dumps(job))
+    return job
+
+
+def file_records(predict_arrays: Callable[[Iterable[Any]], Iterable[Detections]]) -> RecordFn:
+    """The record function of a detector's `predict_arrays`: each image opened (a photo decoded) here, so one
+    that cannot be read becomes a failure record and the job goes on; a raster is read window by window."""
+
+    def records(items: Iterable[ImageAt]) -> Iterator[dict[str, Any]]:
+        from wt_core.raster import ImageSource, PhotoSource, open_image
+
+        failed: list[dict[str, Any]] = []
+        opened: deque[tuple[ImageAt, ImageSource]] = deque()
+
+        def sources() -> Iterator[ImageSource]:
+            for it in items:
+                try:
+                    src = open_image(it.path)
+                    if isinstance(src, PhotoSource):
+                        src.array  # noqa: B018  (decoded now: a corrupt photo fails here, not in a batch)
+                except Exception as e:  # an unreadable image of any kind is recorded, never fatal
+                    failed.append(it.failure(failure_reason(e)))
+                    continue
+                opened.append((it, src))
+                yield src
+
+        for det in predict_arrays(sources()):
+            yield from failed
+            failed.clear()
+            it, src = opened.popleft()
+            yield it.result(det.coco(it.id), src.width, src.height)
+            src.close()
+        yield from failed
+
+    return records
+
+
 def write_predictions(output: Output, key: str, images: list[ImageRef], detections: Iterable[Detections],
                       log: logging.Logger) -> str:
-    """The detections of `images` (in order) as COCO results JSON `predictions/<key>.json`; its artifact name."""
+    """The detections of `images` (in order) as COCO results JSON `predictions/<key>.json`, held in memory
+    (a validation split; a survey streams through `predict_job`); its artifact name."""
+    from wt_core import console
+
     results: list[dict[str, Any]] = []
     for im, det in zip(console.progress(images, desc=f"predicting {key}", logger=log), detections, strict=True):
         results.extend(det.coco(im.id))
@@ -77,9 +209,11 @@ def write_predictions(output: Output, key: str, images: list[ImageRef], detectio
     return name
 
 
-def write_image_index(output: Output, images: list[ImageRef], folder: str | Path) -> dict[str, str]:
-    """`images.json` for predictions of an image folder; the details that record the folder."""
-    index = [{"id": im.id, "file_name": str(im.path), "width": im.width, "height": im.height} for im in images]
+def write_image_index(output: Output, images: list[ImageRef] | list[dict[str, Any]], folder: str | Path) -> dict[str, str]:
+    """`images.json` ({id, file_name (absolute), width, height} per image) for predictions of an image folder;
+    the details that record the folder."""
+    index = [im if isinstance(im, dict) else {"id": im.id, "file_name": str(im.path), "width": im.width,
+                                              "height": im.height} for im in images]
     output.path("images.json").write_text(json.dumps(index))
     output.add("images", "images.json")
     return {"image_folder": str(Path(folder).resolve())}

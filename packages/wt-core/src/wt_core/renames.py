@@ -87,6 +87,7 @@ DEPRECATIONS: tuple[Deprecation, ...] = (
                     "checkpoint.monitor": "select.metric", "checkpoint.mode": "select.mode"},
         },
         "wt-registry": {
+            "register": {"name": "model"},
             "alias": {"name": "model"},  # with --version: a deprecated option of its own (wt_registry.aliases)
             "promote": {"name": "model"},
         },

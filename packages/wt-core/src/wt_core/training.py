@@ -31,7 +31,7 @@ What the harness owns:
   fresh run removes the partial directory again (`@command` abandons it); once an
   epoch is trained the output is kept (`invocation.keep_output`), so a refusal
   after training (a check of its results) never deletes a trained model.
-- **Resume state**: one file, `wt-state.json` in the partial directory: the
+- **Resume state** (`wt_core.resume_state`): one file, `wt-state.json` in the partial directory: the
   MLflow run id, the dataset id and the resolved config of the interrupted
   run. On `--resume` the new config is compared with it key by key (dotted
   names). A key in `spec.may_change` may differ (`MORE`: only a larger number,
@@ -43,7 +43,10 @@ What the harness owns:
   <standard names>, "train/<loss>": ..., "lr...": ..., "epoch_s": ...}`. A
   resumed run keeps the rows of the epochs its checkpoint holds
   (`restart_after`) and logs to MLflow those the run lacks (a kill can land
-  between the two writes).
+  between the two writes). An epoch goes to MLflow only once a checkpoint
+  holds it, so an epoch trained again after a resume is in the run's history
+  once: a framework that saves its checkpoint after the epoch is recorded
+  (`spec.checkpoint_after_epoch`, Lightning) says when it has (`checkpointed`).
 - **Epoch hooks**: `t.add_epoch_hook(fn)`; `fn(epoch, row)` runs before the
   row is written or logged and may return metrics to add to it (validation
   metrics, e.g. a full-image validation's `full/mAP50`). They take part in the
@@ -79,106 +82,33 @@ What the harness owns:
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, cast
 
-from wt_core import console, invocation
+from wt_core import console, invocation, resume_state
 from wt_core.devices import check_fit_device
 from wt_core.errors import BadInput
+from wt_core.fit_spec import ANY as ANY
+from wt_core.fit_spec import MORE as MORE
+from wt_core.fit_spec import EpochRecord, is_validation_key, rank
+from wt_core.fit_spec import Select as Select
+from wt_core.fit_spec import TrainerSpec as TrainerSpec
+from wt_core.fit_spec import pick_splits as pick_splits
 from wt_core.jsonable import to_jsonable
 from wt_core.manifest import DatasetManifest, ManifestBase, RunManifest
 from wt_core.manifest_io import build
 from wt_core.metrics_log import METRICS_FILE, MetricsLog, finite_metrics
 from wt_core.outputs import PARTIAL, Output
+from wt_core.resume_state import STATE_FILE
 from wt_core.train_args import mode_of
 
 log = console.get_logger("wt-core")
-STATE_FILE = "wt-state.json"
 CONFIG_FILE = "config.yaml"
 DIR_ENV = "WT_TRAINING_DIR"  # rank 0's partial directory, inherited by the ranks a framework launches
 PREVIEW_FILE = "preview.png"
-MORE, ANY = "more", "any"  # how an option may change on --resume
-ALWAYS_MAY_CHANGE = {"resume": ANY, "overwrite": ANY, "out": ANY, "dataset": ANY}  # dataset: compared by id
-
-
-@dataclass(frozen=True)
-class Select:
-    """The metric that selects the best weights, and whether larger (`max`) or smaller (`min`) is better."""
-
-    metric: str
-    mode: Literal["max", "min"] = "max"
-
-    def better(self, value: float, than: float | None) -> bool:
-        return than is None or (value > than if self.mode == "max" else value < than)
-
-
-@dataclass
-class TrainerSpec:
-    """What a trainer tells the harness about itself."""
-
-    tool: str
-    framework: Literal["yolo", "mmdet", "cls"]
-    task: Literal["detect", "classify"]
-    select: Select
-    standard: dict[str, str] = field(default_factory=dict)
-    """Standard name -> the framework's key for it (e.g. 'mAP50_95': 'mAP50-95')."""
-    may_change: dict[str, str] = field(default_factory=dict)
-    """Dotted config keys that may differ on --resume: MORE (only a larger number) or ANY."""
-
-
-@dataclass
-class EpochRecord:
-    epoch: int
-    row: dict[str, float]
-    is_best: bool
-    stop: bool = False
-    """`patience` epochs have passed without a better selection metric: the trainer's loop should stop."""
-
-
-def rank() -> int:
-    """This process's global rank under DDP (0 when not distributed)."""
-    for key in ("RANK", "SLURM_PROCID", "LOCAL_RANK"):
-        if os.environ.get(key, "").isdigit():
-            return int(os.environ[key])
-    return 0
-
-
-def flat(config: Any, prefix: str = "") -> dict[str, Any]:
-    """A nested config as dotted keys (an empty section is a value)."""
-    if not isinstance(config, dict) or not config:
-        return {prefix.rstrip("."): config} if prefix else {}
-    out: dict[str, Any] = {}
-    for k, v in config.items():
-        out.update(flat(v, f"{prefix}{k}."))
-    return out
-
-
-def is_validation_key(key: str) -> bool:
-    """Whether a metrics.jsonl key is a validation metric (not a training loss, a learning rate or a time)."""
-    return not (key == "epoch" or key == "epoch_s" or key.startswith(("train/", "lr")))
-
-
-def pick_splits(dataset: ManifestBase, split: str | None, val_split: str | None,
-                val_names: tuple[str, ...] = ("val", "test")) -> tuple[str, str | None]:
-    """The split to train on (named, else 'train', else the only split) and the one to validate on (named,
-    else the first of `val_names` the dataset has, else None: each trainer says what it does without one)."""
-    names = list(getattr(dataset, "splits", None) or {})
-    for name, opt in ((split, "train.split"), (val_split, "train.val_split")):
-        if name is not None and name not in names:
-            raise BadInput(f"no split {name!r} (splits: {', '.join(names)})", dataset.path, opt)
-    if split is None:
-        split = "train" if "train" in names else (names[0] if len(names) == 1 else None)
-        if split is None:
-            raise BadInput(f"no 'train' split; name one with --train.split (splits: {', '.join(names)})",
-                           dataset.path, "splits")
-    if val_split is None:
-        val_split = next((s for s in val_names if s in names and s != split), None)
-    return split, val_split
 
 
 class Training:
@@ -210,6 +140,7 @@ class Training:
         self.config: dict[str, Any] = {}
         self.hooks: list[Callable[[int, dict[str, float]], dict[str, float] | None]] = []
         self.rows: list[dict[str, Any]] = []
+        self._unlogged: list[tuple[int, dict[str, float]]] = []  # recorded epochs no checkpoint holds yet
         self._best: dict[str, Any] | None = None
         self._epoch_started = time.perf_counter()
         self.metrics_log: MetricsLog | None = None
@@ -275,48 +206,18 @@ class Training:
         return self.dir / STATE_FILE
 
     def _read_state(self) -> dict[str, Any]:
-        if not self.resumed or not self.state_file.is_file():
-            return {}
-        try:
-            return json.loads(self.state_file.read_text())
-        except ValueError:
-            return {}
+        return resume_state.read(self.state_file) if self.resumed else {}
 
     def _write_state(self, run_id: str | None) -> None:
-        state = {"tool": self.spec.tool, "mlflow_run_id": run_id, "dataset_id": self.dataset.id,
-                 "config": to_jsonable(self.config)}
-        tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state, indent=2))
-        os.replace(tmp, self.state_file)
+        resume_state.write(self.state_file, tool=self.spec.tool, run_id=run_id, dataset_id=self.dataset.id,
+                           config=self.config)
 
     def _check_resume(self, state: dict[str, Any]) -> dict[str, dict[str, Any]]:
-        """The options that changed since the interrupted run, when all of them may; else BadInput naming one."""
-        if "config" not in state:
-            self.log.warning("%s has no record of the interrupted run's options: they are not checked", self.dir)
-            return {}
-        if state.get("dataset_id") not in (None, self.dataset.id):
-            raise BadInput(f"--dataset is another dataset ({self.dataset.id}) than the interrupted run's "
-                           f"({state['dataset_id']}); only a new run (without --resume) can train on it",
-                           self.state_file, "dataset")
-        old, new = flat(state["config"]), flat(to_jsonable(self.config))
-        rules = {**ALWAYS_MAY_CHANGE, **self.spec.may_change}
-        changed: dict[str, dict[str, Any]] = {}
-        for key in sorted(old.keys() | new.keys()):
-            a, b = old.get(key), new.get(key)
-            if a == b:
-                continue
-            rule = rules.get(key) or next((r for k, r in rules.items() if key.startswith(k + ".")), None)
-            if rule == ANY or (rule == MORE and isinstance(a, (int, float)) and isinstance(b, (int, float))
-                               and b >= a):
-                if key not in ALWAYS_MAY_CHANGE:
-                    changed[key] = {"from": a, "to": b}
-                continue
-            allowed = ", ".join(k + (" (larger)" if r == MORE else "") for k, r in self.spec.may_change.items())
-            raise BadInput(f"--{key} differs from the interrupted run's ({a!r} there, {b!r} now); --resume may "
-                           f"change only {allowed}", self.state_file, key)
+        changed = resume_state.changed_options(state, self.config, self.dataset.id, self.spec.may_change,
+                                               self.state_file, self.dir)
         if changed:
             self.log.info("resuming with changed options: %s",
-                     ", ".join(f"{k} {v['from']!r} -> {v['to']!r}" for k, v in changed.items()))
+                          ", ".join(f"{k} {v['from']!r} -> {v['to']!r}" for k, v in changed.items()))
         return changed
 
     def _preview(self) -> None:
@@ -382,7 +283,12 @@ class Training:
         full = {"epoch": epoch, **row}
         self.rows.append(full)
         is_best = self._consider(full)
-        self.run.log_metrics(row, step=epoch)
+        self._unlogged = [(e, r) for e, r in self._unlogged if e < epoch]
+        if self.spec.checkpoint_after_epoch:
+            self.checkpointed()  # the earlier epochs are in a checkpoint by the time the next one ends
+        self._unlogged.append((epoch, row))
+        if not self.spec.checkpoint_after_epoch:  # its checkpoint was saved before this row
+            self.checkpointed()
         shown = {k: round(v, 4) for k, v in row.items() if is_validation_key(k) and "." not in k}
         self.log.info("epoch %d: %s%s", epoch, shown, " (best)" if is_best else "")
         best_epoch = int(self._best["epoch"]) if self._best is not None else 0
@@ -390,6 +296,17 @@ class Training:
         if stop:
             self.log.info("stopping early: no better %s in %d epochs", self.select.metric, self.patience)
         return EpochRecord(epoch, row, is_best, stop)
+
+    def checkpointed(self) -> None:
+        """The framework has saved a checkpoint holding every epoch recorded so far: log their metrics to MLflow.
+
+        Not before: a kill between an epoch's row and its checkpoint makes the resume train that epoch again,
+        and MLflow cannot take back a logged value, so the run's history would hold the epoch twice."""
+        if self.rank > 0:
+            return
+        for epoch, row in self._unlogged:
+            self.run.log_metrics(row, step=epoch)
+        self._unlogged.clear()
 
     def backfill(self, rows: list[dict[str, Any]]) -> None:
         """Epoch rows the callback never saw (a framework's DDP children), e.g. read from its results file."""
@@ -430,6 +347,7 @@ class Training:
             return None
         import yaml
 
+        self.checkpointed()  # the training is over: its last checkpoint is saved
         out = self.output
         for role, rel in weights.items():
             out.add(role, rel)

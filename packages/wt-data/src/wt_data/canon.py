@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -200,10 +201,10 @@ def canonicalize(raw: RawDataset, problems: Problems, *, cmap: ClassMap | None =
     metas = MetaSource(meta or Metadata())
     gps = bool(meta and meta.exif_gps)
     out: dict[str, tuple[dict, Path]] = {}
+    split_of: dict[str, str] = {}  # an image's normalised path to the first split listing it
     for split, rs in raw.splits.items():
         root = absolute_root(Path(rs.image_root), rs.images)
         kept: list[RawImage] = []
-        names: set[str] = set()
         for im in rs.images:
             if Path(im.file_name).is_absolute():  # absolute paths as the user wrote them: the root holds them all
                 im.file_name = Path(im.file_name).relative_to(root).as_posix()
@@ -211,10 +212,15 @@ def canonicalize(raw: RawDataset, problems: Problems, *, cmap: ClassMap | None =
                 problems.skip("path_escapes_root", f"file_name {im.file_name!r} climbs out of the image root {root}",
                               rs.file, im.where)
                 continue
-            if im.file_name in names:
-                problems.skip("duplicate_image", f"image {im.file_name!r} is listed twice", rs.file, im.where)
+            key = os.path.normpath(root / im.file_name)  # `a/./b.jpg` and `a/b.jpg` are one image
+            if key in split_of:
+                if split_of[key] == split:
+                    problems.skip("duplicate_image", f"image {im.file_name!r} is listed twice", rs.file, im.where)
+                else:  # one check for every importer: an image may not leak from one fixed split into another
+                    problems.skip("image_in_two_splits", f"image {key} is listed in both splits {split_of[key]} and "
+                                  f"{split}", rs.file, im.where)
                 continue
-            names.add(im.file_name)
+            split_of[key] = split
             kept.append(im)
         paths = [root / im.file_name for im in kept]
         needs_size = any(im.width is None for im in kept)

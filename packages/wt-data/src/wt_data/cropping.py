@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from wt_core.console import get_logger
+from wt_core.dask_engine import Dask
 from wt_core.errors import BadInput
 from wt_core.invocation import command
 from wt_core.manifest import DatasetManifest
@@ -115,7 +116,7 @@ def crops(dataset: str, size: int = 128, padding: float = 0.25, fixed: int | Non
           background_ratio: NonNegative = 0.0, background_overlap: UnitBelowOne = 0.0, background_class: str = "background",
           single_class: bool = False, single_class_name: str = "animal", classes: ClassMap = ClassMap(),
           splits: list[str] | None = None, seed: int = 0, quality: int = 95, workers: int = 0,
-          out: Path | None = None, overwrite: bool = False) -> DatasetManifest:
+          out: Path | None = None, overwrite: bool = False, dask: Dask = Dask()) -> DatasetManifest:
     """Make a classification dataset of square crops around the boxes of a detection dataset.
 
     Args:
@@ -136,6 +137,8 @@ def crops(dataset: str, size: int = 128, padding: float = 0.25, fixed: int | Non
         workers: Processes cutting crops (0: one per core).
         out: The output directory (default runs/data/crops/<id>).
         overwrite: Replace an existing output directory.
+        dask: Cut the photos' crops as Dask tasks on a cluster (scheduler address or dask-jobqueue spec); the
+            output directory must be on a disk the workers share.
     """
     ds = read_dataset(dataset)
     if ds.task != "detect":
@@ -188,7 +191,7 @@ def crops(dataset: str, size: int = 128, padding: float = 0.25, fixed: int | Non
         jobs += [(str(root / src[i]["file_name"]), wins, size, quality, str(output.dir / "images"))
                  for i, wins in cs.per_source.items()]
         result[split] = (coco_doc(cs.images, cs.anns, out_classes), output.dir / "images")
-    run_jobs(crop_unit, jobs, workers, "cropping")
+    run_jobs(crop_unit, jobs, workers, "cropping", dask=dask)
     m = write_dataset(output, task="classify", classes=out_classes, splits=result,
                       report={**ds.report, **{k: v for k, v in report.items() if v}}, parents=[ds],
                       details={"crops": {"size": size, "padding": padding, "fixed": fixed, "min_box": min_box,

@@ -18,6 +18,7 @@ from wt_data.formats.common import split_name
 from wt_data.imaging import Check
 from wt_data.problems import OnInvalid, Problems
 from wt_data.raw import RawDataset
+from wt_data.summary import split_line
 
 Format = Literal["coco", "yolo", "voc", "labelstudio", "csv", "wildata", "imagefolder", "csv-classify", "dataset",
                  "geotiff"]
@@ -107,8 +108,8 @@ def import_(source: Path | list[str], format: Format = "coco", images: Path | No
     for _, path in parse_sources(source):
         folder = Path(path).expanduser().is_dir()
         add_input(path, "source folder" if folder else "source file", folder=folder)
-    if images is not None:
-        add_input(images, "image folder")
+    if images is not None:  # only the files the source lists are read: --out may lie in it (`--images /`)
+        add_input(images, "image folder", folder=False)
     if meta.csv is not None:
         add_input(meta.csv, "metadata CSV", folder=False)
     problems = Problems(on_invalid)
@@ -134,5 +135,5 @@ def import_(source: Path | list[str], format: Format = "coco", images: Path | No
                       details={"format": format, "source": ", ".join(
                           f"{n}={p.absolute()}" if n else str(p.absolute()) for n, p in parse_sources(source))})
     for name, s in m.splits.items():
-        log.info("%s: %d images, %d boxes, %d points, %d empty", name, s.images, s.boxes, s.points, s.empty_images)
+        log.info("%s", split_line(name, s))
     return m

@@ -13,6 +13,7 @@ percent of the image size; predictions carry `model_version` and each result its
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -55,19 +56,18 @@ class ImageRefs:
     """How tasks name images: under a local-files root, or after a URL prefix."""
 
     def __init__(self, local_files_root: Path | None, url_prefix: str | None, roots: list[Path]):
-        import os
-
         if local_files_root is not None and url_prefix is not None:
             raise BadInput("give either a local-files root or a URL prefix, not both", None, "url_prefix")
         self.prefix = url_prefix.rstrip("/") + "/" if url_prefix else None
-        self.root = Path(local_files_root).expanduser().absolute() if local_files_root else \
-            Path(os.path.commonpath([str(r) for r in roots])) if roots else Path("/")
+        # paths normalised before they are compared: `../images` is a folder, not the text ".."
+        self.root = Path(os.path.abspath(Path(local_files_root).expanduser())) if local_files_root else \
+            Path(os.path.commonpath([os.path.abspath(r) for r in roots])) if roots else Path("/")
 
     def __call__(self, path: Path, file_name: str) -> str:
         if self.prefix:
             return self.prefix + quote(file_name)
         try:
-            rel = path.absolute().relative_to(self.root).as_posix()
+            rel = Path(os.path.abspath(path)).relative_to(self.root).as_posix()
         except ValueError:
             raise BadInput(f"image {path} is not under the local-files root {self.root}", None, "local_files_root") from None
         return f"/data/local-files/?d={quote(rel)}"

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from wt_core.console import Ticker, get_logger
+from wt_core.dask_engine import Dask, map_on_dask
 
 log = get_logger("wt-data")
 
@@ -20,12 +21,16 @@ def _worker_init() -> None:
 
 
 def run_jobs(fn: Callable[[Any], Any], jobs: list, workers: int, desc: str, sizes: list[int] | None = None,
-             unit: str = "") -> None:
-    """fn(job) for every job, over `workers` processes (0: one per core); in this process when 1.
+             unit: str = "", dask: Dask | None = None) -> None:
+    """fn(job) for every job, over `workers` processes (0: one per core); in this process when 1; as Dask
+    tasks on a cluster when `dask` names one (`workers` is then the cluster's).
 
     With `sizes` (e.g. tiles per job), progress counts those (done, rate, time left) rather than jobs.
     """
     if not jobs:
+        return
+    if dask is not None and dask.enabled:
+        map_on_dask(dask, fn, jobs, desc, log, sizes=sizes, unit=unit)
         return
     workers = workers or os.cpu_count() or 1
     ticker = Ticker(sum(sizes) if sizes else len(jobs), desc, log, unit=unit)

@@ -18,11 +18,25 @@ from typing import Any
 
 from wt_core.console import get_logger
 from wt_core.contact_sheet import contact_sheet
-from wt_core.errors import BadInput
 from wt_core.invocation import command
+from wt_core.outputs import output_file
 from wt_core.readers import read_dataset
 
 log = get_logger("wt-data")
+
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def preview_path(out: Path | str | None, default_name: str) -> Path:
+    """Where the sheet goes: `out` with an image extension (.png added when it has none), or the default
+    name inside `out` when it is a folder (an existing one, or one written with a trailing slash)."""
+    if out is None:
+        return Path.cwd() / "runs" / "data" / "preview" / default_name
+    path = Path(out)
+    if path.is_dir() or str(out).endswith(("/", "\\")):
+        return path / default_name
+    return path if path.suffix.lower() in IMAGE_SUFFIXES else path.with_name(path.name + ".png")
 
 
 @command("wt-data", "preview")
@@ -39,14 +53,13 @@ def preview(dataset: str, n: int = 16, seed: int = 0, splits: list[str] | None =
         classes: Only images holding at least one of these classes.
         empty: Only images without any annotation (the background a detector learns from).
         size: The side of each image's cell in pixels.
-        out: The PNG to write (default runs/data/preview/<dataset id>-<seed>.png).
+        out: The PNG to write (default runs/data/preview/<dataset id>-<seed>.png); a name without an image
+            extension gets .png (`--out prev` writes prev.png), an existing folder gets <dataset id>-<seed>.png.
         overwrite: Replace an existing PNG.
         json: Print {path, cells} as JSON on stdout (else the path is logged on stderr).
     """
     ds = read_dataset(dataset)
-    target = Path(out) if out else Path.cwd() / "runs" / "data" / "preview" / f"{ds.id}-{seed}.png"
-    if target.exists() and not overwrite:
-        raise BadInput("the preview exists; pass --overwrite to replace it", target)
+    target = output_file(preview_path(out, f"{ds.id}-{seed}.png"), overwrite)
     result = contact_sheet(ds, target, n=n, seed=seed, splits=splits, classes=classes, empty=empty, size=size)
     log.info("preview of %d images: %s", len(result["cells"]), result["path"])
     return result if json else None

@@ -13,6 +13,11 @@ from wt_core.readers import read_dataset
 from wt_data.dataset import load_split, split_names
 
 
+def split_line(name: str, s: Any, unit: str = "images") -> str:
+    """A split's one-line summary, the same in every command that writes a dataset: boxes and points beside each other."""
+    return f"{name}: {s.images} {unit}, {s.boxes} boxes, {s.points} points, {s.empty_images} empty"
+
+
 def _summary(values: list[float]) -> dict[str, float]:
     if not values:
         return {"min": 0.0, "median": 0.0, "mean": 0.0, "max": 0.0}

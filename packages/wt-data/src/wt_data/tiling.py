@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Literal
 
 from wt_core.console import get_logger
+from wt_core.dask_engine import Dask
 from wt_core.errors import BadInput
 from wt_core.geometry import clip_to_window, tile_grid
 from wt_core.invocation import command
@@ -48,6 +49,7 @@ from wt_data.dataset import (
     write_dataset,
 )
 from wt_data.parallel import run_jobs, write_image
+from wt_data.summary import split_line
 
 log = get_logger("wt-data")
 SOURCE_KEYS = {"id", "file_name", "width", "height", "exif_orientation"}
@@ -181,7 +183,7 @@ def tile(dataset: str, size: int | Literal["auto"] = 640, overlap: UnitBelowOne 
          min_visibility: PositiveUnit = 0.5, empty_ratio: NonNegative | None = 0.5, max_empty_per_image: int | None = 4, seed: int = 0,
          splits: list[str] | None = None, image_format: Literal["jpg", "png"] = "jpg", quality: int = 95,
          pad_small: bool = True, partial_as_empty: bool = False, workers: int = 0, out: Path | None = None, overwrite: bool = False,
-         resume: bool = False) -> DatasetManifest:
+         resume: bool = False, dask: Dask = Dask()) -> DatasetManifest:
     """Cut a detection dataset into tiles (full coverage, no padding unless an image is smaller than a tile).
 
     Args:
@@ -205,6 +207,8 @@ def tile(dataset: str, size: int | Literal["auto"] = 640, overlap: UnitBelowOne 
         out: The output directory (default runs/data/tile/<id>).
         overwrite: Replace an existing output directory.
         resume: Continue an interrupted run with the same --out.
+        dask: Cut the photos' tiles as Dask tasks on a cluster (scheduler address or dask-jobqueue spec); the
+            output directory must be on a disk the workers share.
     """
     ds = read_dataset(dataset)
     if ds.task != "detect":
@@ -268,7 +272,7 @@ def tile(dataset: str, size: int | Literal["auto"] = 640, overlap: UnitBelowOne 
         result[split] = (assemble(images, anns, ds.classes), output.dir / "images")
     if output.resumed:
         log.info("resuming: %d source images left to tile", len(jobs))
-    run_jobs(cut_unit, jobs, workers, "tiling", sizes=[len(j[1]) for j in jobs], unit="tiles")
+    run_jobs(cut_unit, jobs, workers, "tiling", sizes=[len(j[1]) for j in jobs], unit="tiles", dask=dask)
     import shutil
 
     shutil.rmtree(output.dir / ".progress", ignore_errors=True)
@@ -277,5 +281,5 @@ def tile(dataset: str, size: int | Literal["auto"] = 640, overlap: UnitBelowOne 
                       parents=[ds], details={"tiling": {**{k: v for k, v in options.items() if k != "dataset"},
                                                         **({"size_auto": size_auto} if size_auto else {})}})
     for name, s in m.splits.items():
-        log.info("%s: %d tiles, %d boxes, %d empty", name, s.images, s.boxes, s.empty_images)
+        log.info("%s", split_line(name, s, "tiles"))
     return m

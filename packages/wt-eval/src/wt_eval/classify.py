@@ -197,10 +197,20 @@ def classify(dataset: str, predictions: str, split: str | None = None, top_k: in
                            "Confusion matrix (rows normalised)", xlabel="predicted", ylabel="true")
         output.add("plot_confusion", "confusion_matrix.png")
         extra["gallery"] = write_gallery(output, ds, split, images, target, pred, rows)
+        from wt_eval.report import classification_report, subtitle_of
+
+        extra["report"] = classification_report(output.dir, metrics, per_class, subtitle_of(ds, split, pred_m))
+        output.add("report", extra["report"]["file"])
     print_table("wt-eval classify", ["metric", "value"], [[k, v] for k, v in metrics.items()])
     print_table("per class", ["class", "precision", "recall", "f1", "support"],
                 [[n, v["precision"], v["recall"], v["f1"], int(v["support"])] for n, v in per_class.items()])
     manifest = build(EvaluationManifest, id=output.id, parents=[ds, pred_m], task="classify", dataset_id=ds.id,
                      split=split, predictions_id=pred_m.id, metrics=metrics, per_class=per_class,
                      details={"images": len(ids), "classes": ds.classes, **extra})
-    return output.commit(manifest)
+    manifest = output.commit(manifest)
+    if "report" in extra:
+        from wt_eval.report import log_to_run
+
+        log.info("report: %s", manifest.root / extra["report"]["file"])
+        log_to_run(manifest)
+    return manifest

@@ -1,4 +1,4 @@
-"""wt-eval: one evaluator for every framework's predictions: detect, classify, compare, calibrate."""
+"""wt-eval: one evaluator for every framework's predictions: detect, classify, compare, calibrate; merge shards."""
 
 from wt_core.cli import Commands, main_for, version_command
 
@@ -9,6 +9,7 @@ COMMANDS: Commands = {
     "classify": "wt_eval.classify:classify",
     "compare": "wt_eval.compare:compare",
     "calibrate": "wt_eval.calibrate:calibrate",
+    "merge": "wt_core.shard_merge:merge",
     "version": version_command("wt-eval", __version__),
 }
 

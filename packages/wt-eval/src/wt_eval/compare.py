@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from wt_core.console import print_table
+from wt_core.console import get_logger, print_table
 from wt_core.errors import BadInput
 from wt_core.invocation import command
 from wt_core.manifest import EvaluationManifest
@@ -16,6 +16,8 @@ from wt_core.manifest_io import read_manifest
 from wt_core.readers import read_evaluation
 
 from wt_eval import __version__
+
+log = get_logger("wt-eval")
 
 DEFAULT_COLUMNS = {
     "detect": ["mAP", "mAP50", "mAP75", "precision", "recall", "f1", "best_f1", "best_f1_threshold", "count_mae",
@@ -117,14 +119,17 @@ def compare(evaluations: list[str], columns: list[str] | None = None, force: boo
             line from standard input.
         columns: Metrics to show (default: the main metrics of the task).
         force: Compare evaluations made on different datasets, splits or tasks.
-        save: Also write the table to this file: Markdown (.md) or CSV (.csv).
+        save: Also write the comparison to this file: Markdown (.md), CSV (.csv), or an HTML page (.html: the
+            metrics, per class and curves side by side and the photos where the evaluations disagree most, its
+            images in a folder beside it named after the page, x_files/ for x.html).
         json: Print the comparison as JSON on standard output.
     """
     refs = expand_refs(list(evaluations))
     if not refs:
         raise BadInput("nothing to compare: give at least one evaluation manifest", None, "evaluations")
-    if save is not None and Path(save).suffix.lower() not in (".md", ".csv"):
-        raise BadInput(f"--save writes Markdown (.md) or CSV (.csv), got {Path(save).name!r}", str(save), "save")
+    if save is not None and Path(save).suffix.lower() not in (".md", ".csv", ".html"):
+        raise BadInput(f"--save writes Markdown (.md), CSV (.csv) or HTML (.html), got {Path(save).name!r}", str(save),
+                       "save")
     ms = [read_evaluation(r, hashes=False) for r in refs]
     first = ms[0]
     for m in ms[1:]:
@@ -146,7 +151,11 @@ def compare(evaluations: list[str], columns: list[str] | None = None, force: boo
                                          f"{r['metrics'][c]:.4f}{' *' if i in best[c] else ''}") for c in cols]]
              for i, r in enumerate(rows)]
     print_table("wt-eval compare (* best)", ["evaluation", "predictions from", *cols], table)
-    if save is not None:
+    if save is not None and Path(save).suffix.lower() == ".html":
+        from wt_eval.report_compare import compare_report
+
+        log.info("report: %s", compare_report(Path(save).absolute(), ms, rows, cols, best))
+    elif save is not None:
         text = as_markdown(cols, rows, best) if Path(save).suffix.lower() == ".md" else as_csv(cols, rows, best)
         Path(save).parent.mkdir(parents=True, exist_ok=True)
         Path(save).write_text(text, encoding="utf-8")

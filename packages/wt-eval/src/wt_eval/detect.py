@@ -83,9 +83,9 @@ def write_plots(out: Output, gt: GroundTruth, report) -> None:
 
 
 def write_evaluation(out: Output, gt: GroundTruth, report, plots_on: bool, dets: Predictions | None = None,
-                     image_root: Path | None = None) -> dict:
+                     image_root: Path | None = None, subtitle: str = "") -> dict:
     """confusion.json, curves.json, counts.csv (per image: true, predicted, error, false positives, missed), the
-    plots and the error gallery; returns what the manifest's details record of them."""
+    plots, the error gallery and report.html; returns what the manifest's details record of them."""
     from wt_eval.detection import confusion_doc
     from wt_eval.gallery import Errors, detection_gallery, find_errors
 
@@ -117,6 +117,10 @@ def write_evaluation(out: Output, gt: GroundTruth, report, plots_on: bool, dets:
             for name in shown:
                 out.add(f"gallery_{name.removeprefix('errors_').removesuffix('.png')}", name)
             details["gallery"] = {name: {"count": g["count"], "shown": g["shown"]} for name, g in shown.items()}
+            from wt_eval.report import detection_report
+
+            details["report"] = detection_report(out.dir, gt, dets, errors, image_root, m, report.per_class, subtitle)
+            out.add("report", details["report"]["file"])
     return details
 
 
@@ -169,7 +173,7 @@ def detect(dataset: str, predictions: str, split: str | None = None, conf: UnitI
     from wt_eval.detection import evaluate_detection
 
     if match == "points":
-        return detect_points(dataset, predictions, split, conf, radius, out, overwrite)
+        return detect_points(dataset, predictions, split, conf, radius, out, overwrite, plots)
 
     if max_det < 10:
         raise BadInput(f"max_det must be at least 10 (COCO also reports AR at 1 and 10), got {max_det}",
@@ -200,7 +204,10 @@ def detect(dataset: str, predictions: str, split: str | None = None, conf: UnitI
     del rows
     for note in report.notes:
         log.warning(note)
-    extra.update(write_evaluation(output, gt, report, plots, dets, evaluated.resolve(evaluated.splits[split].image_root)))
+    from wt_eval.report import log_to_run, subtitle_of
+
+    extra.update(write_evaluation(output, gt, report, plots, dets, evaluated.resolve(evaluated.splits[split].image_root),
+                                  subtitle_of(evaluated, split, pred)))
     log.debug("timing (wall/cpu s): read and check %.2f/%.2f, metrics %.2f/%.2f, files and plots %.2f/%.2f",
               t1 - t0, c1 - c0, t2 - t1, c2 - c1, time.perf_counter() - t2, time.process_time() - c2)
     show(report, gt.classes)
@@ -208,13 +215,15 @@ def detect(dataset: str, predictions: str, split: str | None = None, conf: UnitI
                      split=split, predictions_id=pred.id, metrics=report.metrics, per_class=report.per_class,
                      details={"on": on, "images": gt.n_images, "boxes": int(len(gt.cls)), "predictions": len(dets),
                               "classes": gt.classes, "thresholds": pred.thresholds, "slicing": pred.slicing, **extra})
-    return output.commit(manifest)
-
-
+    manifest = output.commit(manifest)
+    if "report" in extra:
+        log.info("report: %s", manifest.root / extra["report"]["file"])
+        log_to_run(manifest)
+    return manifest
 
 
 def detect_points(dataset: str, predictions: str, split: str | None, conf: float, radius: float, out: str | None,
-                  overwrite: bool) -> EvaluationManifest:
+                  overwrite: bool, plots: bool = True) -> EvaluationManifest:
     """`--match points`: predicted centres against ground-truth points within a radius."""
     from wt_eval.points import evaluate_points, read_point_inputs, write_rows
 
@@ -226,6 +235,14 @@ def detect_points(dataset: str, predictions: str, split: str | None, conf: float
     write_rows(output.path("points_per_image.csv"), result["rows"])
     output.add("points_per_image", "points_per_image.csv")
     m = result["metrics"]
+    details: dict = {}
+    if plots:
+        from wt_eval.report import detection_report, log_to_run, subtitle_of
+
+        details["report"] = detection_report(output.dir, gt, dets, result["errors"],
+                                             ds.resolve(ds.splits[split].image_root), m, result["per_class"],
+                                             subtitle_of(ds, split, pred), title="Point evaluation")
+        output.add("report", details["report"]["file"])
     print_table(f"wt-eval detect --match points (radius {radius:g} px)", ["metric", "value"],
                 [[k, m[k]] for k in ("precision", "recall", "f1", "tp", "fp", "fn", "count_mae", "count_bias")])
     print_table("per class", ["class", "P", "R", "F1", "gt", "count_mae"],
@@ -234,5 +251,10 @@ def detect_points(dataset: str, predictions: str, split: str | None, conf: float
     manifest = build(EvaluationManifest, id=output.id, parents=[ds, pred], task="detect", dataset_id=ds.id, split=split,
                      predictions_id=pred.id, metrics=m, per_class=result["per_class"],
                      details={"match": "points", "radius": radius, "images": gt.n_images, "points": int(len(gt.cls)),
-                              "predictions": len(dets), "classes": gt.classes, "thresholds": pred.thresholds})
-    return output.commit(manifest)
+                              "predictions": len(dets), "classes": gt.classes, "thresholds": pred.thresholds,
+                              **details})
+    manifest = output.commit(manifest)
+    if details:
+        log.info("report: %s", manifest.root / details["report"]["file"])
+        log_to_run(manifest)
+    return manifest

@@ -78,7 +78,24 @@ def evaluate_points(gt: GroundTruth, pred: Predictions, score: float, radius: fl
             pi, ri, fi = prf(int(t), int(d), int(g))
             rows.append([im["id"], im.get("file_name", ""), name, int(g), int(d), int(t), int(d - t), int(g - t),
                          round(pi, 6), round(ri, 6), round(fi, 6), int(d - g)])
-    return {"metrics": metrics, "per_class": per_class, "rows": rows}
+    return {"metrics": metrics, "per_class": per_class, "rows": rows, "errors": point_errors(gt, keep, m, gt_t, pr_t)}
+
+
+def point_errors(gt: GroundTruth, keep: np.ndarray, matched: np.ndarray, gt_t: np.ndarray, pr_t: np.ndarray):
+    """The report's view of a point matching: false positives (indices of all detections), missed points,
+    and per image true, predicted, error, false positives, missed."""
+    from wt_eval.gallery import Errors
+
+    kept = np.flatnonzero(keep)
+    fp = kept[matched < 0]
+    found = np.zeros(len(gt.cls), bool)
+    found[matched[matched >= 0]] = True
+    missed = np.flatnonzero(~found)
+    true_n, pred_n = gt_t.sum(axis=1), pr_t.sum(axis=1)
+    n = gt.n_images
+    table = np.stack([true_n, pred_n, pred_n - true_n, pred_n - np.bincount(gt.img[found], minlength=n),
+                      np.bincount(gt.img[missed], minlength=n)], axis=1)
+    return Errors(fp, missed, table)
 
 
 def write_rows(path, rows: list[list]) -> None:

@@ -94,9 +94,14 @@ def load(filename: str | Path, map_location=None):
                        "checkpoint") from None
 
 
-def check_loadable(filename: str | Path) -> None:
-    """Refuse early (before MMDetection is imported) a checkpoint `load` would refuse."""
-    load(filename, map_location="cpu")
+def check_loadable(filename: str | Path, field: str | None = None) -> None:
+    """Refuse early (before MMDetection is imported) a checkpoint `load` would refuse; `field`: the option
+    that named it, for the error line."""
+    try:
+        load(filename, map_location="cpu")
+    except BadInput as e:
+        e.field = field or e.field
+        raise
 
 
 def _mmengine_loader(filename, map_location):

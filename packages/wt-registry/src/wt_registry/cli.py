@@ -12,6 +12,7 @@ COMMANDS: Commands = {
     "show": "wt_registry.inspect_:show",
     "lineage": "wt_registry.inspect_:lineage",
     "pull": "wt_registry.pulling:pull",
+    "predict": "wt_registry.predicting:predict",
     "version": version_command("wt-registry", __version__),
 }
 

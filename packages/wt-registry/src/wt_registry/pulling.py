@@ -16,6 +16,7 @@ from wt_core import console
 from wt_core.errors import BadInput
 from wt_core.hashing import file_sha256
 from wt_core.invocation import command
+from wt_core.locks import LOCK_FILE
 from wt_core.manifest import ModelManifest
 from wt_core.manifest_io import build, check_relative, read_manifest
 from wt_core.offline import wt_home
@@ -81,7 +82,7 @@ def pull(model: str, cache: Path | None = None, artifact: str | None = None) -> 
         raise
     (output.dir / ".wt-id").unlink(missing_ok=True)
     for p in sorted(output.dir.rglob("*")):
-        if p.is_file():
+        if p.is_file() and p.name != LOCK_FILE:  # the writer's lock is not part of the model
             rel = p.relative_to(output.dir).as_posix()
             output.add(rel, rel)
     tags = dict(v.tags)

@@ -30,6 +30,9 @@ import os
 from pathlib import Path
 
 import mlflow.pyfunc
+from wt_core import library_logs
+
+library_logs.silence()  # MLflow warns at the class below that PythonModel.predict has no type hints: ours on purpose
 
 ARTIFACT_CONFIG = "model.json"
 ROOT_ENV = "WT_SERVE_ROOT"

@@ -137,7 +137,7 @@ def parse_tags(items: list[str]) -> dict[str, str]:
 
 
 @command("wt-registry", "register", __version__)
-def register(name: str, detector: str | None = None, classifier: str | None = None,
+def register(model: str, detector: str | None = None, classifier: str | None = None,
              evaluation: str | None = None, calibration: str | None = None, weights: str = "best",
              conf: UnitInterval | None = None, iou: PositiveUnit = 0.7, max_det: int = 300, imgsz: int | None = None,
              slicing: Slicing = Slicing(),
@@ -152,7 +152,7 @@ def register(name: str, detector: str | None = None, classifier: str | None = No
     tilesize, batch, task, num_classes, model_type). Writes a model manifest whose parents are the runs.
 
     Args:
-        name: The registered model's name (created if new).
+        model: The registered model's name (created if new), as every wt-registry command names a model.
         detector: A detection run manifest (wt-yolo fit), or '-' for a path on stdin.
         classifier: A classification run manifest (wt-cls fit): alone it labels whole images; with
             --detector it re-labels each box from its crop (score = detector x classifier).
@@ -181,9 +181,9 @@ def register(name: str, detector: str | None = None, classifier: str | None = No
         raise BadInput(str(e), None, str(e).split()[0]) from None
     if detector is None and classifier is None:
         raise BadInput("give --detector, --classifier, or both", None, "detector")
-    ref = parse_ref(name, "name")
+    ref = parse_ref(model, "model")
     if ref.alias or ref.version:
-        raise BadInput(f"a model name, not a version: {name!r}", None, "name")
+        raise BadInput(f"a model name, not a version: {model!r}", None, "model")
     if weights not in ("best", "last"):
         raise BadInput(f"weights is best or last, got {weights!r}", None, "weights")
     extra_tags = parse_tags(tags or [])
@@ -226,7 +226,7 @@ def register(name: str, detector: str | None = None, classifier: str | None = No
     client = connect()
     with mlflow.start_run(experiment_id=experiment_id(experiment), run_name=f"register-{ref.name}",
                           tags=run_tags) as run:
-        with mlflow_errors("cannot register the model", "name"), warnings.catch_warnings():
+        with mlflow_errors("cannot register the model", "model"), warnings.catch_warnings():
             # MLflow's advice (type hints, an input example, models-from-code) is about models unlike ours
             warnings.simplefilter("ignore", UserWarning)
             logging.getLogger("mlflow.pyfunc").setLevel(logging.ERROR)

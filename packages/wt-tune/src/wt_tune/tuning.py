@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Literal
 
+from wt_core import locks
 from wt_core.console import get_logger
 from wt_core.errors import BadInput
 from wt_core.invocation import add_input, check_output, command
@@ -43,6 +44,8 @@ def _open_dir(final: Path, overwrite: bool) -> Output:
     partial = final.with_name(final.name + PARTIAL)
     study_id = None
     if overwrite:
+        if partial.exists():  # a live study's directory is not removed under it: its writer is refused first
+            locks.acquire(partial).release()
         shutil.rmtree(partial, ignore_errors=True)
         shutil.rmtree(final, ignore_errors=True)
     elif final.exists():
@@ -70,7 +73,10 @@ def _run_workers(spec: Spec, study_dir: Path, workers: int, deadline: float | No
     if workers == 1:
         work(spec, study_dir, deadline)
         return
-    argv = [sys.executable, "-m", "wt_tune.worker", str(study_dir), "none" if deadline is None else repr(deadline)]
+    from wt_core.console import switches
+
+    argv = [sys.executable, "-m", "wt_tune.worker", str(study_dir), "none" if deadline is None else repr(deadline),
+            *switches()]  # the workers log as this process does: --quiet and --verbose reach them
     procs = [subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, preexec_fn=die_with_parent)
              for _ in range(workers)]
     try:

@@ -1,7 +1,7 @@
 """A worker: claims the study's waiting trials one by one and runs them until none are left.
 
 `wt-tune run --workers N` starts N of these as processes
-(`python -m wt_tune.worker STUDY_DIR`); with one worker the loop runs in the
+(`python -m wt_tune.worker STUDY_DIR DEADLINE [--quiet|--verbose]`); with one worker the loop runs in the
 `wt-tune run` process itself. A failing trial is recorded as FAIL with the tail
 of its stderr and the loop goes on; an objective metric missing from the first
 finished trial stops the whole study (a mistake in the study, not a score).
@@ -10,7 +10,6 @@ finished trial stops the whole study (a mistake in the study, not a score).
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 import warnings
@@ -108,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     study_dir = Path(argv[0])
     deadline = float(argv[1]) if len(argv) > 1 and argv[1] != "none" else None
     offline.apply()
-    console.setup(os.environ.get("WT_VERBOSE") == "1")
+    console.setup("--verbose" in argv[2:], "--quiet" in argv[2:])  # the switches of `wt-tune run` (console.switches)
 
     def interrupt(signum, frame):
         raise KeyboardInterrupt

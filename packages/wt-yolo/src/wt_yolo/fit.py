@@ -180,15 +180,15 @@ def fit(dataset: str, model: str = "yolo11n.yaml", train: TrainArgs = TRAIN,
     with Training(SPEC, device) as t:  # the MLflow helper imports mlflow in its own process while the inputs are checked
         ds = read_detect_dataset(dataset)
         train_split, val_split = check_trainable(ds, *t.pick_splits(ds, train.split, train.val_split))
-        args, small_data = apply_small_data_policy(YoloTrainArgs.of(train, ultralytics),
-                                                   ds.splits[train_split].images, defaults,
+        start, start_run = start_from(model, ds)  # --model RUN: that run's best weights, a second stage
+        model_spec = resolve_model(start)  # every input checked before the first policy line
+        requested = YoloTrainArgs.of(train, ultralytics)
+        metric, whole = whole_image_validation(ds, val_split, select, requested.imgsz)
+        windows = WindowSampling(window_plan(ds, train_split, requested.seed)) if sample == "windows" else None
+        args, small_data = apply_small_data_policy(requested, ds.splits[train_split].images, defaults,
                                                    from_scratch=str(model).endswith((".yaml", ".yml")))
         measure_size(small_data, ds, train_split, args.imgsz, model)
-        metric, whole = whole_image_validation(ds, val_split, select, args.imgsz)
         t.choose(metric, select.mode)
-        windows = WindowSampling(window_plan(ds, train_split, args.seed)) if sample == "windows" else None
-        start, start_run = start_from(model, ds)  # --model RUN: that run's best weights, a second stage
-        model_spec = resolve_model(start)
         t.open(ds, ds.classes, out=out, overwrite=overwrite, resume=resume, experiment=experiment,
                run_name=run_name)
         if whole is not None:

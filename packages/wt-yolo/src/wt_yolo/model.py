@@ -59,6 +59,8 @@ def resolve_model(spec: str) -> str:
                            "(e.g. yolo11n.yaml, yolov8s.yaml)", text, "model") from None
         return text
     if suffix == "":
+        if len(path.parts) > 1 and not path.with_suffix(".pt").exists():  # a path, not a pretrained name
+            raise BadInput("run not found: no run directory, manifest or weights file at this path", path, "model")
         path = path.with_suffix(".pt")
     if path.exists():
         if path.is_dir():

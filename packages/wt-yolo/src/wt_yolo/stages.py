@@ -100,6 +100,9 @@ def mine(run: str, dataset: str, split: str = "train", conf: PositiveUnit = 0.25
     from wt_data.dataset import load_split
 
     coco, root = load_split(ds, split)
+    if coco["images"] and not any("offset" in im for im in coco["images"]):  # whole photos are no tiles
+        raise BadInput("the dataset is not tiled: mine the tiles a detector trains on; tile it first "
+                       f"(wt-data tile --dataset {ds.path.parent} --empty_ratio null)", ds.path, "dataset")
     if background is not None and not Path(background).expanduser().is_dir():
         raise BadInput("the background photo folder does not exist", background, "background")
     photos = folder_images(background) if background is not None else []

@@ -90,9 +90,6 @@ def read_voc(source: Path, images: Path | None, problems: Problems, task: str = 
             stem = line.split()[0] if line.split() else ""
             if not stem:
                 continue
-            if stem in listed:
-                problems.skip("image_in_two_splits", f"{stem!r} is listed in {listed[stem]} and {name}", txt, f"line {n}")
-                continue
             if stem not in by_stem:
                 problems.skip("missing_image", f"{stem!r} is listed but has no annotation {stem}.xml", txt, f"line {n}")
                 continue

@@ -1,0 +1,66 @@
+"""`wt-registry predict`: a registered model by name@alias runs a survey job: the trainer's own boxes, a
+failure record for a corrupt photo, two shards merged equal to one run."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from helpers import read_json, run_cli, written
+
+pytestmark = pytest.mark.slow
+NAME = "aerial-survey"
+CONF = "0.001"
+
+
+@pytest.fixture(scope="module")
+def photos(runs, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("photos")
+    for p in sorted(runs["image"].parent.glob("*.jpg"))[:3]:
+        shutil.copyfile(p, folder / p.name)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def model(runs, tmp_path_factory) -> str:
+    base = tmp_path_factory.mktemp("survey-model")
+    written(run_cli("wt-registry", "register", "--model", NAME, "--detector", runs["detector"], "--alias", "champion",
+                    "--conf", CONF, "--out", base / "model", cwd=base))
+    return f"{NAME}@champion"
+
+
+def _boxes(d) -> list[dict]:
+    m = read_json(d / "manifest.json")
+    return read_json(d / m["artifacts"][m["splits"]["images"]]["path"])
+
+
+def test_registered_model_predicts_a_folder_as_the_trainer_does(model, runs, photos, tmp_path):
+    ours = written(run_cli("wt-registry", "predict", "--model", model, "--images", photos, "--out", tmp_path / "reg"))
+    trainer = written(run_cli("wt-yolo", "predict", "--run", runs["detector"], "--images", photos, "--conf", CONF,
+                              "--out", tmp_path / "yolo"))
+    got, want = _boxes(ours[1]), _boxes(trainer[1])
+    assert want, "the comparison must compare boxes"
+    assert [(r["image_id"], r["category_id"]) for r in got] == [(r["image_id"], r["category_id"]) for r in want]
+    for a, b in zip(got, want, strict=True):
+        assert max(abs(x - y) for x, y in zip(a["bbox"], b["bbox"], strict=True)) < 0.02
+        assert abs(a["score"] - b["score"]) < 1e-4
+    m = ours[0]
+    assert m["details"]["model"].endswith(f"{NAME}@champion") and m["details"]["version"] == "1"
+    assert read_json(ours[1] / "images.json") == read_json(trainer[1] / "images.json")
+
+
+def test_corrupt_photo_and_two_shards(model, photos, tmp_path):
+    folder = tmp_path / "photos"
+    shutil.copytree(photos, folder)
+    (folder / "zz_broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    whole = written(run_cli("wt-registry", "predict", "--model", model, "--images", folder, "--out", tmp_path / "w"))
+    assert whole[0]["details"]["failures"] == {"images": 1} and whole[0]["details"]["images"] == {"images": 4}
+    fail = [json.loads(x) for x in (whole[1] / "failures" / "images.jsonl").read_text().splitlines()]
+    assert [f["file_name"] for f in fail] == ["zz_broken.jpg"]
+    shards = [written(run_cli("wt-registry", "predict", "--model", model, "--images", folder, "--shard", f"{i}/2",
+                              "--out", tmp_path / f"s{i}"))[1] for i in range(2)]
+    merged = written(run_cli("wt-eval", "merge", "--shards", json.dumps([str(s) for s in shards]),
+                             "--out", tmp_path / "m"))
+    assert _boxes(merged[1]) == _boxes(whole[1])
+    assert merged[0]["details"]["failures"] == {"images": 1}
