@@ -53,20 +53,3 @@ def test_size_policy_enlarges_small_objects_then_asks_for_a_stride_4_head():
     p = size_plan([50.0] * 10, max_image_side=300)  # 400 px wanted, but no tile larger than the photos
     assert p.tile.value == 256 and "largest image side" in p.tile.why
     assert size_plan([]).tile.value == 640  # nothing to measure: the default
-
-
-def test_a_model_from_scratch_on_a_small_split_gets_sgd_unless_the_optimizer_was_chosen():
-    """The optimizer policy decision (not its accuracy): SGD only from scratch, on a small split, where the
-    framework would choose by itself; an explicit optimizer, a pretrained start or a large split keep theirs."""
-    names = {"nominal_batch": "nbs", "optimizer": "optimizer"}
-    defaults = {"nbs": 64, "optimizer": "auto"}
-    p = plan(24, 8, 60, names=names, defaults=defaults, explicit={}, from_scratch=True)
-    assert p.settings["optimizer"].value == "SGD" and p.settings["optimizer"].default == "auto"
-    assert "scratch" in p.settings["optimizer"].why and p.record()["settings"]["optimizer"]["value"] == "SGD"
-    assert "optimizer" not in plan(24, 8, 60, names=names, defaults=defaults, explicit={}).settings
-    kept = plan(24, 8, 60, names=names, defaults=defaults, explicit={"optimizer": "AdamW"}, from_scratch=True)
-    assert "optimizer" not in kept.settings and kept.values()["optimizer"] == "AdamW"
-    assert "optimizer" not in plan(5000, 8, 60, names=names, defaults=defaults, explicit={},
-                                   from_scratch=True).settings
-    assert not plan(24, 8, 60, names=names, defaults=defaults, explicit={}, policy="ultralytics",
-                    from_scratch=True).settings

@@ -35,15 +35,6 @@ def test_an_explicit_value_wins_even_when_it_equals_ultralytics_default():
     assert plan.updates == plan.updates_default  # what the user's nominal batch gives
 
 
-def test_a_model_from_scratch_gets_sgd_in_ultralytics_names_and_an_explicit_optimizer_wins():
-    u, plan = apply_small_data_policy(YoloTrainArgs(batch=8, epochs=60), 24, from_scratch=True)
-    assert u.optimizer == "SGD" and u.to_train_kwargs()["lr0"] == 0.01  # --train.lr's default
-    u, plan = apply_small_data_policy(YoloTrainArgs(batch=8, epochs=60, optimizer="auto"), 24, from_scratch=True)
-    assert u.optimizer == "auto" and plan.explicit["optimizer"] == "auto"
-    u, _ = apply_small_data_policy(YoloTrainArgs(batch=8, epochs=60), 24)  # pretrained start: Ultralytics chooses
-    assert u.to_train_kwargs().get("optimizer") is None
-
-
 def test_large_split_and_ultralytics_defaults_change_nothing():
     u, plan = apply_small_data_policy(YoloTrainArgs(batch=16, epochs=100), 5000)
     assert not plan.small and not plan.settings and u == YoloTrainArgs(batch=16, epochs=100)

@@ -20,10 +20,6 @@ Generic settings:
   10 % of the run's updates whenever it is longer, small split or not (a short run is all warm-up).
 - `close_augment_epochs`: final epochs without mosaic-style augmentation.
 - `vertical_flip`: probability of flipping a training image upside down.
-- `optimizer`: for a model trained from scratch on a small split whose framework picks its optimizer itself
-  ('auto'), SGD (at the shared `--train.lr`, 0.01): Ultralytics' automatic choice for a run of under 10,000
-  iterations is AdamW at lr 0.002, and on the realistic survey (`tools/bench/survey_onset.py`, 24 tiles, 60
-  epochs) it found no box before epoch 35-44, SGD at 0.01 from epoch 23-25 (seeds 0 and 1).
 """
 
 from __future__ import annotations
@@ -118,13 +114,12 @@ def updates_in(n_images: int, batch: int, nominal_batch: int, epochs: int) -> in
 
 
 def plan(n_train: int, batch: int | float | None, epochs: int, *, names: dict[str, str], defaults: dict[str, Any],
-         explicit: dict[str, Any], policy: str = "wildtrain", framework: str = "framework",
-         from_scratch: bool = False) -> Plan:
+         explicit: dict[str, Any], policy: str = "wildtrain", framework: str = "framework") -> Plan:
     """The small-data settings for a training split of `n_train` images.
 
     `names` maps the generic settings (module docstring) to the framework's option names (a generic
     setting it lacks is left out); `defaults` holds the framework's defaults under its names;
-    `explicit` the values the user set (never changed); `from_scratch`: the model starts from random weights.
+    `explicit` the values the user set (never changed).
     """
     int_batch = int(batch) if batch is not None and float(batch) >= 1 and float(batch) == int(batch) else None
     nbs_name = names.get("nominal_batch")
@@ -179,11 +174,6 @@ def plan(n_train: int, batch: int | float | None, epochs: int, *, names: dict[st
     if flip_name and flip_name not in explicit and float(defaults.get(flip_name) or 0) < 0.5:
         choose("vertical_flip", 0.5, "aerial photos have no up: vertical flips double the views of each "
                                      "training tile")
-    opt_name = names.get("optimizer")
-    if from_scratch and opt_name and defaults.get(opt_name) == "auto":
-        choose("optimizer", "SGD", "a model trained from scratch on a small split: the automatic choice (AdamW at "
-                                   "a small lr on a short run) found its first box 15-20 epochs later than SGD at "
-                                   "lr 0.01 on the realistic survey (tools/bench/survey_onset.py, 2 seeds)")
     _warmup_in_updates(p, names, defaults, explicit)
     return p
 

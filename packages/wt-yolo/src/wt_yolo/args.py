@@ -37,9 +37,8 @@ class UltralyticsArgs:
     """Cache images in RAM (true or 'ram') or on 'disk'."""
     pretrained: bool | str = True
     """Start from pretrained weights (when the model has them), or load weights from this path."""
-    optimizer: str | None = None
-    """SGD, MuSGD, Adam, Adamax, AdamW, NAdam, RAdam, RMSProp or auto (unset: auto, or SGD for a model trained
-    from scratch on a small split)."""
+    optimizer: str = "auto"
+    """SGD, MuSGD, Adam, Adamax, AdamW, NAdam, RAdam, RMSProp or auto."""
     deterministic: bool = True
     """Deterministic operations (reproducible, may be slower)."""
     single_cls: bool = False

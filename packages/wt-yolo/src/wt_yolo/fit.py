@@ -185,8 +185,7 @@ def fit(dataset: str, model: str = "yolo11n.yaml", train: TrainArgs = TRAIN,
         requested = YoloTrainArgs.of(train, ultralytics)
         metric, whole = whole_image_validation(ds, val_split, select, requested.imgsz)
         windows = WindowSampling(window_plan(ds, train_split, requested.seed)) if sample == "windows" else None
-        args, small_data = apply_small_data_policy(requested, ds.splits[train_split].images, defaults,
-                                                   from_scratch=str(model).endswith((".yaml", ".yml")))
+        args, small_data = apply_small_data_policy(requested, ds.splits[train_split].images, defaults)
         measure_size(small_data, ds, train_split, args.imgsz, model)
         t.choose(metric, select.mode)
         t.open(ds, ds.classes, out=out, overwrite=overwrite, resume=resume, experiment=experiment,

@@ -22,13 +22,13 @@ from wt_yolo.args import UltralyticsArgs
 log = console.get_logger("wt-yolo")
 Defaults = Literal["wildtrain", "ultralytics"]
 NAMES = {"nominal_batch": "nbs", "warmup_epochs": "warmup_epochs", "close_augment_epochs": "close_mosaic",
-         "vertical_flip": "flipud", "optimizer": "optimizer"}
-ULTRALYTICS_DEFAULTS = {"nbs": 64, "warmup_epochs": 3.0, "close_mosaic": 10, "flipud": 0.0, "optimizer": "auto"}
+         "vertical_flip": "flipud"}
+ULTRALYTICS_DEFAULTS = {"nbs": 64, "warmup_epochs": 3.0, "close_mosaic": 10, "flipud": 0.0}
 """Ultralytics' own defaults of the arguments above (a test keeps them equal to ultralytics/cfg/default.yaml)."""
 
 
-def apply_small_data_policy(u: UltralyticsArgs, train_images: int, defaults: Defaults = "wildtrain",
-                            from_scratch: bool = False) -> tuple[UltralyticsArgs, Plan]:
+def apply_small_data_policy(u: UltralyticsArgs, train_images: int, defaults: Defaults = "wildtrain"
+                            ) -> tuple[UltralyticsArgs, Plan]:
     """The train arguments with the small-data settings filled in, and the plan (printed on stderr)."""
     if defaults not in ("wildtrain", "ultralytics"):
         from wt_core.errors import BadInput
@@ -36,7 +36,7 @@ def apply_small_data_policy(u: UltralyticsArgs, train_images: int, defaults: Def
         raise BadInput(f"defaults must be 'wildtrain' or 'ultralytics', got {defaults!r}", None, "defaults")
     explicit = {k: getattr(u, k) for k in NAMES.values() if getattr(u, k) is not None}
     p = plan(train_images, u.batch, u.epochs, names=NAMES, defaults=ULTRALYTICS_DEFAULTS, explicit=explicit,
-             policy=defaults, framework="ultralytics", from_scratch=from_scratch)
+             policy=defaults, framework="ultralytics")
     p.announce(log)
     return replace(u, **{k: c.value for k, c in p.settings.items()}), p
 
