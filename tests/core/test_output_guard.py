@@ -47,6 +47,8 @@ ELSEWHERE = {
     ("wt-eval", "calibrate"): "reads predictions: tests/eval (Output, the same guard)",
     ("wt-tune", "run"): "reads a target config: tests/tune (Output, the same guard)",
     ("wt-registry", "register"): "reads a run: tests/registry (Output, the same guard)",
+    ("wt-registry", "predict"): "reads a registered model: tests/registry/test_predict_scale.py (Output, the same guard)",
+    ("wt-eval", "merge"): "reads shards' predictions: tests/yolo/test_predict_scale.py (Output, the same guard)",
 }
 
 
