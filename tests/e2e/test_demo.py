@@ -26,9 +26,11 @@ def test_readme_names_the_two_commands():
     assert "uv run just test" in ci
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def demo(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
-    """`uv run just demo OUT`, exactly as the README says, from the repository root: run once for this module."""
+    """`uv run just demo OUT`, exactly as the README says, from the repository root: run once. Session scope,
+    not module: xdist's worker runs other folders' tests between this module's, and a module fixture is made
+    again after each (the full suite ran the 5-minute demo twice)."""
     out = tmp_path_factory.mktemp("e2e") / "demo"
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}  # the demo tracks locally
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"

@@ -50,7 +50,7 @@ def test_a_second_predict_is_refused_while_the_first_writes(run_dir, yolo_data, 
     out = tmp_path / "p"
     args = ["predict", "--run", run_dir, "--dataset", yolo_data.tiles, "--split", "val", "--device", "cpu",
             "--out", out]
-    first = held_writer("wt-yolo", "wt_yolo.predict:write_predictions", tmp_path / "go", *args, cwd=tmp_path)
+    first = held_writer("wt-yolo", "wt_yolo.predict:predict_job", tmp_path / "go", *args, cwd=tmp_path)
     with killed_at_exit(first):
         _refused_while_held(first, args, ((), ("--overwrite",)), out, tmp_path)
         (tmp_path / "go").touch()

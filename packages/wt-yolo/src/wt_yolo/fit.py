@@ -206,7 +206,7 @@ def fit(dataset: str, model: str = "yolo11n.yaml", train: TrainArgs = TRAIN,
                         details={"model": model, "train_split": train_split, "val_split": val_split,
                                  "small_data": small_data.record(),
                                  "selection": selection_record(whole),
-                                 "sample": windows.plan.record() if windows else "tiles",
+                                 "sample": windows.record() if windows else "tiles",
                                  "ultralytics_version": _ultralytics_version(),
                                  "train_args": {k: _plain(v) for k, v in vars(trainer.args).items() if k not in _OURS}})
 

@@ -223,6 +223,11 @@ class WindowSampling:
 
     def __init__(self, plan: WindowPlan):
         self.plan = plan
+        self.epochs_drawn = 0
+        """Epochs whose training dataset was a `WindowDataset` that drew fresh windows (in the run's record)."""
+
+    def record(self) -> dict:
+        return {**self.plan.record(), "epochs_drawn": self.epochs_drawn}
 
     def attach(self, model) -> None:
         model.add_callback("on_pretrain_routine_start", self._on_pretrain_routine_start)
@@ -250,3 +255,4 @@ class WindowSampling:
         ds = trainer.train_loader.dataset
         if hasattr(ds, "draw"):
             ds.draw(trainer.epoch)
+            self.epochs_drawn += 1
