@@ -196,7 +196,16 @@ def dask_cluster(logs: Path) -> Iterator[tuple[str, list[subprocess.Popen]]]:
     procs = [_dask("scheduler", "--host", "127.0.0.1", "--port", str(port), "--dashboard-address", ":0",
                    log=logs / "scheduler.log")]
     try:
-        time.sleep(2)
+        deadline = time.monotonic() + 120
+        while True:  # the scheduler listens: a condition, not a fixed pause (machines differ in speed)
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if procs[0].poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError("the dask scheduler did not listen: "
+                                         f"{(logs / 'scheduler.log').read_text()[-2000:]}") from None
+                time.sleep(0.1)
         for k in range(2):
             procs.append(_dask("worker", address, "--nthreads", "1", "--nworkers", "1", "--no-nanny",
                                "--memory-limit", "0", "--local-directory", str(logs / f"w{k}"),
