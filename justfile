@@ -9,9 +9,9 @@ default:
 demo out="demo-out":
     bash tools/demo.sh "{{out}}"
 
-# The whole test suite (what CI runs): the test folders spread over the cores (pytest-xdist, one group per folder).
+# The whole test suite (what CI runs): the tests spread over the cores (pytest-xdist; one file on one worker, so the e2e tests share one demo).
 test *args:
-    pytest -n auto --dist loadgroup --durations=15 {{args}}
+    pytest -n auto --dist loadfile --durations=15 {{args}}
 
 # The fast loop: every package's tests but the `slow` ones (they train, serve or run a pipeline); under 3 min on 2 cores.
 test-fast *args:

@@ -81,16 +81,14 @@ MEASURED_SLOW = frozenset(line for line in (Path(__file__).parent / "slow_tests.
 
 
 def pytest_collection_modifyitems(config, items):
-    """One xdist group per test folder (`just test` runs `pytest -n auto --dist loadgroup`), and the `slow`
-    mark on every test that uses a fixture of `SLOW_FIXTURES`.
+    """The `slow` mark on every test that uses a fixture of `SLOW_FIXTURES` or is listed as slow.
 
-    A folder's session fixtures (its one trained run, its servers) are then made once, by the
-    worker that runs that folder, while the other folders run beside it.
+    `just test` runs `pytest -n auto --dist loadfile`: one file's tests on one worker, so the demo that
+    the two e2e tests share (a session fixture of 5 minutes) runs once. The former `--dist loadgroup` with
+    one group per folder grouped nothing under pytest 9.2 (pytest-xdist#1386: xdist tags the group onto
+    `item._nodeid`, which pytest 9.2 no longer reads), so both workers ran the demo.
     """
-    tests = Path(__file__).parent
     for item in items:
-        parts = Path(str(item.path)).relative_to(tests).parts
-        item.add_marker(pytest.mark.xdist_group(parts[0] if len(parts) > 1 else "root"))
         node = item.nodeid.removeprefix("tests/")
         if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())) or node.startswith(SLOW_TESTS) \
                 or node in MEASURED_SLOW:

@@ -28,8 +28,8 @@ def test_readme_names_the_two_commands():
 
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
-    """`uv run just demo OUT`, exactly as the README says, from the repository root: run once per worker that
-    runs this module's tests (the full suite still showed two demo setups, on two xdist workers: to look into)."""
+    """`uv run just demo OUT`, exactly as the README says, from the repository root: once per suite (`just test`
+    sends one file's tests to one xdist worker, `--dist loadfile`)."""
     out = tmp_path_factory.mktemp("e2e") / "demo"
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}  # the demo tracks locally
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
