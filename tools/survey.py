@@ -387,6 +387,23 @@ def realistic_survey(out: Path, train: int = 2, val: int = 1, test: int = 2, see
                                                            width, height, size)))
 
 
+def pretrain_survey(out: Path, sites: int = 6, per_site: int = 2, seed: int = 1000, width: int = 1024,
+                    height: int = 768, size: tuple[float, float] = (25, 60)) -> dict:
+    """A survey of many other sites to pre-train on (a stand-in for COCO-pretrained weights, which cannot be
+    downloaded here): `per_site` train photos from each of `sites` sites drawn at random (any ground, colour
+    balance, light and density), one val photo of one more site, no test photo. Its seeds are not the
+    benchmark's (0, 1), so no photo of the benchmark is drawn again."""
+    rng = np.random.default_rng(seed)
+    drawn = [draw_site(rng) for _ in range(sites + 1)]
+
+    def draw(split: str, i: int) -> tuple[str, tuple[Image.Image, list[dict]]]:
+        k = i // per_site if split == "train" else sites
+        return f"site-{k}", realistic_photo(rng, drawn[k], width, height, size)
+
+    return _write_survey(out, rng, REALISTIC_CLASSES, (("train", sites * per_site), ("val", 1)), width, height,
+                         draw)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, required=True)

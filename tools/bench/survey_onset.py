@@ -1,7 +1,7 @@
 """What moves the onset of learning on the realistic survey? One arm at a time, from scratch, one tiled set.
 
     python tools/bench/survey_onset.py --arms bare,defaults,windows,sgd [--epochs 60] [--seed 0]
-        [--tile 320] [--imgsz 320] [--keep DIR] [--png_dir docs/bench]
+        [--tile 320] [--imgsz 320] [--keep DIR] [--png_dir docs/bench] [--start yolo11n.yaml|RUN]
 
 The realistic survey (`tools/survey.py --realistic`, 1024x768 photos: 24 train tiles of 320 px at seed 0;
 two train photos, a val photo of another site) is tiled once; each
@@ -74,6 +74,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0, help="the survey's and the training's seed")
     ap.add_argument("--keep", type=Path, default=None)
     ap.add_argument("--png_dir", type=Path, default=None)
+    ap.add_argument("--start", default="yolo11n.yaml",
+                    help="the model every arm starts from: a model yaml (from scratch) or pre-trained weights or a "
+                         "run (tools/pretrain_survey.py's: fine-tuning)")
     a = ap.parse_args()
     work = a.keep or Path(tempfile.mkdtemp(prefix="wt-bench-onset-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -92,12 +95,15 @@ def main() -> None:
         stamp = work / f"run-{k}.wall"
         if not run.exists():
             cmd = fit_cmd(tiles, f"run-{k}", a.epochs, a.imgsz, a.seed, ARMS[k][1])
+            cmd[cmd.index("--model") + 1] = a.start
             done = train_arms(env, work, {k: cmd}, parallel=False)
             stamp.write_text(str(done[k][1]))
         rows[k] = curves(run)
         walls[k] = float(stamp.read_text()) if stamp.exists() else float("nan")
-    title = f"realistic survey, {n_tiles} tiles, {a.epochs} epochs at {a.imgsz} px, from scratch, seed {a.seed}"
+    start = "from scratch" if a.start.endswith((".yaml", ".yml")) else f"fine-tuned from {a.start}"
+    title = f"realistic survey, {n_tiles} tiles, {a.epochs} epochs at {a.imgsz} px, {start}, seed {a.seed}"
     print(title)
+    tag = "" if start == "from scratch" else "-pretrained"
     for k in names:
         r = rows[k]
         first, useful = onsets(r)
@@ -106,9 +112,9 @@ def main() -> None:
               f"best {max(maps, default=0):.3f}  final {maps[-1] if maps else 0:.3f}  "
               f"{walls[k] / max(1, len(r)):.1f} s/epoch ({len(r)} epochs)")
         if a.png_dir:
-            plot({k: r}, {k: ARMS[k][0]}, a.png_dir / f"onset-{k}-seed{a.seed}-{a.epochs}ep.png", title)
+            plot({k: r}, {k: ARMS[k][0]}, a.png_dir / f"onset-{k}{tag}-seed{a.seed}-{a.epochs}ep.png", title)
     if a.png_dir:
-        plot(rows, {k: ARMS[k][0] for k in rows}, a.png_dir / f"onset-arms-seed{a.seed}-{a.epochs}ep.png", title)
+        plot(rows, {k: ARMS[k][0] for k in rows}, a.png_dir / f"onset-arms{tag}-seed{a.seed}-{a.epochs}ep.png", title)
 
 
 if __name__ == "__main__":
