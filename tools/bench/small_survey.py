@@ -1,6 +1,7 @@
 """Small aerial survey: bare Ultralytics defaults against `wt-yolo fit`'s, on a survey that fails like real ones.
 
     python tools/bench/small_survey.py [--quick] [--seeds 0 1] [--short 40] [--long 160] [--tile 640] [--keep DIR]
+        [--rows a40 b40 ...] [--pretrained RUN]
     python tools/bench/small_survey.py --classic [--quick] [--epochs 60] ...   (the old survey, hard negatives)
 
 The realistic survey (default; `tools/survey.py --realistic`: two train photos of
@@ -13,6 +14,8 @@ scratch, per seed, in these rows:
     b40+windows fresh windows of the whole photos every epoch (`--sample windows`)
     b40+p2      the stride-4 head (`--model yolo11n-p2.yaml`)
     b40+auto    tiles and input size from the boxes (`wt-data tile --size auto`)
+    pre-<row>   with --pretrained RUN: the row fine-tuned from RUN's best weights (`tools/pretrain_survey.py`
+                makes such a run: the stand-in for COCO-pretrained weights), every row but b40+p2
 
 (each ablation row is (b) at the short length with one item added). Every arm
 validates the whole val photo every epoch (it only measures; (a) still keeps
@@ -101,9 +104,9 @@ class Clock:
 
 def evaluate(clock: Clock, run: Path, split_ds: Path, imgsz: int, tile: int, name: str, photos: int) -> dict:
     pred, _, _ = clock("wt-yolo", "predict", "--run", run, "--dataset", split_ds, "--split", "test", "--conf", "0.01",
-                       "--imgsz", imgsz, "--slicing.tile", tile, "--max_det", 1000, "--out", f"pred-{name}")
+                       "--imgsz", imgsz, "--slicing.tile", tile, "--max_det", 1000, "--out", f"pred-{name}", "--overwrite")
     ev, _, _ = clock("wt-eval", "detect", "--dataset", split_ds, "--predictions", pred, "--split", "test",
-                     "--max_dets", 1000, "--out", f"eval-{name}")
+                     "--max_dets", 1000, "--out", f"eval-{name}", "--overwrite")
     m = json.loads(ev.read_text())["metrics"]
     err = m["count_mae"] * photos / max(m["count_true"], 1)
     return {"mAP50": m["mAP50"], "recall": m["recall"], "fp_per_photo": m["fp"] / photos, "count_error": err,
@@ -135,14 +138,14 @@ def realistic_row(clock: Clock, run: Path, ds: Path, imgsz: int, tile: int, name
     from survey_signature import curves, signature
 
     pv, _, _ = clock("wt-yolo", "predict", "--run", run, "--dataset", ds, "--split", "val", "--conf", "0.01",
-                     "--imgsz", imgsz, "--slicing.tile", tile, "--max_det", 2000, "--out", f"predval-{name}")
+                     "--imgsz", imgsz, "--slicing.tile", tile, "--max_det", 2000, "--out", f"predval-{name}", "--overwrite")
     cal, _, _ = clock("wt-eval", "calibrate", "--dataset", ds, "--predictions", pv, "--split", "val",
-                      "--metric", "count_mae", "--out", f"cal-{name}")
+                      "--metric", "count_mae", "--out", f"cal-{name}", "--overwrite")
     conf = float(json.loads(cal.read_text())["metrics"]["score_threshold"])
     pt, _, _ = clock("wt-yolo", "predict", "--run", run, "--dataset", ds, "--split", "test", "--conf", "0.01",
-                     "--imgsz", imgsz, "--slicing.tile", tile, "--max_det", 2000, "--out", f"pred-{name}")
+                     "--imgsz", imgsz, "--slicing.tile", tile, "--max_det", 2000, "--out", f"pred-{name}", "--overwrite")
     ev, _, _ = clock("wt-eval", "detect", "--dataset", ds, "--predictions", pt, "--split", "test",
-                     "--max_dets", 2000, "--out", f"eval-{name}")
+                     "--max_dets", 2000, "--out", f"eval-{name}", "--overwrite")
     m = json.loads(ev.read_text())["metrics"]
     count = count_at(pt, "test", conf)
     rm = json.loads(run.read_text())
@@ -184,7 +187,11 @@ def realistic(a: argparse.Namespace) -> None:
         env = {**os.environ, "WT_HOME": str(work / "home"), "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}",
                "MLFLOW_DISABLE_TELEMETRY": "true", "YOLO_OFFLINE": "1"}
         clock = Clock(env, work)
-        ds, tiles, truth = realistic_tiles(work, env, tile, seed, width, height)
+        if (work / "tiles" / "manifest.json").exists():  # a kept work dir: the same survey, tiled once
+            ds, tiles = work / "imported" / "manifest.json", work / "tiles" / "manifest.json"
+            truth = json.loads((work / "survey" / "truth.json").read_text())
+        else:
+            ds, tiles, truth = realistic_tiles(work, env, tile, seed, width, height)
         common = ["--train.batch", 8, "--train.workers", 0, "--device", "cpu",
                   "--ultralytics.plots", "false", "--train.seed", seed, "--select.every", 1]
         arms: dict[str, tuple[Path, int, int, list]] = {  # name: tiles, tile, imgsz, fit options
@@ -200,14 +207,22 @@ def realistic(a: argparse.Namespace) -> None:
                                "--splits", "[train, val]", "--out", "tiles-auto")
             sa = json.loads(auto.read_text())["details"]["tiling"]["size_auto"]
             arms["b40+auto"] = (auto, sa["tile"]["value"], sa["imgsz"]["value"], ["--train.epochs", short])
+        if a.pretrained:  # the same rows fine-tuned from pre-trained weights (the P2 head has no such weights)
+            arms.update({f"pre-{k}": (tl, t, sz, [*o, "--model", str(a.pretrained.resolve())])
+                         for k, (tl, t, sz, o) in list(arms.items()) if "--model" not in o})
         chosen = list(arms) if a.rows == ["all"] else [r for r in a.rows if r in arms]
         rows: dict[str, dict] = {}
         for name in chosen:
             tl, t, sz, opts = arms[name]
             model = [] if "--model" in opts else ["--model", "yolo11n.yaml"]
             print(f"seed {seed}: {name}", file=sys.stderr)
-            run, wall, _ = clock("wt-yolo", "fit", "--dataset", tl, *model, "--train.imgsz", sz, *common, *opts,
-                                 "--out", f"run-{name}")
+            run, stamp = work / f"run-{name}" / "manifest.json", work / f"run-{name}.wall"
+            if run.exists() and stamp.exists():  # trained by an earlier call with the same --keep: evaluated again
+                wall = float(stamp.read_text())
+            else:
+                run, wall, _ = clock("wt-yolo", "fit", "--dataset", tl, *model, "--train.imgsz", sz, *common, *opts,
+                                     "--out", f"run-{name}")
+                stamp.write_text(f"{wall:.1f}")
             rows[name] = realistic_row(clock, run, ds, sz, t, name, wall)
         rows_all[seed] = rows
         n_tiles = json.loads(tiles.read_text())["splits"]["train"]["images"]
@@ -215,7 +230,8 @@ def realistic(a: argparse.Namespace) -> None:
 
         animals = survey.animals_per_split(truth)
         plot({k: r["rows"] for k, r in rows.items()}, {}, work / f"curves-seed{seed}.png",
-             f"realistic survey seed {seed}: {n_tiles} tiles of {tile} px ({animals['train']} animals), from scratch")
+             f"realistic survey seed {seed}: {n_tiles} tiles of {tile} px ({animals['train']} animals), from scratch"
+             + (" and fine-tuned (pre-)" if a.pretrained else ""))
         print(f"seed {seed}: {n_tiles} train tiles of {tile} px from 2 photos of {width}x{height} "
               f"({animals['train']} animals); test: 2 photos of 2 unseen sites ({animals['test']} animals); "
               f"curves {work / f'curves-seed{seed}.png'}")
@@ -231,6 +247,9 @@ def main() -> None:
     ap.add_argument("--long", type=int, default=None, help="realistic: the long run's epochs (160; --quick 20)")
     ap.add_argument("--rows", nargs="+", default=["all"],
                     help="realistic: which rows (a40 a160 b40 b160 b40+windows b40+p2 b40+auto, or all)")
+    ap.add_argument("--pretrained", type=Path, default=None,
+                    help="realistic: a run to fine-tune from (tools/pretrain_survey.py's): adds a pre-<row> for each "
+                         "row but the P2 one, started from its best weights")
     ap.add_argument("--quick", action="store_true", help="smaller photos cut into 320-pixel tiles, 320-pixel input")
     ap.add_argument("--tile", type=int, default=None)
     ap.add_argument("--epochs", type=int, default=None)

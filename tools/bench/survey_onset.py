@@ -47,6 +47,8 @@ ARMS: dict[str, tuple[str, list[str]]] = {
     # a model from scratch (they ran with Ultralytics' auto optimizer, the "auto" arm today)
     "adamw01": ("defaults + AdamW lr 0.01", ["--ultralytics.optimizer", "AdamW", "--train.lr", "0.01"]),
     "nomosaic": ("defaults + mosaic 0", ["--ultralytics.mosaic", "0"]),
+    "batch2": ("defaults + batch 2", ["--train.batch", "2"]),
+    "batch4": ("defaults + batch 4", ["--train.batch", "4"]),
     "scale": ("defaults + scale 0.2", ["--ultralytics.scale", "0.2"]),
     "close": ("defaults + close_mosaic half", []),  # filled in from --epochs
     "site": ("defaults + rot90 + colour jitter", ["--ultralytics.degrees", "0", "--ultralytics.hsv_h", "0.05",
