@@ -20,18 +20,32 @@ def test_issue_example_26_tiles_batch_8_160_epochs():
     assert u.warmup_epochs is None  # 3 of 160 epochs is under 10 %: Ultralytics' own warm-up stays
     assert u.close_mosaic is None  # 10 of 160 epochs: Ultralytics' own
     assert u.flipud == 0.5
+    # 4 batches an epoch: at Ultralytics' 0.03 the BatchNorm statistics need 152 batches (38 epochs) to forget the
+    # untrained start, so the model in evaluation finds nothing for 38 epochs; at 0.3, 13 batches
+    assert u.bn_momentum == 0.3 and rec["settings"]["bn_momentum"]["default"] == 0.03
+    assert "152 batches, 38 epochs of 4 batches" in rec["settings"]["bn_momentum"]["why"]
+    assert "bn_momentum" not in u.to_train_kwargs()  # applied by wt-yolo, not handed to Ultralytics
+
+
+def test_bn_momentum_default_is_what_ultralytics_builds():
+    from torch.nn.modules.batchnorm import _BatchNorm
+    from ultralytics import YOLO
+    from wt_yolo.small_data import BN_MOMENTUM
+
+    momenta = {m.momentum for m in YOLO("yolo11n.yaml").model.modules() if isinstance(m, _BatchNorm)}
+    assert momenta == {BN_MOMENTUM}
 
 
 def test_short_run_gets_short_warmup_and_late_mosaic_close():
     u, plan = apply_small_data_policy(YoloTrainArgs(batch=8, epochs=20), 60)
-    assert (u.nbs, u.warmup_epochs, u.close_mosaic) == (8, 2.0, 2)
-    assert set(plan.settings) == {"nbs", "warmup_epochs", "close_mosaic", "flipud"}
+    assert (u.nbs, u.warmup_epochs, u.close_mosaic, u.bn_momentum) == (8, 2.0, 2, 0.25)  # 8 batches an epoch
+    assert set(plan.settings) == {"nbs", "warmup_epochs", "close_mosaic", "flipud", "bn_momentum"}
 
 
 def test_an_explicit_value_wins_even_when_it_equals_ultralytics_default():
-    u, plan = apply_small_data_policy(YoloTrainArgs(batch=8, epochs=20, nbs=64, flipud=0.0), 26)
-    assert u.nbs == 64 and u.flipud == 0.0
-    assert "nbs" not in plan.settings and plan.explicit == {"nbs": 64, "flipud": 0.0}
+    u, plan = apply_small_data_policy(YoloTrainArgs(batch=8, epochs=20, nbs=64, flipud=0.0, bn_momentum=0.03), 26)
+    assert u.nbs == 64 and u.flipud == 0.0 and u.bn_momentum == 0.03
+    assert "nbs" not in plan.settings and plan.explicit == {"nbs": 64, "flipud": 0.0, "bn_momentum": 0.03}
     assert plan.updates == plan.updates_default  # what the user's nominal batch gives
 
 
@@ -63,6 +77,8 @@ def test_fit_prints_and_records_the_settings_it_chose(trained, run_dir):
     assert n == "train"
     stderr = trained.first_stderr
     assert "small training split" in stderr and "nbs = 8 (default 64)" in stderr
+    momentum = sd["settings"]["bn_momentum"]["value"]
+    assert 0.03 < momentum <= 0.3 and f"BatchNorm momentum {momentum:g} in " in stderr  # set in the model trained
 
 
 def test_best_weights_follow_the_whole_image_metric(trained, run_dir):

@@ -117,10 +117,24 @@ class UltralyticsArgs:
     """MixUp augmentation probability."""
     cutmix: float = 0.0
     """CutMix augmentation probability."""
+    bn_momentum: float | None = None
+    """wt-yolo's, not an Ultralytics argument: the BatchNorm momentum of the model in training (Ultralytics
+    builds every model with 0.03; unset: 0.03, or up to 0.3 on a split of few batches an epoch, so the
+    statistics the model validates with follow it; `wt_core.small_data`)."""
+
+    def __post_init__(self) -> None:
+        if self.bn_momentum is not None and not 0 < self.bn_momentum < 1:
+            from wt_core.errors import BadInput
+
+            raise BadInput(f"must be above 0 and below 1, got {self.bn_momentum}", None, "ultralytics.bn_momentum")
 
     def to_train_kwargs(self) -> dict:
         """The keyword arguments of `YOLO.train` (None values left out, so Ultralytics keeps its own)."""
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        return {k: v for k, v in asdict(self).items() if v is not None and k not in OURS}
+
+
+OURS = frozenset({"bn_momentum"})
+"""Fields of the `--ultralytics.*` section that wt-yolo applies itself (Ultralytics has no such argument)."""
 
 
 

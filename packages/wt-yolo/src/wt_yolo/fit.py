@@ -13,9 +13,11 @@ Ultralytics' own `fitness`. On a small training split the small-data policy
 from __future__ import annotations
 
 import csv
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
+from wt_core import console
 from wt_core.invocation import command
 from wt_core.manifest import RunManifest
 from wt_core.metrics_log import finite_metrics
@@ -32,6 +34,7 @@ from wt_yolo.small_data import Defaults, apply_small_data_policy, measure_size
 from wt_yolo.stages import start_from
 from wt_yolo.windows import WindowSampling, window_plan
 
+log = console.get_logger("wt-yolo")
 TRAIN_DIR = "train"  # Ultralytics' save_dir inside the partial output
 SPEC = TrainerSpec(
     tool="wt-yolo", framework="yolo", task="detect", select=Select("fitness", "max"),
@@ -118,6 +121,17 @@ def results_csv_rows(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def set_bn_momentum(trainer, momentum: float) -> None:
+    """The momentum of every BatchNorm layer of the model in training (after Ultralytics built it with 0.03 and
+    copied its EMA, which only averages the statistics)."""
+    from torch.nn.modules.batchnorm import _BatchNorm
+
+    layers = [m for m in trainer.model.modules() if isinstance(m, _BatchNorm)]
+    for m in layers:
+        m.momentum = momentum
+    log.info("BatchNorm momentum %g in %d layers", momentum, len(layers))
+
+
 def _train(t: Training, model_spec: str, data_yaml: Path, u: YoloTrainArgs, device: str | None,
            whole: YoloWholeImages | None, windows: WindowSampling | None = None) -> Any:
     """Start Ultralytics' training, or continue it from last.pt when resuming."""
@@ -136,6 +150,8 @@ def _train(t: Training, model_spec: str, data_yaml: Path, u: YoloTrainArgs, devi
         kwargs = {"data": str(data_yaml), "project": str(t.dir), "name": TRAIN_DIR, "exist_ok": True,
                   **u.to_train_kwargs(), "device": device}
     EpochCallback(t, u.epochs).attach(model)
+    if u.bn_momentum is not None:
+        model.add_callback("on_pretrain_routine_end", partial(set_bn_momentum, momentum=u.bn_momentum))
     if whole is not None:
         whole.attach(model)
     if windows is not None:

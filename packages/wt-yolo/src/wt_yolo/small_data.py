@@ -1,7 +1,7 @@
 """wt-yolo's small-data defaults: `wt_core.small_data` mapped onto Ultralytics' train arguments.
 
 The arguments the policy may choose (`nbs`, `warmup_epochs`, `close_mosaic`,
-`flipud`) default to None in `UltralyticsArgs`, meaning "not set": a value the
+`flipud`, and wt-yolo's own `bn_momentum`) default to None in `UltralyticsArgs`, meaning "not set": a value the
 user gives, on the command line, in a `--config` file or from Python, is never
 changed, even when it equals Ultralytics' default. `--defaults ultralytics`
 leaves every one of them to Ultralytics.
@@ -22,9 +22,11 @@ from wt_yolo.args import UltralyticsArgs
 log = console.get_logger("wt-yolo")
 Defaults = Literal["wildtrain", "ultralytics"]
 NAMES = {"nominal_batch": "nbs", "warmup_epochs": "warmup_epochs", "close_augment_epochs": "close_mosaic",
-         "vertical_flip": "flipud"}
+         "vertical_flip": "flipud", "norm_momentum": "bn_momentum"}
 ULTRALYTICS_DEFAULTS = {"nbs": 64, "warmup_epochs": 3.0, "close_mosaic": 10, "flipud": 0.0}
 """Ultralytics' own defaults of the arguments above (a test keeps them equal to ultralytics/cfg/default.yaml)."""
+BN_MOMENTUM = 0.03
+"""The BatchNorm momentum Ultralytics gives every model it builds (`initialize_weights`; a test keeps it equal)."""
 
 
 def apply_small_data_policy(u: UltralyticsArgs, train_images: int, defaults: Defaults = "wildtrain"
@@ -35,8 +37,8 @@ def apply_small_data_policy(u: UltralyticsArgs, train_images: int, defaults: Def
 
         raise BadInput(f"defaults must be 'wildtrain' or 'ultralytics', got {defaults!r}", None, "defaults")
     explicit = {k: getattr(u, k) for k in NAMES.values() if getattr(u, k) is not None}
-    p = plan(train_images, u.batch, u.epochs, names=NAMES, defaults=ULTRALYTICS_DEFAULTS, explicit=explicit,
-             policy=defaults, framework="ultralytics")
+    p = plan(train_images, u.batch, u.epochs, names=NAMES, defaults={**ULTRALYTICS_DEFAULTS, "bn_momentum": BN_MOMENTUM},
+             explicit=explicit, policy=defaults, framework="ultralytics")
     p.announce(log)
     return replace(u, **{k: c.value for k, c in p.settings.items()}), p
 
