@@ -284,3 +284,35 @@ def held_writer(tool: str, function: str, gate: Path, *args: str | Path, cwd: st
             raise AssertionError(f"{tool} never reached {function}: {proc.communicate()[1][-3000:]}")
         time.sleep(0.05)
     return proc
+
+
+def torchrun_nodes(tool: str, args: list[str | Path], cwd: Path, limit: float, nodes: int = 2) -> str:
+    """`tool ARGS` under torchrun as `nodes` "nodes" on this machine (one process each, node_rank 0..n-1, one
+    master port), each node's stderr in `cwd/node<k>.log`. Returns every node's stdout, joined, once all exit 0.
+    A node still running after `limit` seconds (a rank waiting forever for another: a hang) fails the test with
+    the logs' tails; every node's process group is killed whatever happens."""
+    import pytest
+
+    port = free_port()
+    torchrun = str(BIN / "torchrun")
+    procs = []
+    for node in range(nodes):
+        cmd = [torchrun, "--nnodes", str(nodes), "--nproc_per_node", "1", "--node_rank", str(node),
+               "--master_addr", "127.0.0.1", "--master_port", str(port), tool_path(tool), *map(str, args)]
+        procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=open(cwd / f"node{node}.log", "w"),
+                                      text=True, cwd=cwd, start_new_session=True))
+    outputs = []
+    try:
+        for p in procs:
+            outputs.append(p.communicate(timeout=limit)[0])
+    except subprocess.TimeoutExpired:
+        logs = "\n".join((cwd / f"node{k}.log").read_text()[-1500:] for k in range(nodes))
+        pytest.fail(f"torchrun's {nodes} nodes did not finish in {limit} s (a hang):\n{logs}")
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+    for k, p in enumerate(procs):
+        assert p.returncode == 0, (cwd / f"node{k}.log").read_text()[-4000:]
+    return "".join(outputs)
