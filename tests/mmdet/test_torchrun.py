@@ -1,15 +1,17 @@
 """`wt-mmdet fit` under torchrun as two "nodes" on this machine (one process each, gloo), through mmengine's
-'pytorch' launcher: one MLflow run, one metrics.jsonl, one run manifest, and a validation split of one image
-(fewer than the two ranks) does not hang."""
+'pytorch' launcher, the way a cluster runs it, preemption included: both nodes killed -9 after epoch 1 and
+started again with --resume. One MLflow run, one metrics.jsonl, one run manifest, each epoch recorded once,
+and a validation split of one image (fewer than the two ranks) does not hang."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
+import time
 
 import pytest
-from helpers import call_cli, manifest_of, torchrun_nodes, written
+from helpers import call_cli, kill_tree, manifest_of, torchrun_start, torchrun_wait, written
 from mmdet_helpers import SMALL_RETINANET
 from wt_core.metrics_log import read_metrics
 
@@ -20,7 +22,7 @@ LIMIT = 420
 """Seconds the two nodes get; a rank waiting forever for the other (a hang) fails the test loudly."""
 
 
-def test_torchrun_two_nodes_one_process_each_with_a_val_split_smaller_than_the_world(tmp_path):
+def test_torchrun_two_nodes_killed_and_resumed_with_a_val_split_smaller_than_the_world(tmp_path):
     import synth
 
     synth.make_aerial(tmp_path / "aerial", images=4, width=160, height=128, seed=1)
@@ -30,14 +32,31 @@ def test_torchrun_two_nodes_one_process_each_with_a_val_split_smaller_than_the_w
                                 "[train, val]", "--stratify", "false", "--out", tmp_path / "ds"))
     assert m_ds["splits"]["val"]["images"] == 1  # one validation image for two ranks: one rank's share is padding
     out = tmp_path / "run"
-    stdout = torchrun_nodes("wt-mmdet", ["fit", "--dataset", ds, "--out", out, "--device", "cpu", "--train.epochs",
-                                         "2", "--train.imgsz", "128", "--train.batch", "1", "--train.workers", "0",
-                                         "--mmdet.warmup_iters", "1", "--cfg_options", json.dumps(CFG)],
-                            cwd=tmp_path, limit=LIMIT)
+    args = ["fit", "--dataset", ds, "--out", out, "--device", "cpu", "--train.epochs", "2", "--train.imgsz", "128",
+            "--train.batch", "1", "--train.workers", "0", "--mmdet.warmup_iters", "1", "--cfg_options",
+            json.dumps(CFG)]
+    nodes = torchrun_start("wt-mmdet", args, tmp_path, log="first")
+    ledger = tmp_path / "run.partial" / "mmdet" / "checkpoints.sha256"
+    metrics = tmp_path / "run.partial" / "metrics.jsonl"  # epoch 1's row follows its checkpoint and validation
+    deadline, killed = time.time() + LIMIT, False
+    try:
+        while time.time() < deadline and all(p.poll() is None for p in nodes):
+            if metrics.exists() and ledger.exists() and "epoch_1.pth" in ledger.read_text():
+                killed = True
+                break
+            time.sleep(0.2)
+    finally:
+        for p in nodes:  # a preempted job: every process of both nodes, at once
+            kill_tree(p.pid)
+            p.wait()
+    assert killed, "\n".join((tmp_path / f"first{k}.log").read_text()[-2000:] for k in range(2))
+    assert [r["epoch"] for r in read_metrics(tmp_path / "run.partial")] == [1]
+
+    stdout = torchrun_wait(torchrun_start("wt-mmdet", [*args, "--resume"], tmp_path), tmp_path, LIMIT)
     printed = [line for line in stdout.splitlines() if line.strip()]
     assert printed == [str(out / "manifest.json")]  # node 0's rank printed the manifest; node 1 printed nothing
     m = manifest_of(subprocess.CompletedProcess([], 0, printed[0] + "\n", ""))
-    assert (m["details"]["launcher"], m["details"]["world_size"]) == ("pytorch", 2)
+    assert (m["details"]["launcher"], m["details"]["world_size"], m["details"]["resumed"]) == ("pytorch", 2, True)
     rows = read_metrics(out)
     assert [r["epoch"] for r in rows] == [1, 2]  # one line per epoch, written once
     assert all("mAP50" in r for r in rows)  # the one val image was scored, though one rank only held padding
@@ -54,4 +73,4 @@ def test_torchrun_two_nodes_one_process_each_with_a_val_split_smaller_than_the_w
     assert [r.info.run_id for r in runs] == [m["tracking"]["run_id"]]
     assert runs[0].info.status == "FINISHED"
     history = client.get_metric_history(runs[0].info.run_id, "train/loss")
-    assert sorted(h.step for h in history) == [1, 2]  # each epoch logged once, by rank 0
+    assert sorted(h.step for h in history) == [1, 2]  # each epoch logged once, by rank 0, across the kill

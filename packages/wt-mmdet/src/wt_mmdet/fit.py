@@ -10,6 +10,8 @@ continues from the ledger's newest checkpoint: optimizer, schedule, epoch and
 best score. Best weights: on a tiled dataset, the epoch with the best mAP50 on
 the whole val images (`wt_mmdet.select`, kept by the hook); otherwise, or with
 `--select.metric fitness`, mmengine's `save_best` on the tiles' `bbox_mAP`.
+Under torchrun or srun every rank runs this function as one rank of the Runner
+(`wt_mmdet.distributed`); only rank 0 records and returns the manifest.
 """
 
 from __future__ import annotations
@@ -112,7 +114,8 @@ def fit(dataset: str, model: str = "retinanet_r18_fpn", train: TrainArgs = TRAIN
         cfg_options: MMDetection config overrides as dotted keys, e.g. '{"model.bbox_head.loss_cls.gamma": 1.5}',
             merged last (mmdet's --cfg-options); keys the --train.* options set are refused.
         load_from: Initial weights (a plain state_dict, or a checkpoint of a wt-mmdet run); nothing is downloaded.
-        device: cpu, auto (a GPU when there is one) or one GPU index such as 0.
+        device: cpu, auto (a GPU when there is one) or one GPU index such as 0. Under torchrun (several
+            processes or nodes, --mmdet.launcher): auto, each rank on its LOCAL_RANK's GPU, or cpu.
         out: The output directory (default runs/mmdet/fit/<id>).
         overwrite: Replace an existing output directory.
         resume: Continue an interrupted run (same --out) from its newest checkpoint; only more epochs, the device,
@@ -160,6 +163,8 @@ def fit(dataset: str, model: str = "retinanet_r18_fpn", train: TrainArgs = TRAIN
 
         with distributed.process_group(launcher), checkpoints.safe_loading():  # the other ranks join once rank 0 has its output
             resume_from = distributed.from_rank0(latest_checkpoint(work_dir) if t.resumed else None)
+            if resume_from is not None and t.rank > 0:
+                checkpoints.trust_ledger(work_dir)  # rank 0's ledger (read only) vouches for the file here too
             if resume_from is not None:
                 log.info("resuming from %s (after epoch %d)", resume_from[0].name, resume_from[1])
                 cfg.load_from, cfg.resume = str(resume_from[0]), True
