@@ -1,7 +1,8 @@
 """`wt-mmdet fit` under torchrun as two "nodes" on this machine (one process each, gloo), through mmengine's
 'pytorch' launcher, the way a cluster runs it, preemption included: both nodes killed -9 after epoch 1 and
 started again with --resume. One MLflow run, one metrics.jsonl, one run manifest, each epoch recorded once,
-and a validation split of one image (fewer than the two ranks) does not hang."""
+a validation split of one image (fewer than the two ranks) does not hang, and an early stop (--train.patience,
+decided by rank 0) stops every rank."""
 
 from __future__ import annotations
 
@@ -32,8 +33,8 @@ def test_torchrun_two_nodes_killed_and_resumed_with_a_val_split_smaller_than_the
                                 "[train, val]", "--stratify", "false", "--out", tmp_path / "ds"))
     assert m_ds["splits"]["val"]["images"] == 1  # one validation image for two ranks: one rank's share is padding
     out = tmp_path / "run"
-    args = ["fit", "--dataset", ds, "--out", out, "--device", "cpu", "--train.epochs", "2", "--train.imgsz", "128",
-            "--train.batch", "1", "--train.workers", "0", "--mmdet.warmup_iters", "1", "--cfg_options",
+    args = ["fit", "--dataset", ds, "--out", out, "--device", "cpu", "--train.epochs", "3", "--train.patience", "1",
+            "--train.imgsz", "128", "--train.batch", "1", "--train.workers", "0", "--mmdet.warmup_iters", "1", "--cfg_options",
             json.dumps(CFG)]
     nodes = torchrun_start("wt-mmdet", args, tmp_path, log="first")
     ledger = tmp_path / "run.partial" / "mmdet" / "checkpoints.sha256"
@@ -58,10 +59,11 @@ def test_torchrun_two_nodes_killed_and_resumed_with_a_val_split_smaller_than_the
     m = manifest_of(subprocess.CompletedProcess([], 0, printed[0] + "\n", ""))
     assert (m["details"]["launcher"], m["details"]["world_size"], m["details"]["resumed"]) == ("pytorch", 2, True)
     rows = read_metrics(out)
-    assert [r["epoch"] for r in rows] == [1, 2]  # one line per epoch, written once
+    assert [r["epoch"] for r in rows] == list(range(1, len(rows) + 1))  # one line per epoch, written once
+    assert len(rows) == _last_epoch([r["bbox_mAP"] for r in rows], epochs=3)  # (an untrained model: stops at 2)
     assert all("mAP50" in r for r in rows)  # the one val image was scored, though one rank only held padding
     assert m["metrics"]["mAP50"] == rows[m["details"]["best_epoch"] - 1]["mAP50"]
-    assert m["details"]["epochs"] == 2
+    assert m["details"]["epochs"] == len(rows)
     assert (out / m["artifacts"]["best"]["path"]).is_file()
     # nothing beside the run: no second output, no mmengine .dist_test folder in the working directory
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".log")) == [
@@ -73,4 +75,12 @@ def test_torchrun_two_nodes_killed_and_resumed_with_a_val_split_smaller_than_the
     assert [r.info.run_id for r in runs] == [m["tracking"]["run_id"]]
     assert runs[0].info.status == "FINISHED"
     history = client.get_metric_history(runs[0].info.run_id, "train/loss")
-    assert sorted(h.step for h in history) == [1, 2]  # each epoch logged once, by rank 0, across the kill
+    assert sorted(h.step for h in history) == [r["epoch"] for r in rows]  # each epoch logged once, across the kill
+
+
+def _last_epoch(scores: list[float], epochs: int) -> int:
+    """The epoch a run with --train.patience 1 ends after: the first not strictly better than every earlier one."""
+    for e in range(2, len(scores) + 1):
+        if scores[e - 1] <= max(scores[: e - 1]):
+            return e
+    return epochs
