@@ -284,3 +284,64 @@ def held_writer(tool: str, function: str, gate: Path, *args: str | Path, cwd: st
             raise AssertionError(f"{tool} never reached {function}: {proc.communicate()[1][-3000:]}")
         time.sleep(0.05)
     return proc
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL a process and every process below it, whatever session each one is in."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        tree = [*root.children(recursive=True), root]  # found before any dies (an orphan leaves the tree)
+    except psutil.NoSuchProcess:
+        return
+    for q in tree:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            q.kill()
+
+
+def torchrun_start(tool: str, args: list[str | Path], cwd: Path, nodes: int = 2,
+                   log: str = "node") -> list[subprocess.Popen]:
+    """`tool ARGS` under torchrun as `nodes` "nodes" on this machine (one process each, node_rank 0..n-1, one
+    master port), started and not waited for; node k's stderr goes to `cwd/<log><k>.log`. The nodes share this
+    machine's cores, so each process gets one thread (torchrun sets that itself only for several processes per
+    node): two processes of two threads each on two busy cores made an iteration 10 times slower."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    port = free_port()
+    procs = []
+    for node in range(nodes):
+        cmd = [str(BIN / "torchrun"), "--nnodes", str(nodes), "--nproc_per_node", "1", "--node_rank", str(node),
+               "--master_addr", "127.0.0.1", "--master_port", str(port), tool_path(tool), *map(str, args)]
+        procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=open(cwd / f"{log}{node}.log", "w"),
+                                      text=True, cwd=cwd, env=env, start_new_session=True))
+    return procs
+
+
+def torchrun_wait(procs: list[subprocess.Popen], cwd: Path, limit: float, log: str = "node") -> str:
+    """Every node's stdout, joined, once all exit 0 (`torchrun_start`'s nodes). A node still running after
+    `limit` seconds (a rank waiting forever for another: a hang) fails the test with the logs' tails; every
+    node's processes are killed whatever happens: torchrun starts its workers in sessions of their own, so
+    they are found as its children (`kill_tree`) before torchrun itself is killed."""
+    import pytest
+
+    outputs = []
+    try:
+        for p in procs:
+            outputs.append(p.communicate(timeout=limit)[0])
+    except subprocess.TimeoutExpired:
+        logs = "\n".join((cwd / f"{log}{k}.log").read_text()[-1500:] for k in range(len(procs)))
+        pytest.fail(f"torchrun's {len(procs)} nodes did not finish in {limit} s (a hang):\n{logs}")
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                kill_tree(p.pid)
+                p.wait()
+    failed = [k for k, p in enumerate(procs) if p.returncode != 0]
+    assert not failed, "\n".join(f"node {k} exited {procs[k].returncode}:\n{(cwd / f'{log}{k}.log').read_text()[-2500:]}"
+                                  for k in failed)  # every failed node's log: the first to fail says why
+    return "".join(outputs)
+
+
+def torchrun_nodes(tool: str, args: list[str | Path], cwd: Path, limit: float, nodes: int = 2) -> str:
+    """`tool ARGS` under torchrun as `nodes` "nodes" (`torchrun_start`), waited for (`torchrun_wait`)."""
+    return torchrun_wait(torchrun_start(tool, args, cwd, nodes), cwd, limit)

@@ -50,6 +50,9 @@ CASES = {
                                                 ["set by --train.epochs", "cfg_options.train_cfg.max_epochs"]),
     "whole-image selection on an untiled dataset": (["--select.metric", "full/mAP50"],
                                                     ["needs a val split made by `wt-data tile`", "select.metric"]),
+    "torchrun's launcher without torchrun": (["--mmdet.launcher", "pytorch"],
+                                             ["launcher 'pytorch' needs WORLD_SIZE", "start it with torchrun",
+                                              "mmdet.launcher)"]),
 }
 
 
@@ -78,3 +81,15 @@ def test_predict_refuses_a_missing_run(small_ds, tmp_path):
     proc = run_cli("wt-mmdet", "predict", "--run", tmp_path / "nothing", "--dataset", small_ds, "--out",
                    tmp_path / "p", timeout=120)
     assert_bad_input(proc, "manifest not found")
+
+
+@pytest.mark.parametrize(("env", "args", "fragments"), [
+    ({"SLURM_PROCID": "1", "SLURM_NTASKS": "2"}, [], ["rank 1 of several but has no launcher", "mmdet.launcher)"]),
+    ({"SLURM_PROCID": "0", "SLURM_NTASKS": "2", "SLURM_NODELIST": "node1"}, ["--mmdet.launcher", "slurm"],
+     ["slurm launcher needs GPUs", "torchrun under srun"]),
+], ids=["a second srun task without a launcher", "mmengine's slurm launcher on CPUs"])
+def test_fit_refuses_a_launch_it_cannot_join(env, args, fragments, small_ds, tmp_path):
+    proc = run_cli("wt-mmdet", "fit", "--dataset", small_ds, "--device", "cpu", *args, "--out", tmp_path / "never",
+                   env=env, timeout=300)
+    assert_bad_input(proc, *fragments)
+    assert not (tmp_path / "never").exists() and not (tmp_path / "never.partial").exists()

@@ -22,6 +22,8 @@ from typing import Any, Literal
 from wt_core.errors import BadInput
 from wt_core.train_args import TrainArgs, refuse_owned
 
+from wt_mmdet.distributed import Launcher
+
 PRESETS_DIR = Path(__file__).parent / "presets"
 CONFIG_SUFFIXES = (".py", ".yaml", ".yml", ".json")
 
@@ -55,6 +57,9 @@ class MmdetArgs:
     """Mixed precision (needs a GPU)."""
     val_interval: int = 1
     """Validate (and keep the best checkpoint) every this many epochs."""
+    launcher: Launcher = "auto"
+    """Several processes or nodes (mmengine's launcher): 'auto' is 'pytorch' under torchrun, else 'none';
+    'slurm' under srun (GPUs). --train.batch is per process."""
 
     def __post_init__(self) -> None:
         if self.val_interval < 1:

@@ -10,6 +10,8 @@ continues from the ledger's newest checkpoint: optimizer, schedule, epoch and
 best score. Best weights: on a tiled dataset, the epoch with the best mAP50 on
 the whole val images (`wt_mmdet.select`, kept by the hook); otherwise, or with
 `--select.metric fitness`, mmengine's `save_best` on the tiles' `bbox_mAP`.
+Under torchrun or srun every rank runs this function as one rank of the Runner
+(`wt_mmdet.distributed`); only rank 0 records and returns the manifest.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from wt_core.selection import DetectSelectArgs, selection_record
 from wt_core.train_args import TrainArgs
 from wt_core.training import ANY, MORE, Select, TrainerSpec, Training
 
-from wt_mmdet import checkpoints
+from wt_mmdet import checkpoints, distributed
 from wt_mmdet.config import (
     TRAIN,
     MmdetArgs,
@@ -87,7 +89,8 @@ def finish_weights(work_dir: Path, out_dir: Path, epochs: int) -> dict[str, str]
 
 SPEC = TrainerSpec(tool="wt-mmdet", framework="mmdet", task="detect", select=Select("bbox_mAP", "max"),
                    standard={"mAP50": "bbox_mAP_50", "mAP50_95": "bbox_mAP"},
-                   may_change={"train.epochs": MORE, "device": ANY, "train.workers": ANY, "train.patience": ANY})
+                   may_change={"train.epochs": MORE, "device": ANY, "train.workers": ANY, "train.patience": ANY,
+                               "mmdet.launcher": ANY})
 
 
 @command("wt-mmdet", "fit")
@@ -95,7 +98,7 @@ def fit(dataset: str, model: str = "retinanet_r18_fpn", train: TrainArgs = TRAIN
         cfg_options: dict[str, Any] | None = None, load_from: Path | None = None, device: str = "auto",
         out: Path | None = None, overwrite: bool = False, resume: bool = False, experiment: str = "wt-mmdet",
         run_name: str | None = None, defaults: Defaults = "wildtrain",
-        select: DetectSelectArgs = DetectSelectArgs()) -> RunManifest:
+        select: DetectSelectArgs = DetectSelectArgs()) -> RunManifest | None:
     """Train an MMDetection detector on a detection dataset manifest.
 
     One MLflow run records the config as params, the metrics of every epoch (also in metrics.jsonl),
@@ -111,7 +114,8 @@ def fit(dataset: str, model: str = "retinanet_r18_fpn", train: TrainArgs = TRAIN
         cfg_options: MMDetection config overrides as dotted keys, e.g. '{"model.bbox_head.loss_cls.gamma": 1.5}',
             merged last (mmdet's --cfg-options); keys the --train.* options set are refused.
         load_from: Initial weights (a plain state_dict, or a checkpoint of a wt-mmdet run); nothing is downloaded.
-        device: cpu, auto (a GPU when there is one) or one GPU index such as 0.
+        device: cpu, auto (a GPU when there is one) or one GPU index such as 0. Under torchrun (several
+            processes or nodes, --mmdet.launcher): auto, each rank on its LOCAL_RANK's GPU, or cpu.
         out: The output directory (default runs/mmdet/fit/<id>).
         overwrite: Replace an existing output directory.
         resume: Continue an interrupted run (same --out) from its newest checkpoint; only more epochs, the device,
@@ -124,8 +128,8 @@ def fit(dataset: str, model: str = "retinanet_r18_fpn", train: TrainArgs = TRAIN
             made by `wt-data tile`; 'fitness': mmdet's bbox_mAP on the tiles), and how often whole images are
             validated.
     """
-    one_device(device, "wt-mmdet fit trains on one device; for several GPUs launch MMDetection's own "
-               "dist_train.sh with the run's mmdet_config.py")
+    one_device(device, "wt-mmdet fit trains on one device per process; for several GPUs start one process per GPU "
+               "with torchrun and --device auto (see wt-mmdet's README)")
     with Training(SPEC, device) as t:  # the MLflow helper imports mlflow in its own process while MMDetection is imported
         ds = read_detect_dataset(dataset)
         tr, va = t.pick_splits(ds, train.split, train.val_split)
@@ -135,6 +139,7 @@ def fit(dataset: str, model: str = "retinanet_r18_fpn", train: TrainArgs = TRAIN
             checkpoints.check_loadable(load_from, "load_from")
         requested = MmdetTrainArgs.of(train, mmdet)
         check_amp(requested.amp)
+        launcher = distributed.resolve(mmdet.launcher, t.rank)
         metric, whole = whole_image_validation(ds, va, select, requested.imgsz)
         cfg = load_config(cfg_path)
         check_cfg_options(cfg, cfg_options)
@@ -149,28 +154,33 @@ def fit(dataset: str, model: str = "retinanet_r18_fpn", train: TrainArgs = TRAIN
         work_dir = t.dir / WORK_DIR
         cfg = fit_config(cfg, is_preset=is_preset, classes=list(ds.classes), train=split_source(ds, tr),
                          val=split_source(ds, va) if va else None, t=args, work_dir=work_dir, cfg_options=cfg_options)
+        distributed.configure(cfg, launcher)
         if metric is not None:  # the harness selects; the hook keeps that epoch's checkpoint
             cfg.default_hooks.checkpoint.save_best = None
-        resume_from = latest_checkpoint(work_dir) if t.resumed else None
-        if resume_from is not None:
-            log.info("resuming from %s (after epoch %d)", resume_from[0].name, resume_from[1])
-            cfg.load_from, cfg.resume = str(resume_from[0]), True
-        else:
-            if t.resumed:
-                t.log_restart()
-            cfg.load_from = str(load_from) if load_from is not None else None
-        log.info("mmcv ops backend: %s", backend)
         from mmengine.runner import Runner
 
         from wt_mmdet.hooks import WildTrainHook
 
-        with checkpoints.safe_loading():
+        with distributed.process_group(launcher), checkpoints.safe_loading():  # the other ranks join once rank 0 has its output
+            resume_from = distributed.from_rank0(latest_checkpoint(work_dir) if t.resumed else None)
+            if resume_from is not None and t.rank > 0:
+                checkpoints.trust_ledger(work_dir)  # rank 0's ledger (read only) vouches for the file here too
+            if resume_from is not None:
+                log.info("resuming from %s (after epoch %d)", resume_from[0].name, resume_from[1])
+                cfg.load_from, cfg.resume = str(resume_from[0]), True
+            else:
+                if t.resumed:
+                    t.log_restart()
+                cfg.load_from = str(load_from) if load_from is not None else None
+            log.info("mmcv ops backend: %s", backend)
             runner = Runner.from_cfg(cfg)
             runner.register_hook(WildTrainHook(t, work_dir, keep_best=metric is not None))
             if whole is not None:
                 whole.runner = runner
                 t.add_epoch_hook(whole)
             runner.train()
+        if t.rank > 0:  # rank 0 keeps the weights and writes the manifest
+            return None
         weights = finish_weights(work_dir, t.dir, runner.epoch)
         cfg.dump(str(t.dir / "mmdet_config.py"))
         return t.finish(weights, imgsz=args.imgsz, artifacts={"mmdet_config": "mmdet_config.py"},
@@ -178,6 +188,7 @@ def fit(dataset: str, model: str = "retinanet_r18_fpn", train: TrainArgs = TRAIN
                                  "selection": selection_record(whole),
                                  "preset": is_preset, "model_type": cfg.model.get("type"),
                                  "ops_backend": backend, "train_split": tr, "val_split": va,
+                                 "launcher": launcher, "world_size": runner.world_size,
                                  "mmdet_version": _mmdet_version(),
                                  "category_ids": "view 1-based (class i = id i+1); labels = class ids"})
 

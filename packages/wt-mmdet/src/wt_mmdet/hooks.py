@@ -9,7 +9,7 @@ from mmengine.hooks import Hook
 from wt_core.metrics_log import finite_metrics
 from wt_core.training import Training
 
-from wt_mmdet import checkpoints
+from wt_mmdet import checkpoints, distributed
 
 
 def clean_key(key: str) -> str:
@@ -23,7 +23,9 @@ class WildTrainHook(Hook):
     whole-image metric, instead of mmengine's save_best) the epoch checkpoint the harness selects is kept as
     `BEST` (a hard link: CheckpointHook may delete the epoch's file later).
 
-    Runs after CheckpointHook ('VERY_LOW'), so the epoch's checkpoint is on disk when it looks.
+    Runs after CheckpointHook ('VERY_LOW'), so the epoch's checkpoint is on disk when it looks. Under several
+    processes (`wt_mmdet.distributed`) only rank 0 records (the harness's rank, checkpoints saved by rank 0 only);
+    the others stop early when rank 0 does, so every rank runs the same epochs.
     """
 
     priority = "LOWEST"
@@ -59,6 +61,8 @@ class WildTrainHook(Hook):
             self.lr = float(lrs[0])  # the rate this epoch trained with (schedulers step after the epoch)
 
     def _record_checkpoints(self) -> None:
+        if self.t.rank > 0:
+            return
         known = checkpoints.read_ledger(self.ledger_dir)
         for p in sorted(self.ledger_dir.glob("*.pth")):
             if p.name not in known or known[p.name] != checkpoints.file_sha256(p):
@@ -86,7 +90,7 @@ class WildTrainHook(Hook):
         record = self.t.epoch(epoch, finite_metrics(metrics, clean_key), train=train, lr=self.lr)
         if self.keep_best and record.is_best:
             self._keep_best(epoch)
-        if record.stop and self.runner is not None:  # --train.patience
+        if distributed.from_rank0(record.stop) and self.runner is not None:  # --train.patience
             self.runner.train_loop.stop_training = True
 
     def _keep_best(self, epoch: int) -> None:
