@@ -43,10 +43,15 @@ class Slicing:
     merge_metric: Literal["ios", "iou"] = "ios"
     """Overlap measure: intersection over the smaller box (ios: a box cut by a tile edge is
     inside the whole one) or intersection over union."""
+    block: int = 4096
+    """Rasters longer than this on a side are cut into blocks of this side (overlapping as tiles do), each
+    a unit of the prediction job (sharded, resumed, its boxes merged across block edges); 0: one unit each."""
 
     def __post_init__(self) -> None:
         if self.tile < 0:
             raise ValueError(f"slicing.tile must be 0 (off) or positive, got {self.tile}")
+        if self.block and self.block < self.tile:
+            raise ValueError(f"slicing.block must be 0 (off) or at least slicing.tile, got {self.block}")
         if self.batch < 1:
             raise ValueError(f"slicing.batch must be positive, got {self.batch}")
         check_fields(self, "slicing")
