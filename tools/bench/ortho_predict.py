@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -104,17 +103,18 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(("wt-eval merge", peak, sec, len(_results(merged)), units))
         same = _results(merged) == _results(blocked)
         geo = json.loads((Path(blocked["_dir"]) / blocked["artifacts"]["geo.images.ortho"]["path"]).read_text())
-        kept = {(tuple(r["bbox"]), r["score"]) for r in _results(blocked)}
+        boxes = _results(blocked)
+        kept = {(tuple(r["bbox"]), r["score"]) for r in boxes}
         common_boxes = len(kept & {(tuple(r["bbox"]), r["score"]) for r in _results(whole)})
     print(f"\n{side} x {side} raster, tile {a.tile}, imgsz {a.imgsz}, conf {a.conf}, cpu")
     print(f"{'arm':32s} {'peak RSS MB':>12s} {'seconds':>8s} {'boxes':>7s} {'units':>6s}")
-    for name, peak, sec, boxes, n in rows:
-        print(f"{name:32s} {peak:12.0f} {sec:8.1f} {'' if boxes is None else boxes:>7} {n:>6}")
+    for name, peak, sec, count, n in rows:
+        print(f"{name:32s} {peak:12.0f} {sec:8.1f} {'' if count is None else count:>7} {n:>6}")
     print(f"shards merged == blocked run, box for box: {same}")
-    print(f"GeoJSON features == COCO boxes: {len(geo['features']) == len(_results(blocked))} "
+    print(f"GeoJSON features == COCO boxes: {len(geo['features']) == len(boxes)} "
           f"({len(geo['features'])}, {geo['crs']['properties']['name']})")
     print(f"boxes in common, blocked and whole: {common_boxes} of {rows[0][3]} and {rows[1][3]}")
-    ok = same and all(r[1] < 2048 for r in rows) and len(geo["features"]) == len(_results(blocked))
+    ok = same and all(r[1] < 2048 for r in rows) and len(geo["features"]) == len(boxes)
     print("goal (peak under 2 GB, shards exact):", "met" if ok else "NOT met")
     return 0 if ok else 1
 
