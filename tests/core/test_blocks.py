@@ -48,5 +48,9 @@ def test_block_records_become_one_image_with_one_box_per_animal():
     assert [r["id"] for r in out] == [1, 2]
     assert sorted(r["score"] for r in out[0]["results"]) == [0.5, 0.9], "the cut box merged into the whole one"
     assert (out[0]["width"], out[0]["height"]) == (1800, 1400)
+    raw = [{"pos": i, **head, "window": [0, 0, 1, 1], "boxes": [[*xyxy, score, cls]]}  # tiles' boxes, unmerged
+           for i, (xyxy, score, cls) in enumerate([((560, 100, 576, 130), 0.6, 0), ((560, 100, 600, 130), 0.9, 0)])]
+    merged = list(whole_images(raw, rule))[0]["results"]
+    assert [(r["bbox"], r["score"]) for r in merged] == [([560.0, 100.0, 40.0, 30.0], 0.9)]
     failed = list(whole_images([{**records[2], "pos": 0}], rule))
     assert failed[0]["error"] == "cannot read window"

@@ -1,6 +1,6 @@
 """An orthomosaic predicted as a job of blocks: sharded and merged, killed -9 and resumed, mapped in its CRS.
 
-A 2400x1800 georeferenced GeoTIFF cut into 20 blocks (--slicing.block 640 with 320-pixel tiles), beside a
+A 2000x1500 georeferenced GeoTIFF cut into 12 blocks (--slicing.block 640 with 320-pixel tiles), beside a
 corrupt raster and a photo, predicted with the session's trained run. Every variant must give the
 uninterrupted run's boxes exactly; the map files hold those boxes in the raster's CRS.
 """
@@ -18,7 +18,7 @@ import pytest
 from helpers import assert_bad_input, call_cli, read_json, tool_path, written
 
 PREDICT = ["--conf", "0.001", "--slicing.tile", "320", "--slicing.block", "640", "--device", "cpu"]
-BLOCKS = 20  # 2400 wide: 10 tile columns, 2 per block; 1800 high: 7 tile rows, 2 per block
+BLOCKS = 12  # 2000 wide: 8 tile columns, 2 per block; 1500 high: 6 tile rows, 2 per block
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def folder(tmp_path_factory) -> Path:
     import geotiff
 
     base = tmp_path_factory.mktemp("ortho")
-    geotiff.make_geotiff(base / "raster", 2400, 1800, animals=80, seed=4, texture="smooth")
+    geotiff.make_geotiff(base / "raster", 2000, 1500, animals=60, seed=4, texture="smooth")
     images = base / "images"
     images.mkdir()
     (base / "raster" / "ortho.tif").rename(images / "ortho.tif")
@@ -80,6 +80,14 @@ def test_blocks_are_boxes_in_raster_pixels_and_geojson_in_its_crs(baseline, fold
     assert (corners[:, 0] >= left).all() and (corners[:, 0] <= right).all()
     assert (corners[:, 1] >= bottom).all() and (corners[:, 1] <= top).all()
     assert m["georef"]["images"][str(ids["ortho.tif"])]["crs"] == doc["crs"]["properties"]["name"]
+
+
+def test_blocks_equal_the_raster_predicted_in_one_piece(yolo_run, folder, baseline, tmp_path):
+    """The blocks hold the raster's own tiles, each once, and their boxes are merged once: as without blocks."""
+    args = [a if a != "640" else "0" for a in PREDICT]  # --slicing.block 0
+    m, d = written(call_cli("wt-yolo", "predict", "--run", yolo_run, "--images", folder, *args, "--out", tmp_path / "p"))
+    assert "blocks" not in m["details"]
+    assert _results(d) == _results(baseline[1])
 
 
 def test_two_shards_merged_equal_the_unsharded_run_and_write_a_geopackage(yolo_run, folder, baseline,
@@ -142,6 +150,7 @@ def test_map_output_asked_of_a_raster_without_crs_is_refused(yolo_run, tmp_path)
     proc = call_cli("wt-yolo", "predict", "--run", yolo_run, "--images", images, *PREDICT, "--geo", "gpkg",
                     "--out", tmp_path / "p")
     assert_bad_input(proc, "--geo gpkg: this raster has no CRS", "plain.tif", "crs")
+    assert not list(tmp_path.glob("p*")), "refused before any work: no output, not even a partial one"
     photos = tmp_path / "photos"
     photos.mkdir()
     cv2.imwrite(str(photos / "a.jpg"), np.zeros((64, 64, 3), np.uint8))

@@ -87,24 +87,42 @@ class BlockRule:
                 for i in range(0, len(starts), per)]
 
     def merged(self, blocks: Sequence[Record]) -> list[dict[str, Any]]:
-        """The COCO results of one raster from the records of its blocks (failed blocks hold none)."""
-        found = [(r["id"], _detections(r["results"])) for r in blocks if "results" in r]
+        """The COCO results of one raster from the records of its blocks (failed blocks hold none): their
+        tiles' boxes merged once, as the sliced predictor merges the tiles of one image."""
+        found = [_detections(r) for r in blocks if "boxes" in r or "results" in r]
         if not found:
             return []
-        det = found[0][1]
-        if len(found) > 1:
-            det = stitch([((0, 0), d) for _, d in found], method=self.merge, iou=self.merge_iou,
-                         metric=self.merge_metric, max_det=self.max_det)
-        return det.coco(found[0][0])
+        det = stitch([((0, 0), d) for d in found], method=self.merge, iou=self.merge_iou, metric=self.merge_metric,
+                     max_det=self.max_det, pieces=True)
+        return det.coco(blocks[0]["id"])
 
 
-def _detections(results: list[dict[str, Any]]) -> Detections:
+def _detections(record: Record) -> Detections:
+    """A block's boxes: `boxes` rows [x0, y0, x1, y1, score, class] at full precision (its tiles' boxes,
+    unmerged), or COCO `results` (a predictor that merges within the block, as a registered model does)."""
+    if "boxes" in record:
+        rows = np.asarray(record["boxes"], dtype=np.float64).reshape(-1, 6)
+        return Detections(rows[:, :4], rows[:, 4], rows[:, 5].astype(np.int64))
+    results = record["results"]
     if not results:
         return Detections.empty()
     xywh = np.array([r["bbox"] for r in results], dtype=np.float64)
     boxes = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)
     return Detections(boxes, np.array([r["score"] for r in results], dtype=np.float64),
                       np.array([r["category_id"] for r in results], dtype=np.int64))
+
+
+def unit_record(at: Any, det: Detections, width: int, height: int) -> Record:
+    """The record of a predicted unit (`wt_core.streaming.ImageAt`): an image's COCO results, or a block's
+    boxes in full-raster pixels, unmerged (`boxes` rows), for the merge of the raster's blocks."""
+    det = placed(det, at.image)
+    if getattr(at.image, "window", None) is None:
+        return at.result(det.coco(at.id), width, height)  # type: ignore[no-any-return]
+    rec: Record = at.result([], width, height)
+    del rec["results"]
+    rec["boxes"] = [[*map(float, b), float(s), int(c)] for b, s, c in zip(det.boxes, det.scores, det.classes,
+                                                                           strict=True)]
+    return rec
 
 
 @dataclass(slots=True, frozen=True)
@@ -148,6 +166,9 @@ def job_units(images: Sequence[Any], rule: BlockRule | None) -> list[Any]:
 
 class BlockSource(ImageSource):
     """A window of an image, read as an image of its own (pixels relative to the window's corner)."""
+
+    unmerged = True
+    """`predict_sliced` gathers the boxes of a block's tiles unmerged: they are merged with the other blocks'."""
 
     def __init__(self, source: ImageSource, window: Window):
         self.source, self.window = source, window

@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from wt_core import invocation
-from wt_core.blocks import BlockRule
+from wt_core.blocks import Block, BlockRule, job_units, open_unit, unit_record
 from wt_core.dask_engine import Dask, run_on_dask, task_count
 from wt_core.errors import BadInput
-from wt_core.geo_output import GeoFormat
+from wt_core.geo_output import GeoFormat, GeoWriter, geo_format, georefs
 from wt_core.manifest import DatasetManifest, ManifestBase, PredictionsManifest, RunManifest
 from wt_core.manifest_io import build
 from wt_core.outputs import Output
@@ -106,9 +106,6 @@ def predict_job(output: Output, key: str, images: Sequence[JobImage], loader: Ca
     (`wt_core.geo_output`; None: GeoJSON where a raster has a CRS), with `classes` named.
     Details: images, failures (per key), blocks and geo when rasters were cut or mapped, and the shard.
     """
-    from wt_core.blocks import Block, job_units
-    from wt_core.geo_output import GeoWriter, geo_format, georefs
-
     dask = dask or Dask()
     one = Shard.parse(shard)
     if dask.enabled and one.count > 1:
@@ -187,7 +184,6 @@ def file_records(predict_arrays: Callable[[Iterable[Any]], Iterable[Detections]]
     window by window, its boxes placed in the whole raster's pixels."""
 
     def records(items: Iterable[ImageAt]) -> Iterator[dict[str, Any]]:
-        from wt_core.blocks import open_unit, placed
         from wt_core.raster import ImageSource, PhotoSource
 
         failed: list[dict[str, Any]] = []
@@ -209,7 +205,7 @@ def file_records(predict_arrays: Callable[[Iterable[Any]], Iterable[Detections]]
             yield from failed
             failed.clear()
             it, src = opened.popleft()
-            yield it.result(placed(det, it.image).coco(it.id), src.width, src.height)
+            yield unit_record(it, det, src.width, src.height)
             src.close()
         yield from failed
 
