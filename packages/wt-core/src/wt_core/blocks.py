@@ -11,12 +11,14 @@ and `--dask.*` work over the windows of one raster exactly as over photos
 `BlockSource`, a window of the raster, read tile row by tile row), its boxes
 placed in full-raster pixels; a raster that fits in one block stays one unit.
 
-When the job is finalized, the block records of one raster are gathered (they
-are consecutive in position order) and their boxes merged across block edges by
+A block records its tiles' boxes unmerged (`unit_record`, `boxes` at full
+precision). When the job is finalized, the block records of one raster are
+gathered (they are consecutive in position order) and their boxes merged once by
 `stitch`, the merge the sliced predictor uses across tiles, with the run's
-method, threshold and measure (`BlockRule`, recorded in the predictions
-manifest as `details.blocks`, so `wt-eval merge` of the shards applies the
-same rule to the same records and gives the unsharded run's boxes).
+method, threshold and measure (`BlockRule`, recorded in the predictions manifest
+as `details.blocks`): the raster's boxes are those of the raster predicted in
+one piece, and `wt-eval merge` of the shards, applying the same rule to the same
+records, gives the unsharded run's boxes.
 """
 
 from __future__ import annotations
