@@ -22,7 +22,7 @@ from wt_core.invocation import command
 from wt_core.manifest import PredictionsManifest
 from wt_core.manifest_io import build
 from wt_core.outputs import Output
-from wt_core.predictions import folder_images, predict_job, split_images
+from wt_core.predictions import folder_images, georeferences, predict_job, split_images
 from wt_core.ranges import UnitInterval
 from wt_core.slicing import Slicing
 from wt_core.streaming import ImageAt, Shard, read_batches
@@ -78,7 +78,8 @@ def predict(model: str, dataset: str | None = None, split: str = "val", images: 
     details.update(model=predictor.uri or str(model), version=predictor.version)
     m = build(PredictionsManifest, id=output.id, parents=[ds] if ds is not None else [], task="detect",
               classes=list(predictor.classes), dataset_id=ds.id if ds else None, splits={key: name},
-              thresholds={"conf": float(conf)} if conf is not None else {}, details=details)
+              thresholds={"conf": float(conf)} if conf is not None else {}, details=details,
+              georef=georeferences(output, ds, {key: name}))
     return output.commit(m)
 
 
