@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import assert_bad_input, call_cli, read_json, tool_path, written
+from helpers import assert_bad_input, call_cli, dask_cluster, read_json, tool_path, written
 
 PREDICT = ["--conf", "0.001", "--slicing.tile", "320", "--slicing.block", "640", "--device", "cpu"]
 BLOCKS = 12  # 2000 wide: 8 tile columns, 2 per block; 1500 high: 6 tile rows, 2 per block
@@ -135,6 +135,17 @@ def test_killed_mid_raster_and_resumed_is_exact(yolo_run, folder, baseline, tmp_
     records = [json.loads(line) for line in (d / "records" / "images.jsonl").read_text().splitlines()]
     assert [r["pos"] for r in records] == list(range(BLOCKS + 2)), "every block exactly once"
     assert _results(d) == _results(baseline[1])
+    assert read_json(d / "geo" / "images" / "ortho.geojson") == read_json(baseline[1] / "geo" / "images" / "ortho.geojson")
+
+
+def test_blocks_as_dask_tasks_on_a_local_cluster_are_exact(yolo_run, folder, baseline, tmp_path):
+    """Three Dask tasks over the job's units (a photo, a corrupt raster and the raster's blocks), on a real
+    dask.distributed cluster of two worker processes: the blocks are shared out like photos."""
+    with dask_cluster(tmp_path) as (address, _):
+        m, d = written(call_cli("wt-yolo", "predict", "--run", yolo_run, "--images", folder, *PREDICT,
+                                "--dask.scheduler", address, "--dask.tasks", "3", "--out", tmp_path / "pred"))
+    assert _results(d) == _results(baseline[1])
+    assert m["details"]["blocks"]["units"] == {"images": BLOCKS} and m["details"]["failures"] == {"images": 1}
     assert read_json(d / "geo" / "images" / "ortho.geojson") == read_json(baseline[1] / "geo" / "images" / "ortho.geojson")
 
 

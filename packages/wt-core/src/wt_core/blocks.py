@@ -4,10 +4,10 @@ A raster larger than `slicing.block` pixels on a side becomes several job units
 (`Block`: the raster's id, path and full size, and the block's window), cut
 along the raster's own tile grid (each tile in one block, neighbouring blocks
 overlapping as tiles do), so the tiles predicted are those of the whole raster,
-each once, and an animal that a tile holds whole lies whole in some block. The blocks of one raster take
-consecutive positions of the job, so `--shard i/N`, `--resume`, `--part_size`
-and `--dask.*` work over the windows of one raster exactly as over photos
-(`wt_core.streaming`). A block is predicted sliced like an image (its source is
+each once, and an animal that a tile holds whole lies whole in some block. The
+blocks of one raster take consecutive positions of the job, so `--shard i/N`,
+`--resume`, `--part_size` and `--dask.*` work over the windows of one raster
+exactly as over photos (`wt_core.streaming`). A block is predicted sliced like an image (its source is
 `BlockSource`, a window of the raster, read tile row by tile row), its boxes
 placed in full-raster pixels; a raster that fits in one block stays one unit.
 
