@@ -149,6 +149,23 @@ def test_blocks_as_dask_tasks_on_a_local_cluster_are_exact(yolo_run, folder, bas
     assert read_json(d / "geo" / "images" / "ortho.geojson") == read_json(baseline[1] / "geo" / "images" / "ortho.geojson")
 
 
+def test_a_truncated_raster_fails_block_by_block(yolo_run, folder, tmp_path):
+    """The blocks that can be read are predicted; each one that cannot is one failure record with its window."""
+    images = tmp_path / "truncated"
+    images.mkdir()
+    data = (folder / "ortho.tif").read_bytes()
+    (images / "ortho.tif").write_bytes(data[:int(len(data) * 0.6)])  # the header and the first tiles only
+    proc = call_cli("wt-yolo", "predict", "--run", yolo_run, "--images", images, *PREDICT, "--out", tmp_path / "p")
+    m, d = written(proc)
+    failures = [json.loads(line) for line in (d / "failures" / "images.jsonl").read_text().splitlines()]
+    assert 0 < len(failures) < BLOCKS and m["details"]["failures"] == {"images": len(failures)}
+    assert all(f["window"] and "cannot read window" in f["reason"] for f in failures)
+    assert m["details"]["images"] == {"images": 1} and len(read_json(d / "images.json")) == 1
+    assert "window [" in proc.stderr
+    records = [json.loads(line) for line in (d / "records" / "images.jsonl").read_text().splitlines()]
+    assert records[0]["window"][:2] == [0, 0] and "boxes" in records[0], "the first block was read and predicted"
+
+
 def test_map_output_asked_of_a_raster_without_crs_is_refused(yolo_run, tmp_path):
     import cv2
     import rasterio

@@ -7,9 +7,10 @@ overlapping as tiles do), so the tiles predicted are those of the whole raster,
 each once, and an animal that a tile holds whole lies whole in some block. The
 blocks of one raster take consecutive positions of the job, so `--shard i/N`,
 `--resume`, `--part_size` and `--dask.*` work over the windows of one raster
-exactly as over photos (`wt_core.streaming`). A block is predicted sliced like an image (its source is
-`BlockSource`, a window of the raster, read tile row by tile row), its boxes
-placed in full-raster pixels; a raster that fits in one block stays one unit.
+exactly as over photos (`wt_core.streaming`). A block is read whole (`loaded`: one block's pixels, so a
+block that cannot be read is one failure record and the job goes on) and
+predicted sliced like an image, its boxes placed in full-raster pixels; a raster
+that fits in one block stays one unit.
 
 A block records its tiles' boxes unmerged (`unit_record`, `boxes` at full
 precision). When the job is finalized, the block records of one raster are
@@ -31,7 +32,15 @@ from typing import Any
 import numpy as np
 
 from wt_core.geometry import stride_for, tile_starts
-from wt_core.raster import ImageSource, RasterSource, Window, is_raster, open_image
+from wt_core.raster import (
+    BAND_PIXELS,
+    ArraySource,
+    ImageSource,
+    RasterSource,
+    Window,
+    is_raster,
+    open_image,
+)
 from wt_core.slicing import Detections, Slicing, stitch
 
 Record = dict[str, Any]
@@ -192,6 +201,31 @@ def open_unit(unit: Any) -> ImageSource:
     window = getattr(unit, "window", None)
     src = open_image(unit.path)
     return BlockSource(src, window) if window is not None else src
+
+
+class LoadedSource(ArraySource):
+    """A block (or a raster within one block) read whole before it is predicted: a block that cannot be read
+    fails alone, as a photo that cannot be decoded does, not in the middle of a batch. Closed: freed."""
+
+    def __init__(self, source: ImageSource):
+        super().__init__(source.read((0, 0, source.width, source.height)), source.path)
+        self.unmerged = getattr(source, "unmerged", False)
+        source.close()
+
+    def close(self) -> None:
+        self.array = np.zeros((0, 0, 3), np.uint8)
+
+
+def loaded(source: ImageSource) -> ImageSource:
+    """A raster unit of at most `raster.BAND_PIXELS` read now (`LoadedSource`); a larger one (a raster in one
+    piece, `--slicing.block 0`) stays read window by window."""
+    if isinstance(source, (BlockSource, RasterSource)) and source.width * source.height <= BAND_PIXELS:
+        try:
+            return LoadedSource(source)
+        except BaseException:
+            source.close()
+            raise
+    return source
 
 
 def placed(det: Detections, unit: Any) -> Detections:

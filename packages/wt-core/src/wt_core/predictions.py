@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from wt_core import invocation
-from wt_core.blocks import Block, BlockRule, job_units, open_unit, unit_record
+from wt_core.blocks import Block, BlockRule, job_units, loaded, open_unit, unit_record
 from wt_core.dask_engine import Dask, run_on_dask, task_count
 from wt_core.errors import BadInput
 from wt_core.geo_output import GeoFormat, GeoWriter, geo_format, georefs
@@ -180,8 +180,9 @@ def _job_state(root: Path, key: str, images: Sequence[JobImage], one: Shard, das
 
 def file_records(predict_arrays: Callable[[Iterable[Any]], Iterable[Detections]]) -> RecordFn:
     """The record function of a detector's `predict_arrays`: each image opened (a photo decoded) here, so one
-    that cannot be read becomes a failure record and the job goes on; a raster (or a block of one) is read
-    window by window, its boxes placed in the whole raster's pixels."""
+    that cannot be read becomes a failure record and the job goes on; a block of a raster (or a raster within
+    one block) is read whole first, for the same reason, a larger raster window by window; boxes are placed
+    in the whole raster's pixels."""
 
     def records(items: Iterable[ImageAt]) -> Iterator[dict[str, Any]]:
         from wt_core.raster import ImageSource, PhotoSource
@@ -195,6 +196,7 @@ def file_records(predict_arrays: Callable[[Iterable[Any]], Iterable[Detections]]
                     src = open_unit(it.image)
                     if isinstance(src, PhotoSource):
                         src.array  # noqa: B018  (decoded now: a corrupt photo fails here, not in a batch)
+                    src = loaded(src)  # a raster's block read now: one that cannot be read fails alone
                 except Exception as e:  # an unreadable image of any kind is recorded, never fatal
                     failed.append(it.failure(failure_reason(e)))
                     continue
