@@ -40,7 +40,8 @@ MEANINGS = {
     "workers": "parallel workers (processes, or data loader workers)",
     "device": "where to compute: cpu, cuda, cuda:N or N (auto or none: the library picks)",
     "slicing": "sliced prediction (wt_core.slicing.Slicing): `tile`, `overlap`, `batch`, and the merge across "
-               "tiles `merge` (nms or greedy), `merge_iou`, `merge_metric` (ios or iou)",
+               "tiles `merge` (nms or greedy), `merge_iou`, `merge_metric` (ios or iou); `block`: rasters longer "
+               "on a side are predicted as blocks, units of the job (wt_core.blocks)",
     "train": "what every trainer has (wt_core.train_args.TrainArgs): `epochs`, `batch`, `workers`, `imgsz`, `lr`, "
              "`seed`, `patience`, `freeze`, `split`, `val_split`; each fit's own section passes the rest through",
     "select": "the metric that picks the best weights: `metric`, `mode` (detectors: also `every`, `conf`, "
@@ -55,6 +56,8 @@ MEANINGS = {
     "resume": "continue the unfinished output at --out",
     "shard": "`i/N`: predict share i of N (0-based) of the images, for an array job (joined by `wt-eval merge`)",
     "part_size": "images per committed part of streamed results (a kill loses at most one part)",
+    "geo": "map files of the boxes on georeferenced rasters, in each raster's CRS: geojson, gpkg or none "
+           "(default: geojson where a raster has a CRS)",
     "dask": "run the job's shards as Dask tasks: `scheduler` (address) or `cluster` (a dask-jobqueue spec "
             "file), `tasks`, `gpus`",
 }

@@ -64,3 +64,32 @@ def test_corrupt_photo_and_two_shards(model, photos, tmp_path):
                              "--out", tmp_path / "m"))
     assert _boxes(merged[1]) == _boxes(whole[1])
     assert merged[0]["details"]["failures"] == {"images": 1}
+
+
+def test_an_orthomosaic_as_blocks_sharded_and_mapped(runs, tmp_path):
+    """A registered detector that slices: a georeferenced raster longer than its block is predicted block by
+    block; two shards merged equal one run; the boxes are written as GeoJSON in the raster's CRS."""
+    import geotiff
+
+    geotiff.make_geotiff(tmp_path / "raster", 2000, 1500, animals=60, seed=4, texture="smooth")
+    folder = tmp_path / "mosaic"
+    folder.mkdir()
+    (tmp_path / "raster" / "ortho.tif").rename(folder / "ortho.tif")
+    written(run_cli("wt-registry", "register", "--model", "mosaic", "--detector", runs["detector"], "--alias", "champion",
+                    "--conf", CONF, "--slicing.tile", "320", "--slicing.block", "640", "--out", tmp_path / "model",
+                    cwd=tmp_path))
+    m, d = written(run_cli("wt-registry", "predict", "--model", "mosaic@champion", "--images", folder,
+                           "--out", tmp_path / "whole", cwd=tmp_path))
+    assert m["details"]["blocks"]["units"] == {"images": 12}, "2000x1500: 4 x 3 blocks of 2 x 2 tiles"
+    records = [json.loads(x) for x in (d / "records" / "images.jsonl").read_text().splitlines()]
+    assert [r["window"][:2] for r in records[:2]] == [[0, 0], [512, 0]]
+    boxes = _boxes(d)
+    assert boxes and max(b["bbox"][0] for b in boxes) > 1000, "boxes in full-raster pixels, from later blocks"
+    geo = read_json(d / m["artifacts"]["geo.images.ortho"]["path"])
+    assert len(geo["features"]) == len(boxes) and geo["crs"]["properties"]["name"] == geotiff.CRS
+    shards = [written(run_cli("wt-registry", "predict", "--model", "mosaic@champion", "--images", folder,
+                              "--shard", f"{i}/2", "--out", tmp_path / f"s{i}", cwd=tmp_path))[1] for i in range(2)]
+    merged = written(run_cli("wt-eval", "merge", "--shards", json.dumps([str(s) for s in shards]),
+                             "--out", tmp_path / "m"))
+    assert _boxes(merged[1]) == boxes
+    assert read_json(merged[1] / "geo" / "images" / "ortho.geojson") == geo

@@ -67,3 +67,11 @@ def trained(yolo_data, tmp_path_factory) -> SimpleNamespace:
 def run_dir(trained) -> Path:
     _, d = written(trained.resumed)
     return d
+
+
+@pytest.fixture(scope="session")
+def yolo_run(request) -> Path:
+    """The session's trained run; WT_YOLO_TEST_RUN names one made earlier by the same fixture (a developer's
+    shortcut while iterating on prediction tests)."""
+    reuse = os.environ.get("WT_YOLO_TEST_RUN")
+    return Path(reuse) if reuse else request.getfixturevalue("run_dir")

@@ -7,7 +7,6 @@ Every variant must give the uninterrupted run's boxes exactly (same images, same
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -20,14 +19,6 @@ from helpers import call_cli, dask_cluster, read_json, tool_path, written
 # small parts (`--part_size`), so that a kill after the first one lands mid-job
 PREDICT = ["--conf", "0.001", "--slicing.tile", "0", "--device", "cpu"]
 N = 16
-
-
-@pytest.fixture(scope="module")
-def yolo_run(request) -> Path:
-    """The session's trained run; WT_YOLO_TEST_RUN names one made earlier by the same fixture (a developer's
-    shortcut while iterating on these tests)."""
-    reuse = os.environ.get("WT_YOLO_TEST_RUN")
-    return Path(reuse) if reuse else request.getfixturevalue("run_dir")
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,11 @@ from pathlib import Path
 import geotiff
 import pytest
 from helpers import tool_path
+from wt_core.blocks import BlockRule
 from wt_core.manifest import RunManifest
 from wt_core.manifest_io import build
 from wt_core.outputs import Output
-from wt_core.slicing import Slicing, windows
+from wt_core.slicing import Slicing
 
 
 @pytest.fixture(scope="module")
@@ -54,10 +55,10 @@ def test_sliced_predict_of_a_large_raster_stays_under_the_limit(untrained_run, t
     # a row band of 2000-pixel windows, a batch of them and what Ultralytics keeps of a batch (about 400 MB)
     print(f"peak RSS: {base:.0f} MB on 2000x2000, {peak:.0f} MB on 20000x20000")
     assert peak - base < 700 and peak < 2000, f"peak {peak:.0f} MB against {base:.0f} MB on the small raster"
-    # progress: the closing count of windows is printed however fast the run was (the lines with the rate and the
-    # time left come only every few seconds, so a fast machine prints none of them)
-    n = len(windows(20000, 20000, Slicing(tile=2000)))
-    assert f"ortho.tif: windows: {n}/{n} done" in proc.stderr, proc.stderr[-2000:]
+    # progress: the closing count of the raster's blocks (the job's units) is printed however fast the run was
+    # (the lines with the rate and the time left come only every few seconds, so a fast machine prints none)
+    n = len(BlockRule.of(Slicing(tile=2000), 300).windows(20000, 20000))
+    assert n > 1 and f"predicting images: {n}/{n} blocks done" in proc.stderr, proc.stderr[-2000:]
     m = json.loads((tmp_path / "p_large" / "manifest.json").read_text())
     georef = m["georef"]["images"]["1"]
     assert georef["crs"] == "EPSG:32736"

@@ -24,8 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from wt_core import invocation
+from wt_core.blocks import Block, BlockRule, job_units, loaded, open_unit, unit_record
 from wt_core.dask_engine import Dask, run_on_dask, task_count
 from wt_core.errors import BadInput
+from wt_core.geo_output import GeoFormat, GeoWriter, geo_format, georefs
 from wt_core.manifest import DatasetManifest, ManifestBase, PredictionsManifest, RunManifest
 from wt_core.manifest_io import build
 from wt_core.outputs import Output
@@ -92,38 +94,54 @@ def folder_images(folder: str | Path, sizes: bool = True) -> list[ImageRef]:
 
 def predict_job(output: Output, key: str, images: Sequence[JobImage], loader: Callable[[], RecordFn], *,
                 shard: str | None = None, dask: Dask | None = None, part_size: int = 256,
-                log: logging.Logger, folder: str | Path | None = None) -> tuple[str, dict[str, Any]]:
+                log: logging.Logger, folder: str | Path | None = None, blocks: BlockRule | None = None,
+                geo: GeoFormat | None = None, classes: Sequence[str] = ()) -> tuple[str, dict[str, Any]]:
     """Predict `images` as split `key` into `output`, streaming and resumable; (artifact name, details).
 
     The committed parts under `output.dir` are continued when the output was resumed. With `shard`
     ("i/N"), only that share is predicted and the details say which (for `wt-eval merge`); with a
     Dask cluster, the job's shards run as Dask tasks. `folder`: the image folder predicted (its
-    images.json index is written). Details: images, failures (per key), and the shard.
+    images.json index is written). With `blocks`, rasters larger than a block are cut into blocks,
+    each a unit of the job (`wt_core.blocks`). `geo`: the map files of georeferenced rasters
+    (`wt_core.geo_output`; None: GeoJSON where a raster has a CRS), with `classes` named.
+    Details: images, failures (per key), blocks and geo when rasters were cut or mapped, and the shard.
     """
     dask = dask or Dask()
     one = Shard.parse(shard)
     if dask.enabled and one.count > 1:
         raise BadInput("give --shard (for a scheduler's array job) or --dask.* (a Dask cluster), not both",
                        None, "shard")
+    found = georefs(list(images))
+    fmt = geo_format(geo, list(images), found)
+    units = job_units(images, blocks)
     root = output.dir
-    job = _job_state(root, key, images, one, dask)
+    job = _job_state(root, key, units, one, dask)
     count = job["count"]
     if dask.enabled:
-        run_on_dask(dask, loader, root, key, images, count, part_size, log, output.id)
+        run_on_dask(dask, loader, root, key, units, count, part_size, log, output.id)
         shards = list(range(count))
     else:
-        run_shard(loader(), root, key, images, one, part_size=part_size, log=log)
+        run_shard(loader(), root, key, units, one, part_size=part_size, log=log)
         shards = [one.index]
     directory = parts_dir(root, key)
-    expected = [p for s in shards for p in Shard(s, count).positions(len(images))]
-    fin = finalize(output, key, [shard_stream(directory, s) for s in shards], expected, index=folder is not None)
-    log.info("%s: %d boxes on %d images, %d failed", key, fin.boxes, fin.images - fin.failures, fin.failures)
+    expected = [p for s in shards for p in Shard(s, count).positions(len(units))]
+    # a shard holds some blocks of a raster: its map files are written when the shards are merged
+    writer = GeoWriter(output, key, fmt, list(classes), found) if one.count == 1 else None
+    fin = finalize(output, key, [shard_stream(directory, s) for s in shards], expected, index=folder is not None,
+                   rule=blocks, sink=writer)
+    log.info("%s: %d boxes on %d images, %d failed", key, fin.boxes, fin.images, fin.failures)
     for f in _failures(output, key):
-        log.warning("could not predict %s: %s", f["path"], f["reason"])
+        log.warning("could not predict %s%s: %s", f["path"], f" window {f['window']}" if "window" in f else "",
+                    f["reason"])
     details: dict[str, Any] = {"images": {key: fin.images}, "failures": {key: fin.failures}}
+    n_blocks = sum(isinstance(u, Block) for u in units)
+    if n_blocks and blocks is not None:  # recorded by every shard: `wt-eval merge` applies the same rule
+        details["blocks"] = {**blocks.record(), "units": {key: n_blocks if one.count == 1 else fin.blocks}}
+    if any(g and g.get("crs") for g in found.values()):
+        details["geo"] = writer.details() if writer is not None else {"format": fmt, "files": 0, "features": 0}
     if one.count > 1:
         details["shard"] = {"index": one.index, "count": one.count, "key": key, "job": job["job"],
-                            "job_images": len(images)}
+                            "job_images": len(units)}
     if folder is not None:
         details.update(write_image_index(output, fin.indexed, folder))
     shutil.rmtree(root / "parts" / key, ignore_errors=True)
@@ -162,10 +180,12 @@ def _job_state(root: Path, key: str, images: Sequence[JobImage], one: Shard, das
 
 def file_records(predict_arrays: Callable[[Iterable[Any]], Iterable[Detections]]) -> RecordFn:
     """The record function of a detector's `predict_arrays`: each image opened (a photo decoded) here, so one
-    that cannot be read becomes a failure record and the job goes on; a raster is read window by window."""
+    that cannot be read becomes a failure record and the job goes on; a block of a raster (or a raster within
+    one block) is read whole first, for the same reason, a larger raster window by window; boxes are placed
+    in the whole raster's pixels."""
 
     def records(items: Iterable[ImageAt]) -> Iterator[dict[str, Any]]:
-        from wt_core.raster import ImageSource, PhotoSource, open_image
+        from wt_core.raster import ImageSource, PhotoSource
 
         failed: list[dict[str, Any]] = []
         opened: deque[tuple[ImageAt, ImageSource]] = deque()
@@ -173,9 +193,10 @@ def file_records(predict_arrays: Callable[[Iterable[Any]], Iterable[Detections]]
         def sources() -> Iterator[ImageSource]:
             for it in items:
                 try:
-                    src = open_image(it.path)
+                    src = open_unit(it.image)
                     if isinstance(src, PhotoSource):
                         src.array  # noqa: B018  (decoded now: a corrupt photo fails here, not in a batch)
+                    src = loaded(src)  # a raster's block read now: one that cannot be read fails alone
                 except Exception as e:  # an unreadable image of any kind is recorded, never fatal
                     failed.append(it.failure(failure_reason(e)))
                     continue
@@ -186,7 +207,7 @@ def file_records(predict_arrays: Callable[[Iterable[Any]], Iterable[Detections]]
             yield from failed
             failed.clear()
             it, src = opened.popleft()
-            yield it.result(det.coco(it.id), src.width, src.height)
+            yield unit_record(it, det, src.width, src.height)
             src.close()
         yield from failed
 

@@ -43,10 +43,15 @@ class Slicing:
     merge_metric: Literal["ios", "iou"] = "ios"
     """Overlap measure: intersection over the smaller box (ios: a box cut by a tile edge is
     inside the whole one) or intersection over union."""
+    block: int = 4096
+    """Rasters longer than this on a side are cut into blocks of this side (overlapping as tiles do), each
+    a unit of the prediction job (sharded, resumed, its boxes merged across block edges); 0: one unit each."""
 
     def __post_init__(self) -> None:
         if self.tile < 0:
             raise ValueError(f"slicing.tile must be 0 (off) or positive, got {self.tile}")
+        if self.block and self.block < self.tile:
+            raise ValueError(f"slicing.block must be 0 (off) or at least slicing.tile, got {self.block}")
         if self.batch < 1:
             raise ValueError(f"slicing.batch must be positive, got {self.batch}")
         check_fields(self, "slicing")
@@ -80,11 +85,13 @@ class Detections:
 
 
 def stitch(tiles: Iterable[tuple[tuple[float, float], Detections]], *, method: str = "nms", iou: float = 0.5,
-           metric: str = "ios", max_det: int | None = 300) -> Detections:
+           metric: str = "ios", max_det: int | None = 300, pieces: bool = False) -> Detections:
     """Boxes of several tiles of one image, shifted by each tile's (x0, y0) and merged class by class.
 
-    An image predicted in one piece keeps the detector's own boxes: there is nothing to merge across tiles.
-    The best `max_det` boxes are kept (all with None).
+    An image predicted in one piece keeps the detector's own boxes: there is nothing to merge across tiles
+    (unless `pieces`: the parts hold boxes of several tiles, not yet merged). Method 'none' only gathers
+    the boxes (a raster's block, merged with its other blocks later: `wt_core.blocks`). The best `max_det`
+    boxes are kept (all with None).
     """
     boxes, scores, classes = [], [], []
     n_tiles = 0
@@ -97,10 +104,14 @@ def stitch(tiles: Iterable[tuple[tuple[float, float], Detections]], *, method: s
     if not boxes:
         return Detections.empty()
     b, s, c = np.concatenate(boxes), np.concatenate(scores), np.concatenate(classes).astype(np.int64)
-    if n_tiles > 1 and method == "greedy":
+    # best score first, equal scores by place: one order (and one merge) whatever order the pieces came in
+    canon = np.lexsort((c, b[:, 3], b[:, 2], b[:, 1], b[:, 0], -s))
+    b, s, c = b[canon], s[canon], c[canon]
+    merge = n_tiles > 1 or pieces
+    if merge and method == "greedy":
         b, s, kept = merge_greedy(b, s, iou=iou, classes=c, metric=metric)
         c = c[kept]
-    elif n_tiles > 1:
+    elif merge and method != "none":
         kept = nms(b, s, iou=iou, classes=c, metric=metric)
         b, s, c = b[kept], s[kept], c[kept]
     order = np.argsort(-s, kind="stable")[:max_det]
@@ -129,12 +140,15 @@ def predict_sliced(images: Iterable[np.ndarray | ImageSource], forward: Forward,
     An image is an HxWx3 array or an `ImageSource` (`wt_core.raster.open_image`):
     a raster is read window by window, never whole. Tiles of several images go
     through `forward` `slicing.batch` at a time; each image's tiles are stitched
-    as soon as all are predicted. `forward` maps a list of HxWx3 crops to their
+    as soon as all are predicted (a raster's block, a source marked `unmerged`,
+    yields its tiles' boxes unmerged and unranked: they are merged once with the
+    raster's other blocks). `forward` maps a list of HxWx3 crops to their
     boxes in crop pixels.
     """
     pending: list[tuple[int, tuple[int, int], np.ndarray]] = []  # (image index, tile offset, crop)
     parts: dict[int, list[tuple[tuple[int, int], Detections]]] = {}
     expected: dict[int, int] = {}
+    unmerged: set[int] = set()
     done = 0
 
     def flush() -> None:
@@ -145,8 +159,10 @@ def predict_sliced(images: Iterable[np.ndarray | ImageSource], forward: Forward,
     def ready() -> Iterator[Detections]:
         nonlocal done
         while done in expected and len(parts[done]) == expected[done]:
-            yield stitch(parts.pop(done), method=slicing.merge, iou=slicing.merge_iou, metric=slicing.merge_metric,
-                         max_det=max_det)
+            gather = done in unmerged  # a raster's block: its tiles' boxes are merged with the other blocks'
+            yield stitch(parts.pop(done), method="none" if gather else slicing.merge, iou=slicing.merge_iou,
+                         metric=slicing.merge_metric, max_det=None if gather else max_det)
+            unmerged.discard(done)
             done += 1
 
     for idx, img in enumerate(images):
@@ -156,6 +172,8 @@ def predict_sliced(images: Iterable[np.ndarray | ImageSource], forward: Forward,
             raise BadInput(f"this raster is {source.width}x{source.height} pixels: predict it sliced "
                            f"(--slicing.tile 640), not whole", source.path, "slicing.tile")
         parts[idx], expected[idx] = [], len(wins)
+        if getattr(source, "unmerged", False):
+            unmerged.add(idx)
         ticker = Ticker(len(wins), f"{source.path.name}: windows") if len(wins) >= SHOW_PROGRESS else None
         try:
             for (x0, y0, _, _), crop in read_windows(source, wins):

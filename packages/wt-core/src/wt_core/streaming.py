@@ -41,6 +41,7 @@ from wt_core.console import Ticker
 from wt_core.errors import BadInput
 
 if TYPE_CHECKING:
+    from wt_core.blocks import BlockRule
     from wt_core.outputs import Output
 
 PART_SECONDS = 60.0
@@ -91,7 +92,8 @@ def job_fingerprint(key: str, images: Sequence[JobImage]) -> str:
     """A digest of the job (key, then each image's position, id and file): equal for every shard of one job."""
     h = hashlib.sha256(key.encode())
     for pos, im in enumerate(images):
-        h.update(f"\n{pos}\t{im.id}\t{im.file_name}".encode())
+        window = getattr(im, "window", None)  # a block of a raster (wt_core.blocks)
+        h.update(f"\n{pos}\t{im.id}\t{im.file_name}{'' if window is None else window}".encode())
     return h.hexdigest()
 
 
@@ -185,7 +187,9 @@ def run_shard(records: RecordFn, root: Path, key: str, images: Sequence[JobImage
     done = done_positions(directory, shard.index)
     todo = [ImageAt(pos, images[pos]) for pos in shard.positions(len(images)) if pos not in done]
     writer = PartWriter(directory, shard.index, part_size)
-    ticker = Ticker(len(todo), desc or f"predicting {key}", log, unit="images")
+    # an orthomosaic's job counts its blocks (wt_core.blocks)
+    unit = "blocks" if any(getattr(it.image, "window", None) is not None for it in todo) else "images"
+    ticker = Ticker(len(todo), desc or f"predicting {key}", log, unit=unit)
     if done and log is not None:
         log.info("%s: %d images already predicted, %d to go", key, len(done), len(todo))
     n = 0
@@ -220,15 +224,25 @@ class ImageAt:
         return self.image.file_name
 
     def result(self, results: list[dict[str, Any]], width: int | None = None, height: int | None = None) -> Record:
-        rec: Record = {"pos": self.pos, "id": self.id, "file": self.file_name, "path": str(self.path)}
+        """The record of a predicted image (`width`, `height`: as read) or block (the whole raster's size)."""
+        rec = self._head()
         w, h = width or self.image.width, height or self.image.height
+        if "window" in rec:
+            w, h = self.image.width, self.image.height
         if w and h:
             rec["width"], rec["height"] = int(w), int(h)
         rec["results"] = results
         return rec
 
     def failure(self, reason: str) -> Record:
-        return {"pos": self.pos, "id": self.id, "file": self.file_name, "path": str(self.path), "error": reason}
+        return {**self._head(), "error": reason}
+
+    def _head(self) -> Record:
+        rec: Record = {"pos": self.pos, "id": self.id, "file": self.file_name, "path": str(self.path)}
+        window = getattr(self.image, "window", None)
+        if window is not None:
+            rec["window"] = list(window)
+        return rec
 
 
 def failure_reason(err: BaseException) -> str:
@@ -284,26 +298,35 @@ def shard_stream(directory: Path, shard: int) -> Iterator[Record]:
 
 @dataclass
 class Finished:
-    """What `finalize` wrote: artifact names, counts."""
+    """What `finalize` wrote: artifact names, counts (images, units that failed, boxes, blocks of rasters)."""
 
     predictions: str
     images: int
     failures: int
     boxes: int
     indexed: list[dict[str, Any]]
+    blocks: int = 0
+
+
+ImageSink = Callable[[Record], None]
+"""Called with each image's final record (a raster's blocks merged), in the job's order."""
 
 
 def finalize(output: Output, key: str, streams: Sequence[Iterable[Record]], expected: Iterable[int],
-             index: bool = False) -> Finished:
+             index: bool = False, rule: BlockRule | None = None, sink: ImageSink | None = None) -> Finished:
     """Write `predictions/<key>.json`, `records/<key>.jsonl` and `failures/<key>.jsonl` from `streams`.
 
     `expected`: the positions the output must hold, each exactly once (checked; missing ones are an error).
+    The records file keeps every unit's record (a raster's blocks one by one, for `wt-eval merge`); the
+    predictions hold one image's boxes once, a raster's blocks merged by `rule` (`wt_core.blocks`).
     With `index`, the {id, file_name, width, height} of each image predicted is returned (an image
-    folder's images.json).
+    folder's images.json). `sink` sees each image's record as it is written (GeoJSON and GeoPackage files).
     """
+    from wt_core.blocks import whole_images
+
     want = sorted(set(expected))
     rel_pred, rel_rec, rel_fail = f"predictions/{key}.json", f"records/{key}.jsonl", f"failures/{key}.jsonl"
-    n_img = n_fail = n_box = 0
+    n_img = n_fail = n_box = n_block = 0
     got: list[int] = []
     indexed: list[dict[str, Any]] = []
     with open(output.path(rel_pred), "w", encoding="utf-8") as pred, \
@@ -311,14 +334,23 @@ def finalize(output: Output, key: str, streams: Sequence[Iterable[Record]], expe
             open(output.path(rel_fail), "w", encoding="utf-8") as fail:
         pred.write("[")
         first = True
-        for rec in merged_records(streams):
-            got.append(int(rec["pos"]))
-            rec_f.write(json.dumps(rec, separators=(",", ":")) + "\n")
+
+        def units() -> Iterator[Record]:
+            nonlocal n_fail, n_block
+            for unit in merged_records(streams):
+                got.append(int(unit["pos"]))
+                rec_f.write(json.dumps(unit, separators=(",", ":")) + "\n")
+                n_block += "window" in unit
+                if "error" in unit:
+                    n_fail += 1
+                    where = {"window": unit["window"]} if "window" in unit else {}
+                    fail.write(json.dumps({"image_id": unit["id"], "file_name": unit["file"], "path": unit.get("path"),
+                                           **where, "reason": unit["error"]}) + "\n")
+                yield unit
+
+        for rec in whole_images(units(), rule):
             n_img += 1
             if "error" in rec:
-                n_fail += 1
-                fail.write(json.dumps({"image_id": rec["id"], "file_name": rec["file"], "path": rec.get("path"),
-                                       "reason": rec["error"]}) + "\n")
                 continue
             if index:
                 indexed.append({"id": rec["id"], "file_name": rec["path"],
@@ -327,6 +359,8 @@ def finalize(output: Output, key: str, streams: Sequence[Iterable[Record]], expe
                 pred.write(("" if first else ",") + json.dumps(r))
                 first = False
                 n_box += 1
+            if sink is not None:
+                sink(rec)
         pred.write("]")
     if got != want:
         missing = sorted(set(want) - set(got))
@@ -337,4 +371,4 @@ def finalize(output: Output, key: str, streams: Sequence[Iterable[Record]], expe
     output.add(name, rel_pred)
     output.add(f"records.{key}", rel_rec)
     output.add(f"failures.{key}", rel_fail)
-    return Finished(name, n_img, n_fail, n_box, indexed)
+    return Finished(name, n_img, n_fail, n_box, indexed, n_block)

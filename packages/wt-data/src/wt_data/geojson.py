@@ -5,7 +5,7 @@ in the raster's own CRS (named in the legacy `crs` member, which GDAL, QGIS and
 geopandas read), so the features lie on the orthomosaic without reprojection.
 A box becomes the Polygon of its four corners mapped through the raster's
 affine transform (pixel corners: pixel (0, 0) is the raster's upper-left
-corner); a point becomes a Point. Properties: `class`, `class_id`, `image`,
+corner, `wt_core.geo_output`, as prediction jobs write them); a point becomes a Point. Properties: `class`, `class_id`, `image`,
 and for predictions `score`. Photos and rasters without a CRS or transform are
 left out and counted.
 
@@ -25,6 +25,7 @@ from typing import Any
 
 from wt_core.console import get_logger
 from wt_core.errors import BadInput
+from wt_core.geo_output import collection, feature
 from wt_core.invocation import command
 from wt_core.manifest import DatasetManifest, ManifestBase, PredictionsManifest
 from wt_core.manifest_io import build, read_manifest
@@ -37,35 +38,6 @@ from wt_core.readers import read_dataset, read_predictions
 from wt_data.dataset import load_split, selected_splits, write_dataset
 
 log = get_logger("wt-data")
-
-
-def to_map(transform: list[float], col: float, row: float) -> tuple[float, float]:
-    a, b, c, d, e, f = transform
-    return a * col + b * row + c, d * col + e * row + f
-
-
-def feature(georef: dict, ann: dict[str, Any], classes: list[str], image: str) -> dict | None:
-    """One annotation or prediction (COCO `bbox` xywh in pixels, or `point` [x, y]) as a GeoJSON Feature."""
-    t = georef["transform"]
-    props: dict[str, Any] = {"class": classes[ann["category_id"]], "class_id": ann["category_id"], "image": image}
-    if "score" in ann:
-        props["score"] = ann["score"]
-    if ann.get("point") is not None:
-        x, y = to_map(t, *ann["point"])
-        return {"type": "Feature", "properties": props, "geometry": {"type": "Point", "coordinates": [x, y]}}
-    if ann.get("bbox") is None:
-        return None
-    x, y, w, h = ann["bbox"]
-    ring = [list(to_map(t, cx, cy)) for cx, cy in ((x, y), (x + w, y), (x + w, y + h), (x, y + h), (x, y))]
-    return {"type": "Feature", "properties": props, "geometry": {"type": "Polygon", "coordinates": [ring]}}
-
-
-def collection(georef: dict, features: list[dict]) -> dict:
-    doc: dict[str, Any] = {"type": "FeatureCollection"}
-    if georef.get("crs"):
-        doc["crs"] = {"type": "name", "properties": {"name": georef["crs"]}}
-    doc["features"] = features
-    return doc
 
 
 def write_collections(output: Output, split: str, images: list[tuple[Any, str, dict | None]],

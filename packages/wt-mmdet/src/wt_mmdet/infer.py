@@ -156,5 +156,5 @@ class Detector:
         s = self.slicing
         slicing = None if s.tile == 0 else {"tile": s.tile, "overlap": s.overlap, "batch": s.batch,
                                             "merge": s.merge, "merge_iou": s.merge_iou,
-                                            "merge_metric": s.merge_metric, "imgsz": self.imgsz}
+                                            "merge_metric": s.merge_metric, "block": s.block, "imgsz": self.imgsz}
         return {"thresholds": {"conf": self.conf, "max_det": float(self.max_det)}, "slicing": slicing}

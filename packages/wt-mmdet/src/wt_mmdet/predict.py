@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Literal
 
 from wt_core import console
+from wt_core.blocks import BlockRule
 from wt_core.dask_engine import Dask
 from wt_core.devices import check_device
 from wt_core.errors import BadInput
+from wt_core.geo_output import GeoFormat
 from wt_core.invocation import command
 from wt_core.manifest import PredictionsManifest
 from wt_core.outputs import Output
@@ -36,7 +38,7 @@ def predict(run: str, dataset: str | None = None, split: str = "val", images: Pa
             conf: UnitInterval = 0.25, max_det: int = 300, imgsz: int | None = None,
             weights: Literal["best", "last"] = "best", checkpoint: Path | None = None, device: str | None = None,
             out: Path | None = None, overwrite: bool = False, resume: bool = False, shard: str | None = None,
-            part_size: int = 256, dask: Dask = Dask()) -> PredictionsManifest:
+            part_size: int = 256, dask: Dask = Dask(), geo: GeoFormat | None = None) -> PredictionsManifest:
     """Predict boxes with a wt-mmdet run on a dataset split or an image folder (sliced for large images).
 
     Writes a predictions manifest: COCO results JSON (boxes in full-image pixels, 0-based class ids).
@@ -60,6 +62,8 @@ def predict(run: str, dataset: str | None = None, split: str = "val", images: Pa
         shard: 'i/N': predict share i of N (0-based) of the images, for an array job (then `wt-eval merge`).
         part_size: Images per committed part of the results (a kill loses at most one part).
         dask: Run the job's shards as Dask tasks on a cluster (scheduler address or dask-jobqueue spec).
+        geo: Boxes on georeferenced rasters as map files in the raster's CRS beside the COCO results:
+            geojson, gpkg (GeoPackage) or none (default: geojson for rasters with a CRS, nothing for photos).
     """
     check_device(device, "device")
     if (dataset is None) == (images is None):
@@ -79,7 +83,8 @@ def predict(run: str, dataset: str | None = None, split: str = "val", images: Pa
     Shard.parse(shard)  # refused before any output directory is made
     output = Output("wt-mmdet", "predict", out, overwrite=overwrite, resume=resume)
     name, details = predict_job(output, key, todo, loader, shard=shard, dask=dask, part_size=part_size, log=log,
-                                folder=images if ds is None else None)
+                                folder=images if ds is None else None, blocks=BlockRule.of(slicing, max_det), geo=geo,
+                                classes=r.classes)
     details["weights"] = weights if checkpoint is None else str(Path(checkpoint).resolve())
     return commit_predictions(output, r, ds, {key: name}, loader.record(), details)
 

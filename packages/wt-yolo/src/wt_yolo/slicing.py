@@ -67,7 +67,7 @@ class SlicedPredictor:
         s = self.slicing
         thresholds = {"conf": self.conf, "iou": self.iou, "max_det": float(self.max_det)}
         slicing = None if s.tile == 0 else {"tile": s.tile, "overlap": s.overlap, "batch": s.batch, "merge": s.merge,
-                                            "merge_iou": s.merge_iou, "merge_metric": s.merge_metric,
+                                            "merge_iou": s.merge_iou, "merge_metric": s.merge_metric, "block": s.block,
                                             "imgsz": self.imgsz}
         return {"thresholds": thresholds, "slicing": slicing}
 
