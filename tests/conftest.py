@@ -72,7 +72,7 @@ SLOW_TESTS = (
     "cls/test_ddp.py", "cls/test_resume.py", "mmdet/test_whole_images.py", "e2e/", "tune/test_postgres.py", "yolo/test_locked_outputs.py",
     "data/test_labelstudio_live.py", "yolo/test_fit.py", "mmdet/test_presets.py::test_preset_fit_test_predict",
     "mmdet/test_cli.py::test_preset_loads_and_trains_from_scratch", "yolo/test_quiet_choices.py::test_train_only",
-    "yolo/test_predict_scale.py", "cls/test_torchrun.py", "data/test_dask.py", "mmdet/test_torchrun.py",
+    "yolo/test_predict_scale.py", "cls/test_torchrun.py", "data/test_dask.py", "mmdet/test_torchrun.py", "yolo/test_ortho_job.py",
 )
 # Tests measured at 1.5 s or more (tools/slow_tests.py writes the list from a --durations=0 run), so that
 # `just test-fast` stays under 3 minutes on 2 cores.
