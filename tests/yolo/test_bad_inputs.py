@@ -102,6 +102,8 @@ CASES = {
     "whole-image selection with no whole-image validation": (
         lambda b: ["fit", "--dataset", b.tiles, "--select.every", "0", "--select.metric", "full/mAP50"],
         ["select.every must be at least 1", "select.every"]),
+    "a BatchNorm momentum of 1 or more": (lambda b: ["fit", "--dataset", b.tiles, "--ultralytics.bn_momentum", "2"],
+                                          ["must be above 0 and below 1", "ultralytics.bn_momentum"]),
 }
 
 
