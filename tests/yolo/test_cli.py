@@ -44,7 +44,7 @@ def test_print_config_shows_every_train_argument_and_round_trips(tmp_path):
 def test_predict_config_records_slicing_defaults():
     cfg = yaml.safe_load(wt_yolo("predict", "--run", "r", "--print_config").stdout)
     assert cfg["slicing"] == {"tile": 640, "overlap": 0.2, "batch": 8, "merge": "nms", "merge_iou": 0.5,
-                              "merge_metric": "ios"}
+                              "merge_metric": "ios", "block": 4096}  # block: an orthomosaic's job unit
 
 
 def test_importing_the_cli_loads_no_heavy_library():
