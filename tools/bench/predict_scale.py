@@ -9,7 +9,8 @@ torch pinned to one thread in every arm:
   (`wt_core.predictions.predict_job`, what `wt-yolo predict` runs) in this process: ratio (goal >= 0.95);
   the job on a local Dask cluster of 2 workers x 1 thread against 1 process x 1 thread (goal >= 1.6;
   needs 2 idle cores, so the machine's load is printed), the workers warmed first (imports, model load)
-  as this process is before its arm;
+  as this process is before its arm; and the ceiling: two bare Ultralytics loops side by side, each on half
+  the photos (what two processes get from the machine at all; on a VM whose vCPUs share a core, far below 2x);
 - memory: peak RSS over the last 1,000 images against the first 1,000 (a quarter of the job each with
   --quick): goal within 10 %;
 - faults: the job killed -9 at three random moments and resumed, then compared to the uninterrupted run
@@ -233,6 +234,14 @@ def main() -> None:
               f"{t_job / t_dask:.2f}x (goal >= 1.6; load average now {os.getloadavg()[0]:.1f}), "
               f"identical boxes: {[r['results'] for r in records(d_dask)] == [r['results'] for r in ref]}", flush=True)
 
+        # what two processes can get from this machine at all: two bare Ultralytics loops side by side, each on
+        # half the photos (on a VM whose two vCPUs share a core this is far below 2x, whatever the engine)
+        import multiprocessing
+
+        with multiprocessing.get_context("spawn").Pool(2) as pool:  # each times its loop after its imports and warm-up
+            t_two = max(pool.starmap(bare, [(weights, paths[0::2]), (weights, paths[1::2])]))
+        print(f"ceiling: two bare Ultralytics processes side by side {n / t_two:.1f} img/s, {t_bare / t_two:.2f}x one "
+              f"(dask reached {t_bare / t_dask / (t_bare / t_two):.0%} of it)", flush=True)
         print(f"faults: {faults(tmp, folder, weights, ref, t_job)}", flush=True)
         bad = tmp / "bad"
         shutil.copytree(folder, bad)
