@@ -55,8 +55,7 @@ def main(argv: list[str] | None = None) -> int:
                   "--out", "imported")
     tiles = run_tool(env, work, "wt-data", "tile", "--dataset", ds, "--size", a.tile, "--empty_ratio", 0.5,
                      "--out", "tiles")
-    cmd = fit_cmd(tiles, "run", a.epochs, a.imgsz, a.seed, ["--select.every", "5"])
-    cmd[cmd.index("--model") + 1] = a.model
+    cmd = fit_cmd(tiles, "run", a.epochs, a.imgsz, a.seed, ["--select.every", "5"], model=a.model)
     done = train_arms(env, work, {"pretrain": cmd}, parallel=False)
     print(done["pretrain"][0])
     return 0

@@ -96,8 +96,7 @@ def main() -> None:
         run = work / f"run-{k}" / "manifest.json"
         stamp = work / f"run-{k}.wall"
         if not run.exists():
-            cmd = fit_cmd(tiles, f"run-{k}", a.epochs, a.imgsz, a.seed, ARMS[k][1])
-            cmd[cmd.index("--model") + 1] = a.start
+            cmd = fit_cmd(tiles, f"run-{k}", a.epochs, a.imgsz, a.seed, ARMS[k][1], model=a.start)
             done = train_arms(env, work, {k: cmd}, parallel=False)
             stamp.write_text(str(done[k][1]))
         rows[k] = curves(run)

@@ -74,8 +74,9 @@ def realistic_tiles(work: Path, env: dict[str, str], tile: int | str, seed: int,
     return ds, tiles, truth
 
 
-def fit_cmd(tiles: Path, out: str, epochs: int, imgsz: int, seed: int, extra: list[str]) -> list[str]:
-    return ["wt-yolo", "fit", "--dataset", str(tiles), "--model", "yolo11n.yaml", "--train.epochs", str(epochs),
+def fit_cmd(tiles: Path, out: str, epochs: int, imgsz: int, seed: int, extra: list[str],
+            model: str = "yolo11n.yaml") -> list[str]:
+    return ["wt-yolo", "fit", "--dataset", str(tiles), "--model", model, "--train.epochs", str(epochs),
             "--train.imgsz", str(imgsz), "--train.batch", "8", "--train.workers", "0",
             "--device", "cpu", "--ultralytics.plots", "false", "--train.seed", str(seed),
             "--select.every", "1", *extra, "--out", out]
