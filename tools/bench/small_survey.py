@@ -14,6 +14,10 @@ scratch, per seed, in these rows:
     b40+windows fresh windows of the whole photos every epoch (`--sample windows`)
     b40+p2      the stride-4 head (`--model yolo11n-p2.yaml`)
     b40+auto    tiles and input size from the boxes (`wt-data tile --size auto`)
+    b40-mosaic  without mosaic (`--ultralytics.mosaic 0`: every view is one tile at its own scale)
+    b40+scale0.2 random zoom of +/-20 % instead of Ultralytics' +/-50 % (which shrinks a 25-px animal to 12 px)
+    b40-jitter  without colour and brightness jitter (`--ultralytics.hsv_{h,s,v} 0`: what the jitter adds
+                against the site shift)
     pre-<row>   with --pretrained RUN: the row fine-tuned from RUN's best weights (`tools/pretrain_survey.py`
                 makes such a run: the stand-in for COCO-pretrained weights), every row but b40+p2
 
@@ -75,6 +79,9 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+NO_JITTER = ["--ultralytics.hsv_h", 0, "--ultralytics.hsv_s", 0, "--ultralytics.hsv_v", 0]
 
 
 def tool(name: str) -> str:
@@ -201,6 +208,9 @@ def realistic(a: argparse.Namespace) -> None:
             "b160": (tiles, tile, tile, ["--train.epochs", long_]),
             "b40+windows": (tiles, tile, tile, ["--train.epochs", short, "--sample", "windows"]),
             "b40+p2": (tiles, tile, tile, ["--train.epochs", short, "--model", "yolo11n-p2.yaml"]),
+            "b40-mosaic": (tiles, tile, tile, ["--train.epochs", short, "--ultralytics.mosaic", 0]),
+            "b40+scale0.2": (tiles, tile, tile, ["--train.epochs", short, "--ultralytics.scale", 0.2]),
+            "b40-jitter": (tiles, tile, tile, ["--train.epochs", short, *NO_JITTER]),
         }
         if "b40+auto" in a.rows or a.rows == ["all"]:
             auto, _, _ = clock("wt-data", "tile", "--dataset", ds, "--size", "auto", "--empty_ratio", 0.5,
