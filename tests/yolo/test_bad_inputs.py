@@ -104,6 +104,10 @@ CASES = {
         ["select.every must be at least 1", "select.every"]),
     "a BatchNorm momentum of 1 or more": (lambda b: ["fit", "--dataset", b.tiles, "--ultralytics.bn_momentum", "2"],
                                           ["must be above 0 and below 1", "ultralytics.bn_momentum"]),
+    "an EMA decay of 1 or more": (lambda b: ["fit", "--dataset", b.tiles, "--ultralytics.ema_decay", "1"],
+                                  ["must be above 0 and below 1, got 1.0", "ultralytics.ema_decay"]),
+    "an EMA ramp of 0 updates": (lambda b: ["fit", "--dataset", b.tiles, "--ultralytics.ema_tau", "0"],
+                                 ["must be above 0, got 0.0", "ultralytics.ema_tau"]),
 }
 
 

@@ -36,6 +36,29 @@ def test_bn_momentum_default_is_what_ultralytics_builds():
     assert momenta == {BN_MOMENTUM}
 
 
+def test_ema_decay_and_ramp_replace_ultralytics_curve_on_its_own_ema():
+    import math
+    import types
+
+    import torch
+    from ultralytics.utils.torch_utils import ModelEMA
+    from wt_yolo.fit import set_ema
+
+    model = torch.nn.Linear(2, 1)
+    trainer = types.SimpleNamespace(ema=ModelEMA(model))
+    assert trainer.ema.decay(120) < 0.06  # Ultralytics' curve after 120 updates (40 epochs of 3): averages nothing
+    set_ema(trainer, decay=0.9, tau=3)
+    assert math.isclose(trainer.ema.decay(3), 0.9 * (1 - math.exp(-1)))
+    with torch.no_grad():
+        model.weight.fill_(1.0)
+    start = trainer.ema.ema.weight.detach().clone()
+    trainer.ema.updates = 1000  # the ramp is over: each update moves the average by 1 - 0.9 of the way
+    trainer.ema.update(model)
+    assert torch.allclose(trainer.ema.ema.weight, 0.9 * start + 0.1, atol=1e-6)
+    set_ema(trainer, decay=None, tau=None)  # unset: Ultralytics' own curve
+    assert math.isclose(trainer.ema.decay(2000), 0.9999 * (1 - math.exp(-1)))
+
+
 def test_short_run_gets_short_warmup_and_late_mosaic_close():
     u, plan = apply_small_data_policy(YoloTrainArgs(batch=8, epochs=20), 60)
     assert (u.nbs, u.warmup_epochs, u.close_mosaic, u.bn_momentum) == (8, 2.0, 2, 0.25)  # 8 batches an epoch

@@ -122,18 +122,29 @@ class UltralyticsArgs:
     builds every model with 0.03; unset: 0.03, or up to 0.3 on a split of few batches an epoch, so the
     statistics the model validates with follow it; `wt_core.small_data`)."""
 
-    def __post_init__(self) -> None:
-        if self.bn_momentum is not None and not 0 < self.bn_momentum < 1:
-            from wt_core.errors import BadInput
+    ema_decay: float | None = None
+    """wt-yolo's: the most weight the average of the weights (EMA) gives its past, Ultralytics' 0.9999 (an
+    average over about 10,000 weight updates; `ModelEMA`). Unset: Ultralytics'."""
+    ema_tau: float | None = None
+    """wt-yolo's: the number of weight updates over which the EMA's weight on its past ramps up, Ultralytics'
+    2000. Unset: Ultralytics'."""
 
-            raise BadInput(f"must be above 0 and below 1, got {self.bn_momentum}", None, "ultralytics.bn_momentum")
+    def __post_init__(self) -> None:
+        from wt_core.errors import BadInput
+
+        for name in ("bn_momentum", "ema_decay"):
+            v = getattr(self, name)
+            if v is not None and not 0 < v < 1:
+                raise BadInput(f"must be above 0 and below 1, got {v}", None, f"ultralytics.{name}")
+        if self.ema_tau is not None and not self.ema_tau > 0:
+            raise BadInput(f"must be above 0, got {self.ema_tau}", None, "ultralytics.ema_tau")
 
     def to_train_kwargs(self) -> dict:
         """The keyword arguments of `YOLO.train` (None values left out, so Ultralytics keeps its own)."""
         return {k: v for k, v in asdict(self).items() if v is not None and k not in OURS}
 
 
-OURS = frozenset({"bn_momentum"})
+OURS = frozenset({"bn_momentum", "ema_decay", "ema_tau"})
 """Fields of the `--ultralytics.*` section that wt-yolo applies itself (Ultralytics has no such argument)."""
 
 

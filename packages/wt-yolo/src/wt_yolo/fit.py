@@ -13,6 +13,7 @@ Ultralytics' own `fitness`. On a small training split the small-data policy
 from __future__ import annotations
 
 import csv
+import math
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal
@@ -132,6 +133,15 @@ def set_bn_momentum(trainer, momentum: float) -> None:
     log.info("BatchNorm momentum %g in %d layers", momentum, len(layers))
 
 
+def set_ema(trainer, decay: float | None, tau: float | None) -> None:
+    """The EMA's decay curve, `decay * (1 - exp(-updates / tau))` as Ultralytics' `ModelEMA` has it, with the
+    values given (None: Ultralytics' 0.9999 and 2000). Set after the EMA is built or restored from a checkpoint,
+    so a resumed run keeps it."""
+    d, t = (0.9999 if decay is None else decay), (2000.0 if tau is None else tau)
+    trainer.ema.decay = lambda x: d * (1 - math.exp(-x / t))
+    log.info("weight average (EMA): decay %g, ramp %g updates", d, t)
+
+
 def _train(t: Training, model_spec: str, data_yaml: Path, u: YoloTrainArgs, device: str | None,
            whole: YoloWholeImages | None, windows: WindowSampling | None = None) -> Any:
     """Start Ultralytics' training, or continue it from last.pt when resuming."""
@@ -152,6 +162,8 @@ def _train(t: Training, model_spec: str, data_yaml: Path, u: YoloTrainArgs, devi
     EpochCallback(t, u.epochs).attach(model)
     if u.bn_momentum is not None:
         model.add_callback("on_pretrain_routine_end", partial(set_bn_momentum, momentum=u.bn_momentum))
+    if u.ema_decay is not None or u.ema_tau is not None:
+        model.add_callback("on_pretrain_routine_end", partial(set_ema, decay=u.ema_decay, tau=u.ema_tau))
     if whole is not None:
         whole.attach(model)
     if windows is not None:
