@@ -106,6 +106,8 @@ CASES = {
                                           ["must be above 0 and below 1", "ultralytics.bn_momentum"]),
     "an EMA decay of 1 or more": (lambda b: ["fit", "--dataset", b.tiles, "--ultralytics.ema_decay", "1"],
                                   ["must be above 0 and below 1, got 1.0", "ultralytics.ema_decay"]),
+    "a quarter-turn probability above 1": (lambda b: ["fit", "--dataset", b.tiles, "--ultralytics.rot90", "2"],
+                                           ["must be from 0 to 1, got 2.0", "ultralytics.rot90"]),
     "an EMA ramp of 0 updates": (lambda b: ["fit", "--dataset", b.tiles, "--ultralytics.ema_tau", "0"],
                                  ["must be above 0, got 0.0", "ultralytics.ema_tau"]),
 }

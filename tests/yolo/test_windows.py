@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
+import yaml
 from helpers import assert_bad_input, call_cli, written
 from wt_core.geometry import clip_to_window
 from wt_data.tiling import plan_image
@@ -69,8 +70,17 @@ def test_fit_samples_windows_and_records_them(tmp_path):
     _, tiles = written(call_cli("wt-data", "tile", "--dataset", ds, "--size", "320", "--out", tmp_path / "tiles"))
     common = ["--train.epochs", "1", "--train.imgsz", "160", "--train.batch", "8",
               "--train.workers", "0", "--device", "cpu", "--ultralytics.plots", "false", "--sample", "windows"]
-    proc = call_cli("wt-yolo", "fit", "--dataset", tiles, *common, "--out", tmp_path / "run")
+    # quarter turns on the windows, mosaic closed for the one epoch (the transforms are built again), and the EMA's
+    # own curve: all three hook into the same trainer
+    turned = ["--ultralytics.rot90", "1", "--ultralytics.close_mosaic", "1", "--ultralytics.ema_decay", "0.9",
+              "--ultralytics.ema_tau", "3"]
+    proc = call_cli("wt-yolo", "fit", "--dataset", tiles, *common, *turned, "--out", tmp_path / "run")
     m, d = written(proc)
+    assert "training views turned by 90 degrees with probability 1" in proc.stderr
+    assert "turned by 90 degrees with probability 1 (transforms rebuilt)" in proc.stderr  # mosaic closed: kept
+    assert "weight average (EMA): decay 0.9, ramp 3 updates" in proc.stderr
+    assert yaml.safe_load((d / "config.yaml").read_text())["ultralytics"]["rot90"] == 1
+    assert "rot90" not in m["details"]["train_args"]  # wt-yolo's own: never handed to Ultralytics
     rec = m["details"]["sample"]
     assert rec["epochs_drawn"] == 1  # Ultralytics trained the epoch on our WindowDataset, which drew its windows
     assert rec["photos"] == 1 and rec["tile"] == 320 and rec["windows_per_epoch"] == m["details"]["small_data"][

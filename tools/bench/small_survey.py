@@ -18,6 +18,8 @@ scratch, per seed, in these rows:
     b40+scale0.2 random zoom of +/-20 % instead of Ultralytics' +/-50 % (which shrinks a 25-px animal to 12 px)
     b40-jitter  without colour and brightness jitter (`--ultralytics.hsv_{h,s,v} 0`: what the jitter adds
                 against the site shift)
+    b40+rot90   quarter turns with probability 0.5 (`--ultralytics.rot90`: with the flips, all eight ways a view
+                of the ground can lie)
     b40+ema, b160+ema  the weight average (EMA) over the last 5 epochs' updates, ramped up over one epoch's,
                 as Ultralytics' 0.9999 and 2000 updates are on COCO (about 5.4 and 1.1 epochs); on 24 tiles
                 Ultralytics' averages nothing (decay <= 0.06 after 120 updates)
@@ -224,6 +226,7 @@ def realistic(a: argparse.Namespace) -> None:
             "b40-mosaic": (tiles, tile, tile, ["--train.epochs", short, "--ultralytics.mosaic", 0]),
             "b40+scale0.2": (tiles, tile, tile, ["--train.epochs", short, "--ultralytics.scale", 0.2]),
             "b40-jitter": (tiles, tile, tile, ["--train.epochs", short, *NO_JITTER]),
+            "b40+rot90": (tiles, tile, tile, ["--train.epochs", short, "--ultralytics.rot90", 0.5]),
             "b40+ema": (tiles, tile, tile, ["--train.epochs", short, *ema_over(tiles)]),
             "b160+ema": (tiles, tile, tile, ["--train.epochs", long_, *ema_over(tiles)]),
         }

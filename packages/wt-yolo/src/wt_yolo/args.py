@@ -122,6 +122,9 @@ class UltralyticsArgs:
     builds every model with 0.03; unset: 0.03, or up to 0.3 on a split of few batches an epoch, so the
     statistics the model validates with follow it; `wt_core.small_data`)."""
 
+    rot90: float | None = None
+    """wt-yolo's: probability of turning a training view by 90 degrees (with the flips, all eight ways a view of
+    the ground can lie; `wt_yolo.rot90`). Unset: 0."""
     ema_decay: float | None = None
     """wt-yolo's: the most weight the average of the weights (EMA) gives its past, Ultralytics' 0.9999 (an
     average over about 10,000 weight updates; `ModelEMA`). Unset: Ultralytics'."""
@@ -132,6 +135,8 @@ class UltralyticsArgs:
     def __post_init__(self) -> None:
         from wt_core.errors import BadInput
 
+        if self.rot90 is not None and not 0 <= self.rot90 <= 1:
+            raise BadInput(f"must be from 0 to 1, got {self.rot90}", None, "ultralytics.rot90")
         for name in ("bn_momentum", "ema_decay"):
             v = getattr(self, name)
             if v is not None and not 0 < v < 1:
@@ -144,7 +149,7 @@ class UltralyticsArgs:
         return {k: v for k, v in asdict(self).items() if v is not None and k not in OURS}
 
 
-OURS = frozenset({"bn_momentum", "ema_decay", "ema_tau"})
+OURS = frozenset({"bn_momentum", "rot90", "ema_decay", "ema_tau"})
 """Fields of the `--ultralytics.*` section that wt-yolo applies itself (Ultralytics has no such argument)."""
 
 

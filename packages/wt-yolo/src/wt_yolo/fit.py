@@ -30,6 +30,7 @@ from wt_core.training import ANY, MORE, Select, TrainerSpec, Training
 from wt_yolo.args import TRAIN, UltralyticsArgs, YoloTrainArgs
 from wt_yolo.data import check_trainable, yolo_data_yaml
 from wt_yolo.model import resolve_model
+from wt_yolo.rot90 import Rot90
 from wt_yolo.select import YoloWholeImages, whole_image_validation
 from wt_yolo.small_data import Defaults, apply_small_data_policy, measure_size
 from wt_yolo.stages import start_from
@@ -168,6 +169,8 @@ def _train(t: Training, model_spec: str, data_yaml: Path, u: YoloTrainArgs, devi
         whole.attach(model)
     if windows is not None:
         windows.attach(model)
+    if u.rot90:  # after the windows: it wraps the dataset they build
+        Rot90(u.rot90).attach(model)
     model.train(**{k: v for k, v in kwargs.items() if v is not None})
     return model.trainer
 
