@@ -61,6 +61,7 @@ def source(small_aerial, tmp_path_factory) -> Path:
     ({"cores": 1, "memory": "1GB", "nosuch": 1}, 1, ["refused its options", "unexpected keyword argument 'nosuch'"]),
     ({"memory": "1GB"}, 1, ["refused its options", "cores and memory"]),
     ({"cores": 1, "memory": "1GB"}, 0, ["'jobs' is a whole number of at least 1"]),
+    ({"cores": 1, "memory": "1GB"}, "four", ["'jobs' is a whole number of at least 1, got 'four'"]),
     # sbatch refuses it wherever it runs: not installed, no controller, or no such partition
     ({"cores": 1, "memory": "1GB", "queue": "wt-no-such-partition"}, 1, ["could not submit its jobs"]),
 ])

@@ -75,6 +75,11 @@ def _cluster_spec(file: Path | None) -> dict[str, Any]:
         raise BadInput(f"not YAML: {' '.join(str(e).split())[:120]}", file, "dask.cluster") from None
     if not isinstance(spec, dict) or not isinstance(spec.get("class"), str):
         raise BadInput("a cluster spec is a mapping with 'class' (e.g. dask_jobqueue.SLURMCluster)", file, "class")
+    if not isinstance(spec.get("options") or {}, dict):
+        raise BadInput("'options' is a mapping of the cluster class's keyword arguments", file, "options")
+    jobs = spec.get("jobs", 1)
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
+        raise BadInput(f"'jobs' is a whole number of at least 1, got {jobs!r}", file, "jobs")
     return spec
 
 
@@ -82,8 +87,8 @@ def _cluster_spec(file: Path | None) -> dict[str, Any]:
 def connect(dask: Dask) -> Iterator[Client]:
     """A distributed Client on the scheduler given, or on a dask-jobqueue cluster started from the spec.
 
-    On leaving, the client is closed, and a cluster started here is closed too: its jobs are cancelled
-    (a SLURMCluster's workers are SLURM jobs, which would otherwise hold their nodes until their time limit).
+    On leaving, the client is closed, and a cluster started here is closed too: its jobs (a SLURMCluster's
+    workers are SLURM jobs) are cancelled when the work is done, not when the process exits.
     """
     from distributed import Client
 
@@ -112,12 +117,7 @@ def start_cluster(file: Path | None) -> Any:
         cls = getattr(importlib.import_module(module or "dask_jobqueue"), name)
     except (ImportError, AttributeError):
         raise BadInput(f"no cluster class {spec['class']!r} (is dask-jobqueue installed?)", file, "class") from None
-    options = spec.get("options") or {}
-    jobs = spec.get("jobs", 1)
-    if not isinstance(options, dict):
-        raise BadInput("'options' is a mapping of the cluster class's keyword arguments", file, "options")
-    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
-        raise BadInput(f"'jobs' is a whole number of at least 1, got {jobs!r}", file, "jobs")
+    options, jobs = spec.get("options") or {}, spec.get("jobs", 1)
     try:
         cluster = cls(**options)
     except (TypeError, ValueError) as e:  # an unknown or missing keyword (dask-jobqueue raises ValueError)
