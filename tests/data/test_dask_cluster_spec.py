@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from data_helpers import imported, wt_data
+from data_helpers import wt_data
 from helpers import ROOT, assert_bad_input
 
 README = ROOT / "packages" / "wt-core" / "README.md"
@@ -50,13 +50,6 @@ def test_the_readme_array_job_cuts_the_job_as_its_array():
     assert "--shard $SLURM_ARRAY_TASK_ID/$N" in script and "SLURM_ARRAY_TASK_COUNT/" not in script
 
 
-@pytest.fixture(scope="module")
-def source(small_aerial, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("src") / "ds"
-    imported("import", "--source", small_aerial / "coco.json", "--out", out)
-    return out
-
-
 @pytest.mark.parametrize("options,jobs,fragments", [
     ({"cores": 1, "memory": "1GB", "nosuch": 1}, 1, ["refused its options", "unexpected keyword argument 'nosuch'"]),
     ({"memory": "1GB"}, 1, ["refused its options", "cores and memory"]),
@@ -65,11 +58,11 @@ def source(small_aerial, tmp_path_factory) -> Path:
     # sbatch refuses it wherever it runs: not installed, no controller, or no such partition
     ({"cores": 1, "memory": "1GB", "queue": "wt-no-such-partition"}, 1, ["could not submit its jobs"]),
 ])
-def test_a_cluster_spec_refused_is_one_error_line(source, tmp_path, options, jobs, fragments):
+def test_a_cluster_spec_refused_is_one_error_line(small_aerial_ds, tmp_path, options, jobs, fragments):
     pytest.importorskip("dask_jobqueue")
     spec = tmp_path / "slurm.yaml"
     spec.write_text(yaml.safe_dump({"class": "dask_jobqueue.SLURMCluster", "jobs": jobs, "options": options}))
-    proc = wt_data("tile", "--dataset", source, "--size", "160", "--dask.cluster", spec, "--out", tmp_path / "t")
+    proc = wt_data("tile", "--dataset", small_aerial_ds, "--size", "160", "--dask.cluster", spec, "--out", tmp_path / "t")
     line = assert_bad_input(proc, *fragments)
     assert str(spec) in line
     assert not (tmp_path / "t").exists() and not (tmp_path / "t.partial").exists()
