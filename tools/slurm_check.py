@@ -315,7 +315,7 @@ def check_array(slurm: Slurm, work: Path, run: Path, photos: Path, baseline: Pat
         raise SystemExit(f"FAIL the README's submission changed: {submit_line!r}")
     started = time.monotonic()
     jid = slurm.sbatch("predict.sbatch", cwd=work)
-    # the merge line exactly as written, by bash, with $jid set
+    # the merge line as written (with --parsable, to learn its id), run by bash with $jid set
     merge1 = sh("bash", "-c", f"jid={jid}; {merge_line.replace('sbatch ', 'sbatch --parsable ', 1)}", cwd=work).strip()
     slurm.jobs.append(merge1)
     say(f"submitted array job {jid} (tasks 0-{last}) and merge {merge1} (afterok:{jid})")
@@ -338,10 +338,10 @@ def check_array(slurm: Slurm, work: Path, run: Path, photos: Path, baseline: Pat
     say(f"cancelled task {task} {how}")
     slurm.wait([jid])
     problems = []
-    deadline = time.monotonic() + 60
-    while (reason := slurm.state(merge1)[1]) != "DependencyNeverSatisfied" and time.monotonic() < deadline:
-        time.sleep(1)
     if "not at all" not in how:
+        deadline = time.monotonic() + 60
+        while (reason := slurm.state(merge1)[1]) != "DependencyNeverSatisfied" and time.monotonic() < deadline:
+            time.sleep(1)
         say(f"merge {merge1}: {slurm.state(merge1)}")
         if reason != "DependencyNeverSatisfied":
             problems.append(f"the first merge is {slurm.state(merge1)}, not waiting on DependencyNeverSatisfied")
