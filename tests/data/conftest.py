@@ -24,3 +24,11 @@ def aerial_ds(aerial, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("aerial_ds") / "ds"
     imported("import", "--source", aerial / "coco.json", "--out", out)
     return out
+
+
+@pytest.fixture(scope="session")
+def small_aerial_ds(small_aerial, tmp_path_factory) -> Path:
+    """The small_aerial fixture imported from COCO (one split 'all')."""
+    out = tmp_path_factory.mktemp("small_aerial_ds") / "ds"
+    imported("import", "--source", small_aerial / "coco.json", "--out", out)
+    return out

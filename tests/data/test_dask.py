@@ -31,23 +31,16 @@ def _files(directory: Path) -> dict[str, str]:
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-@pytest.fixture(scope="module")
-def source(small_aerial, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("src") / "ds"
-    imported("import", "--source", small_aerial / "coco.json", "--out", out)
-    return out
-
-
 @pytest.mark.parametrize("command,options", [
     ("tile", ["--size", "160", "--overlap", "0.25"]),
     ("crops", ["--size", "48", "--background_ratio", "0.5"]),
 ])
-def test_on_a_dask_cluster_equals_one_process(command, options, source, scheduler, tmp_path):
-    one, d1 = imported(command, "--dataset", source, *options, "--workers", "1", "--out", tmp_path / "one")
+def test_on_a_dask_cluster_equals_one_process(command, options, small_aerial_ds, scheduler, tmp_path):
+    one, d1 = imported(command, "--dataset", small_aerial_ds, *options, "--workers", "1", "--out", tmp_path / "one")
     from distributed import Client, get_task_stream
 
     with Client(scheduler, timeout="60s") as client, get_task_stream(client=client) as stream:
-        many, d2 = imported(command, "--dataset", source, *options, "--dask.scheduler", scheduler,
+        many, d2 = imported(command, "--dataset", small_aerial_ds, *options, "--dask.scheduler", scheduler,
                             "--dask.tasks", "3", "--out", tmp_path / "dask")
     ran = {str(t["key"]) for t in stream.data if str(t["key"]).startswith("wt-")}
     assert len(ran) == 3, f"the photos were cut as 3 Dask tasks on the cluster, ran: {sorted(ran)}"

@@ -20,10 +20,11 @@ No cluster given (neither `scheduler` nor `cluster`): the job runs in this proce
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -74,28 +75,76 @@ def _cluster_spec(file: Path | None) -> dict[str, Any]:
         raise BadInput(f"not YAML: {' '.join(str(e).split())[:120]}", file, "dask.cluster") from None
     if not isinstance(spec, dict) or not isinstance(spec.get("class"), str):
         raise BadInput("a cluster spec is a mapping with 'class' (e.g. dask_jobqueue.SLURMCluster)", file, "class")
+    if not isinstance(spec.get("options") or {}, dict):
+        raise BadInput("'options' is a mapping of the cluster class's keyword arguments", file, "options")
+    jobs = spec.get("jobs", 1)
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
+        raise BadInput(f"'jobs' is a whole number of at least 1, got {jobs!r}", file, "jobs")
     return spec
 
 
-def connect(dask: Dask) -> Client:
-    """A distributed Client on the scheduler given, or on a dask-jobqueue cluster started from the spec."""
+@contextlib.contextmanager
+def connect(dask: Dask) -> Iterator[Client]:
+    """A distributed Client on the scheduler given, or on a dask-jobqueue cluster started from the spec.
+
+    On leaving, the client is closed, and a cluster started here is closed too: its jobs (a SLURMCluster's
+    workers are SLURM jobs) are cancelled when the work is done, not when the process exits.
+    """
     from distributed import Client
 
     if dask.scheduler:
         try:
-            return Client(dask.scheduler, timeout="30s")  # type: ignore[no-untyped-call]
+            client = Client(dask.scheduler, timeout="30s")  # type: ignore[no-untyped-call]
         except OSError as e:
             raise BadInput(f"cannot reach the Dask scheduler: {e}", None, "dask.scheduler") from None
-    spec = _cluster_spec(dask.cluster)
+        with client:
+            yield client
+        return
+    cluster = start_cluster(dask.cluster)
+    try:
+        with Client(cluster) as client:  # type: ignore[no-untyped-call]
+            yield client
+    finally:
+        cluster.close()
+
+
+def start_cluster(file: Path | None) -> Any:
+    """The dask-jobqueue cluster of a spec file, its `jobs` submitted (each submission checked: a job the
+    batch system refuses, as sbatch refuses an unknown partition, is a BadInput, not a wait for ever)."""
+    spec = _cluster_spec(file)
     module, _, name = spec["class"].rpartition(".")
     try:
         cls = getattr(importlib.import_module(module or "dask_jobqueue"), name)
     except (ImportError, AttributeError):
-        raise BadInput(f"no cluster class {spec['class']!r} (is dask-jobqueue installed?)", dask.cluster,
-                       "class") from None
-    cluster = cls(**(spec.get("options") or {}))
-    cluster.scale(jobs=int(spec.get("jobs", 1)))
-    return Client(cluster)  # type: ignore[no-untyped-call]
+        raise BadInput(f"no cluster class {spec['class']!r} (is dask-jobqueue installed?)", file, "class") from None
+    options, jobs = spec.get("options") or {}, spec.get("jobs", 1)
+    try:
+        cluster = cls(**options)
+    except (TypeError, ValueError) as e:  # an unknown or missing keyword (dask-jobqueue raises ValueError)
+        raise BadInput(f"{spec['class']} refused its options: {_first_line(e)}", file, "options") from None
+
+    async def submit() -> None:
+        # cluster.scale(jobs=n), awaited: scale() adds one worker spec per job and submits them in the background,
+        # where a refused submission is only logged (with its traceback) and the command would wait for ever
+        while len(cluster.worker_spec) < jobs:
+            cluster.worker_spec.update(cluster.new_worker_spec())
+        await cluster._correct_state()
+
+    try:
+        cluster.sync(submit)
+    except Exception as e:
+        # close() cancels the jobs submitted before one was refused, then asserts that every job started
+        with contextlib.suppress(AssertionError):
+            cluster.close()
+        raise BadInput(f"{spec['class']} could not submit its jobs: {_first_line(e, last=True)}", file,
+                       "options") from None
+    return cluster
+
+
+def _first_line(e: BaseException, last: bool = False) -> str:
+    """The telling line of an exception's message (the last non-empty one of a failed command's stderr)."""
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()] or [type(e).__name__]
+    return (lines[-1] if last else lines[0])[:200]
 
 
 def _loaded(loader: Loader) -> RecordFn:
@@ -121,8 +170,7 @@ def run_on_dask(dask: Dask, loader: Loader, root: Path, key: str, images: Sequen
     """Run shards 0..count-1 of the job as Dask tasks and wait for all of them (a failed task fails the job)."""
     from distributed import as_completed
 
-    client = connect(dask)
-    try:
+    with connect(dask) as client:
         resources = {"GPU": dask.gpus} if dask.gpus else None
         # a big job's image list goes to every worker once, not with each task
         big = len(images) > 10_000
@@ -135,8 +183,6 @@ def run_on_dask(dask: Dask, loader: Loader, root: Path, key: str, images: Sequen
             out = fut.result()
             ticker.advance(out["done"] + out["predicted"])
         ticker.close()
-    finally:
-        client.close()  # type: ignore[no-untyped-call]
 
 
 def map_on_dask(dask: Dask, fn: Callable[[Any], Any], jobs: Sequence[Any], desc: str, log: logging.Logger,
@@ -154,8 +200,7 @@ def map_on_dask(dask: Dask, fn: Callable[[Any], Any], jobs: Sequence[Any], desc:
     count = task_count(dask, len(jobs))
     chunks = [list(range(i, len(jobs), count)) for i in range(count)]
     weight = list(sizes) if sizes is not None else [1] * len(jobs)
-    client = connect(dask)
-    try:
+    with connect(dask) as client:
         resources = {"GPU": dask.gpus} if dask.gpus else None
         token = uuid.uuid4().hex[:12]
         futures = {client.submit(_map_chunk, fn, [jobs[j] for j in chunk], key=f"wt-{desc}-{token}-{i}-of-{count}",
@@ -165,8 +210,6 @@ def map_on_dask(dask: Dask, fn: Callable[[Any], Any], jobs: Sequence[Any], desc:
             fut.result()  # a task's error fails the job, as a process pool's does
             ticker.advance(sum(weight[j] for j in chunks[futures[fut]]))
         ticker.close()
-    finally:
-        client.close()  # type: ignore[no-untyped-call]
 
 
 def _map_chunk(fn: Callable[[Any], Any], jobs: list[Any]) -> int:
