@@ -50,6 +50,8 @@ CASES = {
                                                 ["set by --train.epochs", "cfg_options.train_cfg.max_epochs"]),
     "whole-image selection on an untiled dataset": (["--select.metric", "full/mAP50"],
                                                     ["needs a val split made by `wt-data tile`", "select.metric"]),
+    "a BatchNorm momentum of 1 or more": (["--mmdet.norm_momentum", "1.5"],
+                                          ["must be above 0 and below 1, got 1.5", "mmdet.norm_momentum)"]),
     "torchrun's launcher without torchrun": (["--mmdet.launcher", "pytorch"],
                                              ["launcher 'pytorch' needs WORLD_SIZE", "start it with torchrun",
                                               "mmdet.launcher)"]),

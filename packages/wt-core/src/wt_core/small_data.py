@@ -28,6 +28,8 @@ Generic settings:
   tiles, batch 8, 3 batches an epoch, from scratch): the first box at epoch 35-50 at 0.03, at epoch 5 at
   0.3; batch 2 (12 batches an epoch) found it at 11. The momentum is chosen so the statistics follow the
   model within `NORM_FOLLOW_EPOCHS` epochs, at most `NORM_MOMENTUM_MAX`, never below the framework's.
+  A framework whose momentum is known only once the model is built (wt-mmdet: each config sets its own)
+  leaves it out of `plan`'s defaults and calls `choose_norm_momentum` with the built model's.
 """
 
 from __future__ import annotations
@@ -148,7 +150,7 @@ def plan(n_train: int, batch: int | float | None, epochs: int, *, names: dict[st
     p.small = updates_default is not None and updates_default < SMALL_UPDATES_PER_EPOCH * epochs
     if policy != "wildtrain":
         return p
-    _norm_momentum(p, names, defaults, explicit, math.ceil(n_train / int_batch))
+    choose_norm_momentum(p, names, defaults, explicit, math.ceil(n_train / int_batch))
     if not p.small:
         _warmup_in_updates(p, names, defaults, explicit)
         return p
@@ -198,22 +200,25 @@ def batches_to_forget(momentum: float) -> int:
     return math.ceil(math.log(NORM_FORGET) / math.log(1 - momentum)) if 0 < momentum < 1 else 1
 
 
-def _norm_momentum(p: Plan, names: dict[str, str], defaults: dict[str, Any], explicit: dict[str, Any],
-                   batches: int) -> None:
+def choose_norm_momentum(p: Plan, names: dict[str, str], defaults: dict[str, Any], explicit: dict[str, Any],
+                         batches: int) -> Choice | None:
+    """The normalization momentum for `batches` batches an epoch, added to the plan's settings (None: the
+    framework's is kept: set explicitly, unknown, not the wildtrain policy, or already fast enough)."""
     name = names.get("norm_momentum")
-    if not name or name in explicit or defaults.get(name) is None:
-        return
+    if p.policy != "wildtrain" or not name or name in explicit or defaults.get(name) is None or batches < 1:
+        return None
     default = float(defaults[name])
     follow = 1 - NORM_FORGET ** (1 / (NORM_FOLLOW_EPOCHS * batches))
     value = round(min(NORM_MOMENTUM_MAX, follow), 3)
     if value <= default:
-        return
+        return None
     slow, fast = batches_to_forget(default), batches_to_forget(value)
-    p.settings[name] = Choice(value, default, (
+    c = p.settings[name] = Choice(value, default, (
         f"the model validates and predicts with its normalization layers' running statistics: at momentum "
         f"{default:g} they forget the untrained start only after {slow} batches, {slow / batches:.0f} epochs of "
         f"{batches} batches, and until then the model finds nothing; at {value:g}, after {fast} batches "
         f"({fast / batches:.1f} epochs)"))
+    return c
 
 
 def _warmup_in_updates(p: Plan, names: dict[str, str], defaults: dict[str, Any], explicit: dict[str, Any]) -> None:

@@ -43,7 +43,12 @@ from wt_mmdet.config import (
 )
 from wt_mmdet.data import check_splits, split_source
 from wt_mmdet.select import whole_image_validation
-from wt_mmdet.small_data import Defaults, apply_small_data_policy
+from wt_mmdet.small_data import (
+    Defaults,
+    apply_small_data_policy,
+    batches_per_epoch,
+    decide_norm_momentum,
+)
 
 log = console.get_logger("wt-mmdet")
 WORK_DIR = "mmdet"  # mmengine's work_dir inside the partial output
@@ -122,8 +127,9 @@ def fit(dataset: str, model: str = "retinanet_r18_fpn", train: TrainArgs = TRAIN
             workers and patience may change.
         experiment: The MLflow experiment name.
         run_name: The MLflow run name (default: the output directory's name).
-        defaults: 'wildtrain': the warm-up kept to 10 % of a short run's iterations (printed, and recorded in
-            details.small_data); 'mmdet': MMDetection's 100 iterations. A value set explicitly wins.
+        defaults: 'wildtrain': the warm-up kept to 10 % of a short run's iterations and the BatchNorm momentum
+            raised on a split of few batches an epoch (printed, and recorded in details.small_data); 'mmdet':
+            MMDetection's 100 iterations and the model config's momentum. A value set explicitly wins.
         select: The metric best.pth is chosen by (default: mAP50 on the whole val images when the dataset was
             made by `wt-data tile`; 'fitness': mmdet's bbox_mAP on the tiles), and how often whole images are
             validated.
@@ -159,7 +165,7 @@ def fit(dataset: str, model: str = "retinanet_r18_fpn", train: TrainArgs = TRAIN
             cfg.default_hooks.checkpoint.save_best = None
         from mmengine.runner import Runner
 
-        from wt_mmdet.hooks import WildTrainHook
+        from wt_mmdet.hooks import NormMomentumHook, WildTrainHook
 
         with distributed.process_group(launcher), checkpoints.safe_loading():  # the other ranks join once rank 0 has its output
             resume_from = distributed.from_rank0(latest_checkpoint(work_dir) if t.resumed else None)
@@ -174,6 +180,9 @@ def fit(dataset: str, model: str = "retinanet_r18_fpn", train: TrainArgs = TRAIN
                 cfg.load_from = str(load_from) if load_from is not None else None
             log.info("mmcv ops backend: %s", backend)
             runner = Runner.from_cfg(cfg)
+            momentum = decide_norm_momentum(small_data, args, runner.model, batches_per_epoch(
+                ds.splits[tr].images, args.batch, runner.world_size))
+            runner.register_hook(NormMomentumHook(momentum))
             runner.register_hook(WildTrainHook(t, work_dir, keep_best=metric is not None))
             if whole is not None:
                 whole.runner = runner

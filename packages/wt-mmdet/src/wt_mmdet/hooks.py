@@ -1,15 +1,21 @@
-"""The mmengine hook that connects a Runner to the training harness: epochs, best weights, the checkpoint ledger."""
+"""The mmengine hooks of a fit: the one that connects a Runner to the training harness (epochs, best weights,
+the checkpoint ledger), and the one that sets the BatchNorm momentum."""
 
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 
 from mmengine.hooks import Hook
+from wt_core import console
 from wt_core.metrics_log import finite_metrics
 from wt_core.training import Training
 
 from wt_mmdet import checkpoints, distributed
+from wt_mmdet.small_data import batch_norms
+
+log = console.get_logger("wt-mmdet")
 
 
 def clean_key(key: str) -> str:
@@ -100,3 +106,38 @@ class WildTrainHook(Hook):
         os.link(self.ledger_dir / f"epoch_{epoch}.pth", tmp)
         os.replace(tmp, self.ledger_dir / self.BEST)
         checkpoints.record(self.ledger_dir, self.ledger_dir / self.BEST)
+
+
+class NormMomentumHook(Hook):
+    """Sets the momentum of every BatchNorm layer of the model before training (`momentum` None: keeps the
+    model's), and after the first training iteration says what the layers trained with.
+
+    `before_train` comes after the Runner has built the model, reverted SyncBN to BatchNorm on one process (or
+    converted it, `sync_bn`, on several; either keeps the momentum), initialized the weights and loaded a
+    checkpoint to resume from: the momentum is no part of a state_dict, so a resumed run gets it here again.
+    """
+
+    priority = "VERY_HIGH"
+
+    def __init__(self, momentum: float | None):
+        self.momentum = momentum
+        self.reported = False
+
+    def before_train(self, runner) -> None:
+        if self.momentum is not None:
+            for m in batch_norms(runner.model):
+                m.momentum = self.momentum
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        if self.reported:
+            return
+        self.reported = True
+        layers = batch_norms(runner.model)
+        if not layers:
+            return
+        momenta = ", ".join(f"{m:g} in {n} layers" if m is not None else f"a cumulative average in {n} layers"
+                            for m, n in Counter(m.momentum for m in layers).most_common())
+        held = sum(not m.training for m in layers)
+        log.info("BatchNorm momentum %s%s", momenta,
+                 f" ({held} held in eval mode by norm_eval or frozen stages: their statistics stay those the "
+                 f"model started with)" if held else "")
