@@ -2,6 +2,7 @@
 
     python tools/bench/small_survey.py [--quick] [--seeds 0 1] [--short 40] [--long 160] [--tile 640] [--keep DIR]
         [--rows a40 b40 ...] [--pretrained RUN]
+    python tools/bench/small_survey.py --report --keep DIR [--seeds 0 1]   (the table and ablation.png of a kept folder)
     python tools/bench/small_survey.py --classic [--quick] [--epochs 60] ...   (the old survey, hard negatives)
 
 The realistic survey (default; `tools/survey.py --realistic`: two train photos of
@@ -73,6 +74,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -157,18 +159,24 @@ def count_at(pred: Path, split: str, conf: float) -> int:
 
 def realistic_row(clock: Clock, run: Path, ds: Path, imgsz: int, tile: int, name: str, wall: float) -> dict:
     """Test-photo mAP50, and the count at the threshold calibrated on the val photo; the run's curve."""
-    from survey_signature import curves, signature
-
     pv, _, _ = clock("wt-yolo", "predict", "--run", run, "--dataset", ds, "--split", "val", "--conf", "0.01",
                      "--imgsz", imgsz, "--slicing.tile", tile, "--max_det", 2000, "--out", f"predval-{name}", "--overwrite")
-    cal, _, _ = clock("wt-eval", "calibrate", "--dataset", ds, "--predictions", pv, "--split", "val",
-                      "--metric", "count_mae", "--out", f"cal-{name}", "--overwrite")
-    conf = float(json.loads(cal.read_text())["metrics"]["score_threshold"])
+    clock("wt-eval", "calibrate", "--dataset", ds, "--predictions", pv, "--split", "val",
+          "--metric", "count_mae", "--out", f"cal-{name}", "--overwrite")
     pt, _, _ = clock("wt-yolo", "predict", "--run", run, "--dataset", ds, "--split", "test", "--conf", "0.01",
                      "--imgsz", imgsz, "--slicing.tile", tile, "--max_det", 2000, "--out", f"pred-{name}", "--overwrite")
-    ev, _, _ = clock("wt-eval", "detect", "--dataset", ds, "--predictions", pt, "--split", "test",
-                     "--max_dets", 2000, "--out", f"eval-{name}", "--overwrite")
-    m = json.loads(ev.read_text())["metrics"]
+    clock("wt-eval", "detect", "--dataset", ds, "--predictions", pt, "--split", "test",
+          "--max_dets", 2000, "--out", f"eval-{name}", "--overwrite")
+    return read_row(clock.cwd, name, wall)
+
+
+def read_row(work: Path, name: str, wall: float) -> dict:
+    """A row from what `realistic_row` left in the work folder (run, calibration, test predictions, evaluation)."""
+    from survey_signature import curves, signature
+
+    run, pt = work / f"run-{name}" / "manifest.json", work / f"pred-{name}" / "manifest.json"
+    conf = float(json.loads((work / f"cal-{name}" / "manifest.json").read_text())["metrics"]["score_threshold"])
+    m = json.loads((work / f"eval-{name}" / "manifest.json").read_text())["metrics"]
     count = count_at(pt, "test", conf)
     rm = json.loads(run.read_text())
     rows = curves(run)
@@ -180,10 +188,10 @@ def realistic_row(clock: Clock, run: Path, ds: Path, imgsz: int, tile: int, name
 
 def print_table(rows: dict[str, dict]) -> None:
     """The rows of one seed and the goals of issue 22 where their rows ran."""
-    print(f"{'row':13}{'mAP50':>7}{'count':>7}{'true':>6}{'err':>6}{'conf':>6}{'onset':>7}{'best val':>9}"
+    print(f"{'row':17}{'mAP50':>7}{'count':>7}{'true':>6}{'err':>6}{'conf':>6}{'onset':>7}{'best val':>9}"
           f"{'wall s':>8}{'s/epoch':>8}")
     for k, r in rows.items():
-        print(f"{k:13}{r['mAP50']:7.3f}{r['count']:7d}{r['count_true']:6.0f}{r['count_error']:6.0%}"
+        print(f"{k:17}{r['mAP50']:7.3f}{r['count']:7d}{r['count_true']:6.0f}{r['count_error']:6.0%}"
               f"{r['conf']:6.2f}{r['onset'] or '-':>7}{r['best_mAP50'] or 0:9.3f}{r['wall']:8.0f}"
               f"{r['epoch_s']:8.1f}")
     if {"a160", "b40", "b160"} <= set(rows):
@@ -193,6 +201,59 @@ def print_table(rows: dict[str, dict]) -> None:
               f"{'met' if b4['mAP50'] >= a_['mAP50'] and ratio <= 1.1 else 'NOT met'}")
         print(f"goal b160 >= a160 + 0.05, count within 15 %: {b16['mAP50'] - a_['mAP50']:+.3f}, "
               f"{b16['count_error']:.0%} {'met' if b16['mAP50'] >= a_['mAP50'] + 0.05 and b16['count_error'] <= 0.15 else 'NOT met'}")
+
+
+def row_order(name: str) -> tuple:
+    """a, b, then b's ablation rows, each from scratch before its fine-tuned (pre-) twin."""
+    bare = name.removeprefix("pre-")
+    epochs = re.match(r"[ab](\d+)", bare)
+    return (name.startswith("pre-"), not bare.startswith("a"), "+" in bare or "-" in bare,
+            int(epochs.group(1)) if epochs else 0, bare)
+
+
+def report(a: argparse.Namespace) -> None:
+    """The table of every row a kept work folder holds, per seed, and `ablation.png`; nothing is run."""
+    rows_all: dict[int, dict[str, dict]] = {}
+    for seed in a.seeds:
+        work = a.keep / f"seed{seed}"
+        names = sorted((d.name[5:] for d in work.glob("eval-*") if (work / f"run-{d.name[5:]}.wall").exists()),
+                       key=row_order)
+        rows_all[seed] = {n: read_row(work, n, float((work / f"run-{n}.wall").read_text())) for n in names}
+        print(f"seed {seed}: {work}")
+        print_table(rows_all[seed])
+    plot_ablation(rows_all, a.keep / "ablation.png")
+    print(f"ablation: {a.keep / 'ablation.png'}")
+
+
+def plot_ablation(rows_all: dict[int, dict[str, dict]], png: Path) -> None:
+    """Test mAP50 and count error of every row, one bar per seed: from scratch on the left, fine-tuned right."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = sorted({n for rows in rows_all.values() for n in rows}, key=row_order)
+    fig, axes = plt.subplots(2, 1, figsize=(max(8, 0.7 * len(names)), 7), sharex=True)
+    width = 0.8 / max(len(rows_all), 1)
+    for i, (seed, rows) in enumerate(rows_all.items()):
+        xs = [j + (i - (len(rows_all) - 1) / 2) * width for j, n in enumerate(names) if n in rows]
+        axes[0].bar(xs, [rows[n]["mAP50"] for n in names if n in rows], width, label=f"seed {seed}")
+        axes[1].bar(xs, [rows[n]["count_error"] for n in names if n in rows], width, label=f"seed {seed}")
+    for ax, label in zip(axes, ("test mAP50 (unseen sites)", "count error at the val-calibrated threshold"),
+                         strict=True):
+        ax.set_ylabel(label)
+        ax.grid(axis="y", alpha=0.3)
+        for j, n in enumerate(names):
+            if n in ("b40", "pre-b40"):
+                ax.axvspan(j - 0.45, j + 0.45, color="grey", alpha=0.12)
+    axes[1].axhline(0.15, color="k", lw=0.8, ls="--")
+    axes[1].set_ylim(0, min(1.0, axes[1].get_ylim()[1]))
+    axes[0].legend()
+    axes[1].set_xticks(range(len(names)), names, rotation=45, ha="right")
+    fig.suptitle("realistic survey, 40 epochs unless named: each ablation row is b40 (grey) with one item")
+    fig.tight_layout()
+    fig.savefig(png, dpi=110)
+    plt.close(fig)
 
 
 def realistic(a: argparse.Namespace) -> None:
@@ -270,6 +331,8 @@ def realistic(a: argparse.Namespace) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--classic", action="store_true", help="the former survey and benchmark (hard negatives)")
+    ap.add_argument("--report", action="store_true",
+                    help="with --keep: the table and ablation.png of every row the folder holds, running nothing")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="realistic survey: one survey per seed")
     ap.add_argument("--short", type=int, default=None, help="realistic: the short run's epochs (40; --quick 10)")
     ap.add_argument("--long", type=int, default=None, help="realistic: the long run's epochs (160; --quick 20)")
@@ -290,6 +353,11 @@ def main() -> None:
     ap.add_argument("--mine_conf", type=float, default=0.05)
     ap.add_argument("--mine_ratio", type=float, default=1.0)
     a = ap.parse_args()
+    if a.report:
+        if a.keep is None:
+            sys.exit("error: --report reads a kept work folder: give --keep DIR")
+        report(a)
+        return
     if not a.classic:
         realistic(a)
         return
