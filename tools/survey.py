@@ -207,6 +207,14 @@ def _write_survey(out: Path, rng: np.random.Generator, classes: list[str], split
             img.save(out / "images" / rec["file_name"], quality=92)
             truth["images"].append(rec)
             truth["splits"][split].append(k)
+    write_wildata(out, truth)
+    return truth
+
+
+def write_wildata(out: Path, truth: dict) -> None:
+    """`truth.json` and a WilData root (`wildata/`, one COCO JSON per split) for the photos in `out/images`:
+    `truth` holds the classes, the image records (id, file_name, width, height, site, flight, boxes) and
+    the ids of each split."""
     (out / "truth.json").write_text(json.dumps(truth, indent=1))
     ds = out / "wildata" / "datasets" / "survey"
     (ds / "annotations").mkdir(parents=True, exist_ok=True)
@@ -216,9 +224,8 @@ def _write_survey(out: Path, rng: np.random.Generator, classes: list[str], split
             _link(out / "images" / rec["file_name"], ds / "images" / split / rec["file_name"])
         (ds / "annotations" / f"{split}.json").write_text(json.dumps(_coco(truth, recs), indent=1))
     (ds / "dataset_info.json").write_text(json.dumps(
-        {"name": "survey", "version": "1.0", "classes": [{"id": i + 1, "name": n} for i, n in enumerate(classes)],
+        {"name": "survey", "version": "1.0", "classes": [{"id": i + 1, "name": n} for i, n in enumerate(truth["classes"])],
          "splits": list(truth["splits"])}, indent=1))
-    return truth
 
 
 def animals_per_split(truth: dict) -> dict[str, int]:

@@ -1,7 +1,7 @@
 """Small aerial survey: bare Ultralytics defaults against `wt-yolo fit`'s, on a survey that fails like real ones.
 
     python tools/bench/small_survey.py [--quick] [--seeds 0 1] [--short 40] [--long 160] [--tile 640] [--keep DIR]
-        [--rows a40 b40 ...] [--pretrained RUN]
+        [--rows a40 b40 ...] [--pretrained RUN] [--real DIR]
     python tools/bench/small_survey.py --report --keep DIR [--seeds 0 1]   (the table and ablation.png of a kept folder)
     python tools/bench/small_survey.py --classic [--quick] [--epochs 60] ...   (the old survey, hard negatives)
 
@@ -27,7 +27,9 @@ scratch, per seed, in these rows:
     pre-<row>   with --pretrained RUN: the row fine-tuned from RUN's best weights (`tools/pretrain_survey.py`
                 makes such a run: the stand-in for COCO-pretrained weights), every row but b40+p2
 
-(each ablation row is (b) at the short length with one item added). Every arm
+(each ablation row is (b) at the short length with one item added). With --real DIR
+(`tools/real_survey.py`'s folder: real bird-survey photos split by site) the same
+rows run on those photos instead, once per seed. Every arm
 validates the whole val photo every epoch (it only measures; (a) still keeps
 best.pt by its own fitness), so the learning curves (whole-photo mAP50, val and
 train box loss by epoch) are comparable: `curves-seed<N>.png` in the work
@@ -257,7 +259,7 @@ def plot_ablation(rows_all: dict[int, dict[str, dict]], png: Path) -> None:
 
 
 def realistic(a: argparse.Namespace) -> None:
-    from survey_signature import ARMS, plot, realistic_tiles
+    from survey_signature import ARMS, import_tiles, plot, realistic_tiles
 
     short, long_ = (a.short or (10 if a.quick else 40)), (a.long or (20 if a.quick else 160))
     tile = a.tile or (320 if a.quick else 640)
@@ -272,7 +274,10 @@ def realistic(a: argparse.Namespace) -> None:
         clock = Clock(env, work)
         if (work / "tiles" / "manifest.json").exists():  # a kept work dir: the same survey, tiled once
             ds, tiles = work / "imported" / "manifest.json", work / "tiles" / "manifest.json"
-            truth = json.loads((work / "survey" / "truth.json").read_text())
+            truth = json.loads(((a.real or work / "survey") / "truth.json").read_text())
+        elif a.real:
+            ds, tiles = import_tiles(work, env, a.real / "wildata", tile)
+            truth = json.loads((a.real / "truth.json").read_text())
         else:
             ds, tiles, truth = realistic_tiles(work, env, tile, seed, width, height)
         common = ["--train.batch", BATCH, "--train.workers", 0, "--device", "cpu",
@@ -318,11 +323,15 @@ def realistic(a: argparse.Namespace) -> None:
         import survey
 
         animals = survey.animals_per_split(truth)
+        sites = {s: sorted({r["site"] for r in truth["images"] if r["id"] in ids}) for s, ids in truth["splits"].items()}
+        name = f"real photos ({a.real.name})" if a.real else "realistic survey"
         plot({k: r["rows"] for k, r in rows.items()}, {}, work / f"curves-seed{seed}.png",
-             f"realistic survey seed {seed}: {n_tiles} tiles of {tile} px ({animals['train']} animals), from scratch"
+             f"{name} seed {seed}: {n_tiles} tiles of {tile} px ({animals['train']} animals), from scratch"
              + (" and fine-tuned (pre-)" if a.pretrained else ""))
-        print(f"seed {seed}: {n_tiles} train tiles of {tile} px from 2 photos of {width}x{height} "
-              f"({animals['train']} animals); test: 2 photos of 2 unseen sites ({animals['test']} animals); "
+        print(f"seed {seed}: {name}: {n_tiles} train tiles of {tile} px from {len(truth['splits']['train'])} photos "
+              f"of {len(sites['train'])} site(s) ({animals['train']} animals); val: {len(truth['splits']['val'])} "
+              f"photo(s) of {', '.join(sites['val'])} ({animals['val']}); test: {len(truth['splits']['test'])} "
+              f"photos of {len(sites['test'])} unseen sites ({animals['test']} animals); "
               f"curves {work / f'curves-seed{seed}.png'}")
         print_table(rows)
     print(f"work: {base}")
@@ -341,6 +350,9 @@ def main() -> None:
     ap.add_argument("--pretrained", type=Path, default=None,
                     help="realistic: a run to fine-tune from (tools/pretrain_survey.py's): adds a pre-<row> for each "
                          "row but the P2 one, started from its best weights")
+    ap.add_argument("--real", type=Path, default=None,
+                    help="realistic rows on real photos instead of the synthetic survey: a folder written by "
+                         "tools/real_survey.py (wildata/ and truth.json, split by site)")
     ap.add_argument("--quick", action="store_true", help="smaller photos cut into 320-pixel tiles, 320-pixel input")
     ap.add_argument("--tile", type=int, default=None)
     ap.add_argument("--epochs", type=int, default=None)

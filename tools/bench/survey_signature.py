@@ -67,11 +67,16 @@ def realistic_tiles(work: Path, env: dict[str, str], tile: int | str, seed: int,
 
     truth = survey.realistic_survey(work / "survey", train=train, val=1, test=test, seed=seed, width=width,
                                     height=height)
-    ds = run_tool(env, work, "wt-data", "import", "--source", work / "survey" / "wildata", "--format", "wildata",
-                  "--out", "imported")
+    ds, tiles = import_tiles(work, env, work / "survey" / "wildata", tile)
+    return ds, tiles, truth
+
+
+def import_tiles(work: Path, env: dict[str, str], wildata: Path, tile: int | str) -> tuple[Path, Path]:
+    """A WilData root imported (the whole photos) and its train and val photos tiled; (dataset, tiles)."""
+    ds = run_tool(env, work, "wt-data", "import", "--source", wildata, "--format", "wildata", "--out", "imported")
     tiles = run_tool(env, work, "wt-data", "tile", "--dataset", ds, "--size", tile, "--empty_ratio", 0.5,
                      "--splits", "[train, val]", "--out", "tiles")
-    return ds, tiles, truth
+    return ds, tiles
 
 
 def fit_cmd(tiles: Path, out: str, epochs: int, imgsz: int, seed: int, extra: list[str],
