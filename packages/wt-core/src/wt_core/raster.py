@@ -144,6 +144,8 @@ def photo_size(path: Path) -> tuple[int, int]:
         raise BadInput("image not found", path) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise BadInput(f"cannot read this image: {' '.join(str(e).split())[:120]}", path) from None
+    except ImportError:  # Ultralytics patches Image.open to retry a file Pillow cannot identify with pi-heif
+        raise BadInput("cannot read this image: not a format Pillow identifies", path) from None
     return w, h
 
 
