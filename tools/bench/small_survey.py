@@ -297,8 +297,10 @@ def realistic(a: argparse.Namespace) -> None:
             "b160+ema": (tiles, tile, tile, ["--train.epochs", long_, *ema_over(tiles)]),
         }
         if "b40+auto" in a.rows or a.rows == ["all"]:
-            auto, _, _ = clock("wt-data", "tile", "--dataset", ds, "--size", "auto", "--empty_ratio", 0.5,
-                               "--splits", "[train, val]", "--out", "tiles-auto")
+            auto = work / "tiles-auto" / "manifest.json"
+            if not auto.exists():  # a kept work dir holds them already
+                auto, _, _ = clock("wt-data", "tile", "--dataset", ds, "--size", "auto", "--empty_ratio", 0.5,
+                                   "--splits", "[train, val]", "--out", "tiles-auto")
             sa = json.loads(auto.read_text())["details"]["tiling"]["size_auto"]
             arms["b40+auto"] = (auto, sa["tile"]["value"], sa["imgsz"]["value"], ["--train.epochs", short])
         if a.pretrained:  # the same rows fine-tuned from pre-trained weights (the P2 head has no such weights)
