@@ -244,7 +244,8 @@ def killed_at_exit(proc: subprocess.Popen):
 _HELD = """
 import importlib, sys, time
 from pathlib import Path
-target, when, gate, tool = sys.argv[1:5]
+target, when, nth, gate, tool = sys.argv[1:6]
+calls = [0]
 module, path = target.split(":")
 *owners, name = path.split(".")
 owner = importlib.import_module(module)
@@ -252,7 +253,8 @@ for o in owners:
     owner = getattr(owner, o)
 orig = getattr(owner, name)
 def wait():
-    if not Path(gate + ".reached").exists():
+    calls[0] += 1
+    if calls[0] == int(nth) and not Path(gate + ".reached").exists():
         Path(gate + ".reached").touch()
         while not Path(gate).exists():
             time.sleep(0.05)
@@ -264,18 +266,18 @@ def held(*args, **kw):
         wait()
     return result
 setattr(owner, name, held)
-sys.argv = [tool, *sys.argv[5:]]
+sys.argv = [tool, *sys.argv[6:]]
 importlib.import_module("wt_" + tool.removeprefix("wt-") + ".cli").main()
 """
 
 
 def held_writer(tool: str, function: str, gate: Path, *args: str | Path, cwd: str | Path | None = None,
-                after: bool = False) -> subprocess.Popen:
+                after: bool = False, call: int = 1) -> subprocess.Popen:
     """Start `tool ARGS` as a subprocess whose `function` ("module:name" or "module:Class.method") waits at `gate`
-    the first time it is called: before it runs (or, with `after`, once it has run). Returns once the process is
-    waiting there; create the file `gate` to let it go on (or kill it)."""
-    proc = subprocess.Popen([sys.executable, "-c", _HELD, function, "after" if after else "before", str(gate), tool,
-                             *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
+    the `call`-th time it is called: before it runs (or, with `after`, once it has run). Returns once the process
+    is waiting there; create the file `gate` to let it go on (or kill it)."""
+    proc = subprocess.Popen([sys.executable, "-c", _HELD, function, "after" if after else "before", str(call),
+                             str(gate), tool, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
     reached = Path(f"{gate}.reached")
     deadline = time.monotonic() + 300
     while not reached.exists():
