@@ -2,7 +2,8 @@
 
     python tools/bench/small_survey.py [--quick] [--seeds 0 1] [--short 40] [--long 160] [--tile 640] [--keep DIR]
         [--rows a40 b40 ...] [--pretrained RUN] [--real DIR]
-    python tools/bench/small_survey.py --report --keep DIR [--seeds 0 1]   (the table and ablation.png of a kept folder)
+    python tools/bench/small_survey.py --report --keep DIR [--also DIR2 ...] [--seeds 0 1]
+        (the table, curves and ablation.png of kept folders, e.g. arms trained side by side by separate calls)
     python tools/bench/small_survey.py --classic [--quick] [--epochs 60] ...   (the old survey, hard negatives)
 
 The realistic survey (default; `tools/survey.py --realistic`: two train photos of
@@ -214,15 +215,30 @@ def row_order(name: str) -> tuple:
 
 
 def report(a: argparse.Namespace) -> None:
-    """The table of every row a kept work folder holds, per seed, and `ablation.png`; nothing is run."""
+    """The table of every row the kept work folders hold, per seed, their learning curves (`curves-seed<N>.png`)
+    and `ablation.png`, written to the first folder; nothing is run. Rows trained side by side by separate calls
+    (one `--keep` folder each, the same survey) are read together; a row in two folders is refused."""
+    from survey_signature import plot
+
     rows_all: dict[int, dict[str, dict]] = {}
     for seed in a.seeds:
-        work = a.keep / f"seed{seed}"
-        names = sorted((d.name[5:] for d in work.glob("eval-*") if (work / f"run-{d.name[5:]}.wall").exists()),
-                       key=row_order)
-        rows_all[seed] = {n: read_row(work, n, float((work / f"run-{n}.wall").read_text())) for n in names}
-        print(f"seed {seed}: {work}")
+        rows: dict[str, dict] = {}
+        for folder in [a.keep, *a.also]:
+            work = folder / f"seed{seed}"
+            for d in work.glob("eval-*"):
+                name = d.name[5:]
+                if not (work / f"run-{name}.wall").exists():
+                    continue
+                if name in rows:
+                    sys.exit(f"error: row {name} of seed {seed} is in two of the folders ({work}, --also)")
+                rows[name] = read_row(work, name, float((work / f"run-{name}.wall").read_text()))
+        rows_all[seed] = {n: rows[n] for n in sorted(rows, key=row_order)}
+        print(f"seed {seed}: {', '.join(str(f / f'seed{seed}') for f in [a.keep, *a.also])}")
         print_table(rows_all[seed])
+        png = a.keep / f"curves-seed{seed}.png"
+        plot({k: r["rows"] for k, r in rows_all[seed].items()}, {}, png,
+             f"seed {seed}: whole-photo mAP50 on the val photos and box losses by epoch, every row ({a.keep.name})")
+        print(f"curves: {png}")
     plot_ablation(rows_all, a.keep / "ablation.png")
     print(f"ablation: {a.keep / 'ablation.png'}")
 
@@ -361,6 +377,9 @@ def main() -> None:
     ap.add_argument("--imgsz", type=int, default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--keep", type=Path, default=None, help="work in this directory and keep it")
+    ap.add_argument("--also", type=Path, nargs="+", default=[],
+                    help="with --report: more kept folders of the same survey whose rows join the table (arms "
+                         "trained side by side by separate calls)")
     ap.add_argument("--stage1", type=float, default=0.7, help="(c)'s first stage, as a fraction of the epochs")
     ap.add_argument("--ft_lr0", type=float, default=0.0005, help="(c)'s fine-tune learning rate (AdamW)")
     ap.add_argument("--ft_freeze", type=int, default=10, help="(c)'s fine-tune: layers frozen (10: the backbone)")
