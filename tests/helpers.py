@@ -254,7 +254,7 @@ for o in owners:
 orig = getattr(owner, name)
 def wait():
     calls[0] += 1
-    if calls[0] == int(nth) and not Path(gate + ".reached").exists():
+    if calls[0] == int(nth):
         Path(gate + ".reached").touch()
         while not Path(gate).exists():
             time.sleep(0.05)
@@ -276,8 +276,9 @@ def held_writer(tool: str, function: str, gate: Path, *args: str | Path, cwd: st
     """Start `tool ARGS` as a subprocess whose `function` ("module:name" or "module:Class.method") waits at `gate`
     the `call`-th time it is called: before it runs (or, with `after`, once it has run). Returns once the process
     is waiting there; create the file `gate` to let it go on (or kill it)."""
-    proc = subprocess.Popen([sys.executable, "-c", _HELD, function, "after" if after else "before", str(call),
-                             str(gate), tool, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
+    held = [sys.executable, "-c", _HELD, function, "after" if after else "before", str(call), str(gate), tool]
+    proc = subprocess.Popen([*held, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=cwd)
     reached = Path(f"{gate}.reached")
     deadline = time.monotonic() + 300
     while not reached.exists():
