@@ -28,6 +28,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = ROOT / "tools"
@@ -272,19 +273,21 @@ importlib.import_module("wt_" + tool.removeprefix("wt-") + ".cli").main()
 
 
 def held_writer(tool: str, function: str, gate: Path, *args: str | Path, cwd: str | Path | None = None,
-                after: bool = False, call: int = 1) -> subprocess.Popen:
+                after: bool = False, call: int = 1, env: dict[str, str] | None = None,
+                stderr: IO[str] | None = None) -> subprocess.Popen:
     """Start `tool ARGS` as a subprocess whose `function` ("module:name" or "module:Class.method") waits at `gate`
     the `call`-th time it is called: before it runs (or, with `after`, once it has run). Returns once the process
-    is waiting there; create the file `gate` to let it go on (or kill it)."""
+    is waiting there; create the file `gate` to let it go on (or kill it). `stderr`: a file for a chatty process
+    (a full pipe would block it before it gets there), else a pipe."""
     held = [sys.executable, "-c", _HELD, function, "after" if after else "before", str(call), str(gate), tool]
-    proc = subprocess.Popen([*held, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=cwd)
+    proc = subprocess.Popen([*held, *map(str, args)], stdout=subprocess.PIPE, stderr=stderr or subprocess.PIPE,
+                            text=True, cwd=cwd, env=env)
     reached = Path(f"{gate}.reached")
     deadline = time.monotonic() + 300
     while not reached.exists():
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            raise AssertionError(f"{tool} never reached {function}: {proc.communicate()[1][-3000:]}")
+            raise AssertionError(f"{tool} never reached {function}: {(proc.communicate()[1] or '')[-3000:]}")
         time.sleep(0.05)
     return proc
 

@@ -2,7 +2,7 @@
 
 The training is the expensive part (about 30 s of CPU), so it happens once:
 `fit` is started in a subprocess under a no-network audit hook, killed with
-SIGKILL once the first epoch is recorded, and finished with `--resume`. Tests
+SIGKILL where epoch 2 is about to be recorded, and finished with `--resume`. Tests
 of fit, resume, val, predict and export all use that run.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from helpers import split_and_tile, tool_path, written
+from helpers import held_writer, split_and_tile, tool_path, written
 from yolo_helpers import QUICK, nonet_env
 
 
@@ -38,24 +38,19 @@ def trained(yolo_data, tmp_path_factory) -> SimpleNamespace:
     log = base / "nonet.jsonl"
     out = base / "run"
     partial = out.with_name("run.partial")
-    cmd = [tool_path("wt-yolo"), "fit", "--dataset", str(yolo_data.tiles), "--model", "yolo11n.yaml", *QUICK,
-           "--out", str(out)]
+    args = ["fit", "--dataset", str(yolo_data.tiles), "--model", "yolo11n.yaml", *QUICK, "--out", str(out)]
     env = {**os.environ, **nonet_env(log)}
     # Ultralytics skips its own MLflow callback under pytest: hide pytest, so the test sees our settings do it
     env.pop("PYTEST_CURRENT_TEST", None)
     started_ms = int(time.time() * 1000)
     with open(base / "first.log", "w") as err:
-        first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, env=env, cwd=base, text=True)
-        deadline = time.monotonic() + 600
-        metrics = partial / "metrics.jsonl"
-        last = partial / "train" / "weights" / "last.pt"
-        while time.monotonic() < deadline and first.poll() is None:
-            if metrics.exists() and metrics.read_text().count("\n") >= 1 and last.exists():
-                time.sleep(1)  # epoch 1 is recorded before Ultralytics saves it: let last.pt be written whole
-                first.send_signal(signal.SIGKILL)
-                break
-            time.sleep(0.2)
+        # held where epoch 2 is about to be recorded: epoch 1 is recorded and its last.pt saved, epoch 2's is not
+        gate = tmp_path_factory.mktemp("gate") / "gate"
+        first = held_writer("wt-yolo", "wt_core.training:Training.epoch", gate, *args, cwd=base, env=env, call=2,
+                            stderr=err)
+        first.send_signal(signal.SIGKILL)
         first.wait(60)
+    cmd = [tool_path("wt-yolo"), *args]
     start = time.monotonic()
     resumed = subprocess.run([*cmd, "--resume", "--train.epochs", "3"], capture_output=True, text=True, env=env, cwd=base, timeout=900)
     return SimpleNamespace(first=first, first_stderr=(base / "first.log").read_text(), resumed=resumed,
