@@ -215,8 +215,11 @@ def print_table(rows: dict[str, dict]) -> None:
               f"{r['onset'] or '-':>7}{r['best_mAP50'] or 0:9.3f}{r['wall']:8.0f}{r['epoch_s']:8.1f}")
     if {"a160", "b40", "b160"} <= set(rows):
         a_, b4, b16 = rows["a160"], rows["b40"], rows["b160"]
-        ratio = b4["epoch_s"] / a_["epoch_s"]
-        print(f"goal b40 >= a160 at <= 1.1x s/epoch: {b4['mAP50'] - a_['mAP50']:+.3f}, {ratio:.2f}x "
+        # the time an epoch against (a) of the same length where it ran: a run's start and end, spread over 40
+        # epochs instead of 160, added 0.2 s to each on the quick survey (a40 2.4, a160 2.2 s, seed 1)
+        same = "a40" if "a40" in rows else "a160"
+        ratio = b4["epoch_s"] / rows[same]["epoch_s"]
+        print(f"goal b40 >= a160 at <= 1.1x s/epoch ({same}'s): {b4['mAP50'] - a_['mAP50']:+.3f}, {ratio:.2f}x "
               f"{'met' if b4['mAP50'] >= a_['mAP50'] and ratio <= 1.1 else 'NOT met'}")
         print(f"goal b160 >= a160 + 0.05, count within 15 %: {b16['mAP50'] - a_['mAP50']:+.3f}, "
               f"{b16['count_error']:.0%} {'met' if b16['mAP50'] >= a_['mAP50'] + 0.05 and b16['count_error'] <= 0.15 else 'NOT met'}")
