@@ -85,6 +85,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -158,11 +159,39 @@ def fp_at_recall(row: dict, recall: float) -> tuple[float, float] | None:
     return None
 
 
-def count_at(pred: Path, split: str, conf: float) -> int:
-    """Boxes of a predictions manifest's split scored at least `conf`."""
-    m = json.loads(pred.read_text())
-    rel = m["artifacts"][m["splits"][split]]["path"]
-    return sum(1 for r in json.loads((pred.parent / rel).read_text()) if r["score"] >= conf)
+def test_counts(work: Path, name: str) -> dict[str, dict]:
+    """The count on the test photos at four score thresholds. On the val photos (another site), by F1 and by
+    the count error: `wt-eval calibrate`'s manifests, their extra NMS applied, as a registered model applies it.
+    On the test photos' own sites: each half of every test photo (left, right) counted at the threshold
+    calibrated on the other halves, by F1 and by the count error (no extra NMS): what a user gets who
+    annotates a sample of the survey being counted. Errors are signed, count / true - 1."""
+    import numpy as np
+    from wt_eval.calibrate import apply_nms, evaluate_setting
+    from wt_eval.data import read_detection_inputs
+
+    inp = read_detection_inputs(str(work / "imported"), str(work / f"pred-{name}"), "test")
+    gt, dets = inp.gt, inp.dets
+    out: dict[str, dict] = {}
+    for metric in CALIBRATIONS:
+        cal = work / f"cal-{metric}-{name}" / "manifest.json"
+        if not cal.exists():
+            sys.exit(f"error: {cal} is missing: run `wt-eval calibrate --metric {metric}` on predval-{name} "
+                     f"(a folder kept before the count was calibrated both ways)")
+        c = json.loads(cal.read_text())["details"]["calibration"]
+        n = int((apply_nms(dets, c["nms_iou"], c["class_aware"]).score >= c["score_threshold"]).sum())
+        out[f"val-{metric}"] = {"conf": c["score_threshold"], "count": n, "error": n / len(gt.cls) - 1}
+    width = np.array([im["width"] for im in gt.images], float)
+    g_left = (gt.xyxy[:, 0] + gt.xyxy[:, 2]) / 2 < width[gt.img] / 2
+    d_left = (dets.xyxy[:, 0] + dets.xyxy[:, 2]) / 2 < width[dets.img] / 2
+    for metric in CALIBRATIONS:
+        errors = []
+        for side in (True, False):  # calibrated on this side's halves, the other side's counted
+            g = g_left == side
+            half = replace(gt, img=gt.img[g], cls=gt.cls[g], xyxy=gt.xyxy[g])
+            t = evaluate_setting(half, dets.subset(d_left == side), 0.5, metric)["score_threshold"]
+            errors.append(int(((dets.score >= t) & (d_left != side)).sum()) / max(int((~g).sum()), 1) - 1)
+        out[f"site-{metric}"] = {"errors": errors}
+    return out
 
 
 def realistic_row(clock: Clock, run: Path, ds: Path, imgsz: int, tile: int, name: str, wall: float) -> dict:
@@ -183,36 +212,35 @@ def read_row(work: Path, name: str, wall: float) -> dict:
     """A row from what `realistic_row` left in the work folder (run, calibration, test predictions, evaluation)."""
     from survey_signature import curves, signature
 
-    run, pt = work / f"run-{name}" / "manifest.json", work / f"pred-{name}" / "manifest.json"
+    run = work / f"run-{name}" / "manifest.json"
     m = json.loads((work / f"eval-{name}" / "manifest.json").read_text())["metrics"]
-    counts = {}
-    for metric in CALIBRATIONS:
-        cal = work / f"cal-{metric}-{name}" / "manifest.json"
-        if not cal.exists():
-            sys.exit(f"error: {cal} is missing: run `wt-eval calibrate --metric {metric}` on predval-{name} "
-                     f"(a folder kept before the count was calibrated both ways)")
-        conf = float(json.loads(cal.read_text())["metrics"]["score_threshold"])
-        count = count_at(pt, "test", conf)
-        counts[metric] = {"conf": conf, "count": count, "error": abs(count - m["count_true"]) / max(m["count_true"], 1)}
+    counts = test_counts(work, name)
     rm = json.loads(run.read_text())
     rows = curves(run)
     sel_s = rm["details"]["selection"].get("seconds", 0.0)
-    f1 = counts["f1"]
-    return {"mAP50": m["mAP50"], "count_true": m["count_true"], "count": f1["count"], "conf": f1["conf"],
-            "count_error": f1["error"], "count_mae_cal": counts["count_mae"], "wall": wall,
+    goal = counts["val-f1"]
+    return {"mAP50": m["mAP50"], "count_true": m["count_true"], "count": goal["count"], "conf": goal["conf"],
+            "count_error": abs(goal["error"]), "counts": counts, "wall": wall,
             "epoch_s": (wall - sel_s) / max(len(rows), 1), "rows": rows, **signature(rows)}
 
 
 def print_table(rows: dict[str, dict]) -> None:
-    """The rows of one seed and the goals of issue 22 where their rows ran."""
-    print(f"{'row':17}{'mAP50':>7}{'count':>7}{'true':>6}{'err':>6}{'conf':>6}{'|':>2}{'count':>6}{'err':>6}"
-          f"{'conf':>6}{'onset':>7}{'best val':>9}{'wall s':>8}{'s/epoch':>8}")
-    print(f"{'':17}{'':7}{'at the F1 threshold':>25}{'|':>2}{'at the count threshold':>24}")
+    """The rows of one seed, their counts on the test photos at each calibration, and the goals of issue 22
+    where their rows ran."""
+    print(f"{'row':17}{'mAP50':>7}{'count':>7}{'true':>6}{'err':>6}{'conf':>6}{'onset':>7}{'best val':>9}"
+          f"{'wall s':>8}{'s/epoch':>8}")
     for k, r in rows.items():
-        c = r["count_mae_cal"]
         print(f"{k:17}{r['mAP50']:7.3f}{r['count']:7d}{r['count_true']:6.0f}{r['count_error']:6.0%}"
-              f"{r['conf']:6.2f}{'|':>2}{c['count']:6d}{c['error']:6.0%}{c['conf']:6.2f}"
-              f"{r['onset'] or '-':>7}{r['best_mAP50'] or 0:9.3f}{r['wall']:8.0f}{r['epoch_s']:8.1f}")
+              f"{r['conf']:6.2f}{r['onset'] or '-':>7}{r['best_mAP50'] or 0:9.3f}{r['wall']:8.0f}"
+              f"{r['epoch_s']:8.1f}")
+    print("count error on the test photos, at the threshold calibrated on the val photos (another site) or on "
+          "the other half of the test photos (their own sites; left, right):")
+    print(f"{'row':17}{'val, F1':>10}{'val, count':>12}{'own sites, F1':>18}{'own sites, count':>20}")
+    for k, r in rows.items():
+        c = r["counts"]
+        halves = {m: " ".join(f"{e:+.0%}" for e in c[f"site-{m}"]["errors"]) for m in CALIBRATIONS}
+        print(f"{k:17}{c['val-f1']['error']:>+10.0%}{c['val-count_mae']['error']:>+12.0%}{halves['f1']:>18}"
+              f"{halves['count_mae']:>20}")
     if {"a160", "b40", "b160"} <= set(rows):
         a_, b4, b16 = rows["a160"], rows["b40"], rows["b160"]
         # the time an epoch against (a) of the same length where it ran: a run's start and end, spread over 40
