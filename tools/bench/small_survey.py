@@ -40,8 +40,8 @@ calibrate`'s default; the goal's count) and, beside it, by the count error itsel
 (`--metric count_mae`, which carries less well to other sites), the onset (first
 epoch with whole-photo mAP50 >= 0.05), wall time and seconds per epoch without
 the whole-photo validations. The goals of issue 22 are checked at the end: b40 >=
-a160 at <= 1.1x a's seconds per epoch (a40's where it ran); b160 >= a160 + 0.05
-with the count within 15 %.
+a160 at <= 1.1x a's seconds per epoch (b160's against a160's: the same length);
+b160 >= a160 + 0.05 with the count within 15 %.
 
 --classic runs the former benchmark below on the former survey.
 
@@ -243,12 +243,15 @@ def print_table(rows: dict[str, dict]) -> None:
               f"{halves['count_mae']:>20}")
     if {"a160", "b40", "b160"} <= set(rows):
         a_, b4, b16 = rows["a160"], rows["b40"], rows["b160"]
-        # the time an epoch against (a) of the same length where it ran: a run's start and end, spread over 40
-        # epochs instead of 160, added 0.2 s to each on the quick survey (a40 2.4, a160 2.2 s, seed 1)
-        same = "a40" if "a40" in rows else "a160"
-        ratio = b4["epoch_s"] / rows[same]["epoch_s"]
-        print(f"goal b40 >= a160 at <= 1.1x s/epoch ({same}'s): {b4['mAP50'] - a_['mAP50']:+.3f}, {ratio:.2f}x "
-              f"{'met' if b4['mAP50'] >= a_['mAP50'] and ratio <= 1.1 else 'NOT met'}")
+        # (b)'s time an epoch against (a)'s, judged on b160 / a160: the same length, and both find animals. b40 /
+        # a160 spreads a run's start over 40 epochs instead of 160 (+0.2 s an epoch on the quick survey); b40 /
+        # a40 sets (b) against a model that finds nothing, whose validations are faster (no boxes to match)
+        ratios = {f"{b}/{a}": rows[b]["epoch_s"] / rows[a]["epoch_s"]
+                  for b, a in (("b160", "a160"), ("b40", "a160"), ("b40", "a40")) if a in rows}
+        ratio = ratios["b160/a160"]
+        print(f"goal b40 >= a160 at <= 1.1x s/epoch: {b4['mAP50'] - a_['mAP50']:+.3f}, {ratio:.2f}x "
+              f"{'met' if b4['mAP50'] >= a_['mAP50'] and ratio <= 1.1 else 'NOT met'} (s/epoch: "
+              + ", ".join(f"{k} {v:.2f}x" for k, v in ratios.items()) + ")")
         print(f"goal b160 >= a160 + 0.05, count within 15 %: {b16['mAP50'] - a_['mAP50']:+.3f}, "
               f"{b16['count_error']:.0%} {'met' if b16['mAP50'] >= a_['mAP50'] + 0.05 and b16['count_error'] <= 0.15 else 'NOT met'}")
 

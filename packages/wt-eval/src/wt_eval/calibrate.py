@@ -93,9 +93,10 @@ def calibrate(dataset: str, predictions: str, split: str | None = None, metric: 
         dataset: The dataset manifest the predictions were made on (a manifest.json, its directory, or '-').
         predictions: The predictions manifest, made with a low score threshold.
         split: The split (default: the only split the predictions hold, else val).
-        metric: f1: maximise F1; count_mae: minimise the mean absolute error of per-image counts. For counts
-            on photos of other sites prefer f1: count_mae balances these photos' own false positives against
-            their misses, often at a low score, and a site with more look-alikes counts them all.
+        metric: f1: maximise F1; count_mae: minimise the mean absolute error of per-image counts. For counts,
+            count_mae on photos of the sites to be counted; f1 on photos of other sites (count_mae balances
+            these photos' own false positives against their misses, often at a low score, and a site with
+            more look-alikes counts them all).
         iou: IoU at which a detection matches a ground-truth box.
         nms_ious: NMS IoU thresholds to try (default 0.3 to 0.8 by 0.1); no extra NMS is always tried too.
         class_aware: Whether NMS suppresses only boxes of the same class: yes, no, or try both.
