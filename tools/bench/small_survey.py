@@ -159,7 +159,7 @@ def fp_at_recall(row: dict, recall: float) -> tuple[float, float] | None:
     return None
 
 
-def test_counts(work: Path, name: str) -> dict[str, dict]:
+def counts_on_test_photos(work: Path, name: str) -> dict[str, dict]:
     """The count on the test photos at four score thresholds. On the val photos (another site), by F1 and by
     the count error: `wt-eval calibrate`'s manifests, their extra NMS applied, as a registered model applies it.
     On the test photos' own sites: each half of every test photo (left, right) counted at the threshold
@@ -214,7 +214,7 @@ def read_row(work: Path, name: str, wall: float) -> dict:
 
     run = work / f"run-{name}" / "manifest.json"
     m = json.loads((work / f"eval-{name}" / "manifest.json").read_text())["metrics"]
-    counts = test_counts(work, name)
+    counts = counts_on_test_photos(work, name)
     rm = json.loads(run.read_text())
     rows = curves(run)
     sel_s = rm["details"]["selection"].get("seconds", 0.0)
